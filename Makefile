@@ -1,0 +1,69 @@
+# transformer-prep — `make run` to study, `make test` to check everything.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The one place torch is pinned: the CPU build (an unpinned torch pulls a multi-GB CUDA build).
+TORCH_SPEC := torch==2.13.0
+APT_PACKAGES := chromium fonts-noto-cjk
+
+.PHONY: run test install install-dev browser lint train evaluate bench benchmarks migration clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Stamps re-run the install when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+# Debian's chromium for the browser tests (Playwright drives /usr/bin/chromium; it cannot download browsers here).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+	@/usr/bin/chromium --version
+
+test: install-dev browser
+	$(PY) -m pytest -q
+
+lint: install-dev
+	$(VENV)/bin/ruff check app model tests benchmarks
+	$(VENV)/bin/ruff format --check app model tests benchmarks
+
+train: install
+	$(PY) -m model.train
+
+evaluate: install
+	$(PY) -m model.evaluate
+
+bench: install
+	$(PY) -m model.bench
+
+# Speed figures of the web app against a real server (see README, Performance).
+benchmarks: install-dev
+	$(PY) benchmarks/run_all.py
+
+# After changing app/models.py: write a new Alembic revision from the table definitions.
+migration: install
+	rm -f /tmp/transformer-prep-migration.db
+	DATABASE_URL=sqlite:////tmp/transformer-prep-migration.db $(VENV)/bin/alembic upgrade head
+	DATABASE_URL=sqlite:////tmp/transformer-prep-migration.db $(VENV)/bin/alembic revision --autogenerate -m "$(or $(MSG),schema change)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/screenshots

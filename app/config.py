@@ -1,0 +1,24 @@
+"""Settings read from the environment (or `.env`); a bad value stops start-up naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # SQLite file holding the learner's cards, reviews and mock interviews.
+    DATABASE_URL: str = f"sqlite:///{ROOT / 'data' / 'transformer_prep.db'}"
+    # Largest request body accepted, in bytes (imports of a full export fit comfortably).
+    MAX_BODY_BYTES: int = Field(default=2_000_000, ge=1_024)
+    # The one local learner until accounts exist.
+    DEFAULT_USER_NAME: str = "学习者"
+
+
+settings = Settings()

@@ -1,0 +1,72 @@
+"""The ASGI app: `uvicorn app.main:app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.config import ROOT, settings
+from app.db import engine, run_migrations
+from app.limits import BodySizeLimitMiddleware
+from app.question_bank import get_bank
+from app.routes import router
+from app.services.users import ensure_default_user
+from app.templating import templates
+
+
+def prepare_database(target=engine) -> None:  # type: ignore[no-untyped-def]
+    """Migrate the schema and make sure the local learner exists."""
+    run_migrations(target)
+    with Session(target) as session:
+        ensure_default_user(session=session, name=settings.DEFAULT_USER_NAME)
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    get_bank()  # a malformed question file stops start-up here, naming the file and field
+    prepare_database()
+    yield
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in {"/healthz", "/docs", "/openapi.json"}
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if _wants_json(request):
+        return await http_exception_handler(request, exc)
+    context = {"status_code": exc.status_code, "detail": exc.detail}
+    return templates.TemplateResponse(request, "error.html", context, status_code=exc.status_code)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    if _wants_json(request):
+        return await request_validation_exception_handler(request, exc)
+    messages = [f"{'.'.join(str(p) for p in e['loc'][1:]) or '输入'}：{e['msg']}" for e in exc.errors()]
+    context = {"status_code": 422, "detail": "输入无效", "messages": messages}
+    return templates.TemplateResponse(request, "error.html", context, status_code=422)
+
+
+def create_app() -> FastAPI:
+    application = FastAPI(
+        title="transformer-prep",
+        summary="Transformer 面试备考：题库、FSRS 闪卡、模拟面试与注意力可视化",
+        lifespan=lifespan,
+    )
+    application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
+    application.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
+    application.include_router(router)
+    application.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    application.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    return application
+
+
+app = create_app()

@@ -1,0 +1,74 @@
+"""Question bank pages (/questions) and JSON API (/api/questions)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from app.question_bank import Category
+from app.services import questions as svc
+from app.templating import is_htmx, templates
+
+router = APIRouter(tags=["questions"])
+
+
+def _parse_filter(category: str, difficulty: str, q: str) -> tuple[svc.QuestionFilter, str | None]:
+    """Turn raw query strings into a filter; a bad value gives an error message, never a 500."""
+    try:
+        cat = Category(category) if category else None
+    except ValueError:
+        return svc.QuestionFilter(), f"未知分类：{category[:40]}"
+    if difficulty and difficulty not in {"1", "2", "3"}:
+        return svc.QuestionFilter(category=cat), "难度只能是 1、2 或 3"
+    try:
+        return svc.QuestionFilter(category=cat, difficulty=int(difficulty) if difficulty else None, text=q), None
+    except ValueError as exc:
+        return svc.QuestionFilter(category=cat, difficulty=int(difficulty) if difficulty else None), str(exc)
+
+
+@router.get("/questions", response_class=HTMLResponse, include_in_schema=False)
+def question_list_page(request: Request, category: str = "", difficulty: str = "", q: str = "") -> HTMLResponse:
+    flt, error = _parse_filter(category, difficulty, q)
+    context = {
+        "questions": svc.filter_questions(flt),
+        "total": len(svc.all_questions()),
+        "category": category,
+        "difficulty": difficulty,
+        "q": q[: svc.SEARCH_MAX_CHARS],
+        "error": error,
+        "search_max": svc.SEARCH_MAX_CHARS,
+    }
+    status = 422 if error else 200
+    template = "partials/question_list.html" if is_htmx(request) else "questions.html"
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+@router.get("/questions/{question_id}", response_class=HTMLResponse, include_in_schema=False)
+def question_page(request: Request, question_id: str) -> HTMLResponse:
+    try:
+        question = svc.get_question(question_id)
+    except svc.QuestionNotFound:
+        raise HTTPException(404, detail="Question not found") from None
+    ids = [x.id for x in svc.all_questions()]
+    i = ids.index(question.id)
+    context = {
+        "question": question,
+        "prev_id": ids[i - 1] if i > 0 else None,
+        "next_id": ids[i + 1] if i + 1 < len(ids) else None,
+    }
+    return templates.TemplateResponse(request, "question.html", context)
+
+
+@router.get("/api/questions")
+def api_list_questions() -> list[dict]:
+    """All 30 questions: id, category, difficulty, question {zh, en}, tags."""
+    return [svc.summary(q) for q in svc.all_questions()]
+
+
+@router.get("/api/questions/{question_id}")
+def api_get_question(question_id: str) -> dict:
+    """The full record: answer, key_points [{label, keywords}], follow_ups, notes_section, demo."""
+    try:
+        return svc.full_record(svc.get_question(question_id))
+    except svc.QuestionNotFound:
+        raise HTTPException(404, detail="Question not found") from None

@@ -1,0 +1,54 @@
+"""Jinja2 environment shared by every page: Markdown with math, labels, and the demo registry."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from app.config import ROOT
+from app.demos import DEMOS, demo_url
+from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category
+
+# Raw HTML in Markdown is escaped (html=False): bank text and notes can never inject markup.
+# Math is left as LaTeX inside <span class="math inline"> / <div class="math block"> and typeset
+# by the vendored KaTeX in the browser (static/js/app.js).
+_markdown = (
+    MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    .enable("table")
+    .enable("strikethrough")
+    .use(dollarmath_plugin, allow_space=True, double_inline=True)
+)
+
+
+@lru_cache(maxsize=512)
+def _render_markdown_cached(text: str) -> str:
+    return _markdown.render(text)
+
+
+def render_markdown(text: str) -> Markup:
+    return Markup(_render_markdown_cached(text))
+
+
+def category_label(category: str | Category) -> str:
+    return CATEGORY_LABELS[Category(category)]
+
+
+def is_htmx(request: Request) -> bool:
+    """htmx requests get a fragment; history restores and ordinary requests get the full page."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+templates = Jinja2Templates(directory=str(ROOT / "templates"))
+templates.env.filters["markdown"] = render_markdown
+templates.env.filters["category_label"] = category_label
+templates.env.globals.update(
+    DEMOS=DEMOS,
+    demo_url=demo_url,
+    NOTES_SECTIONS=NOTES_SECTIONS,
+    CATEGORY_LABELS={c.value: label for c, label in CATEGORY_LABELS.items()},
+)
