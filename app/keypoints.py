@@ -4,19 +4,20 @@ Shared by flashcard drills and mock interviews. Pure functions, no I/O.
 
 Design (see also "How keywords are matched" in `question_bank/README.md`):
 
-1. The answer is normalised **character by character** (superscripts rewritten, NFKC, case-folded),
-   so every normalised character remembers the index of the original character it came from.
-   Nothing is deleted or reordered, so a match in the normalised text maps back to an exact
-   ``[start, end)`` range of the learner's own words.
+1. The answer is normalised **character by character** (superscripts rewritten, NFKC, case-folded,
+   a private-use WORD_BREAK put before each camelCase hump), so every normalised character
+   remembers the index of the original character it came from. Nothing is deleted or reordered,
+   so a match in the normalised text maps back to an exact ``[start, end)`` range of the learner's
+   own words.
 2. Each bank keyword gets the same normalisation and is compiled (once, cached) into a regex:
    whitespace, ``_``, ``-``, ``{`` and ``}`` are optional between any two of its characters
    (``kv cache`` = ``KVcache`` = ``kv-cache``; ``d_k`` = ``dk`` = ``d k`` = ``d_{k}``); square roots
    (``√x``, ``sqrt(x)``, ``\\sqrt{x}``, ``根号x``, ``根号下x``, ``x^0.5``, ``x^(1/2)``, ``x**0.5``,
-   ``x的平方根`` …) and squares (``n^2``, ``n²``, ``n*n``, ``n×n``, ``n**2``, ``n平方``) become
+   ``x的平方根`` …) and squares (``n^2`` matches ``n²``, ``n*n``, ``n×n``, ``n**2``, ``n平方``) become
    alternations of every spelling; an ASCII letter (digit) at either end of the keyword must not
    touch another ASCII letter (digit) in the answer, so ``ln`` never matches inside ``kiln`` and
-   ``kv`` never inside ``kvetch`` or ``qkv``. A keyword ending in a letter also matches its plural
-   (``head`` → ``heads``).
+   ``kv`` never inside ``kvetch`` or ``qkv``; a camelCase hump counts as a boundary (``flash`` in
+   ``FlashAttention``). A keyword ending in a letter also matches its plural (``head`` → ``heads``).
 3. A key point is covered when every concept group has a matching keyword, partly when some do,
    missed when none does.
 
@@ -56,7 +57,10 @@ _PRE_NFKC: dict[str, str] = {
     "⊤": "t",
     "⁻": "^-",
     "⁄": "/",
+    "½": "1/2",
     "∕": "/",
+    "⋅": "·",  # dot operator, bullet operator: all mean multiplication
+    "∙": "·",
     "−": "-",  # minus sign
     "‐": "-",
     "‑": "-",
@@ -70,15 +74,25 @@ def _normalise_char(char: str) -> str:
     if char.isascii():
         return char.lower()
     out = unicodedata.normalize("NFKC", _PRE_NFKC.get(char, char)).casefold()
-    return out or char
+    return out.replace("⁄", "/") or char
+
+
+# Marks a camelCase word boundary in the normalised text ("FlashAttention" → "flash⁞attention"),
+# so "flash" and "norm" match inside "FlashAttention" and "LayerNorm" although case is folded.
+# A private-use character: it never occurs in real text and is a separator inside keywords.
+WORD_BREAK = "\ue000"
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def normalise(text: str) -> tuple[str, list[int] | None]:
     """Lightly normalised text plus, per normalised character, the index of its original character.
 
+    Every original character yields at least one character, in order, so spans map back exactly.
     The index list is None when the mapping is the identity (the common case), to save work.
     """
     pieces = [_normalise_char(c) for c in text]
+    for m in _CAMEL_BOUNDARY.finditer(text):
+        pieces[m.start()] = WORD_BREAK + pieces[m.start()]
     norm = "".join(pieces)
     if len(norm) == len(text):
         return norm, None
@@ -88,10 +102,11 @@ def normalise(text: str) -> tuple[str, list[int] | None]:
 
 # ---------------------------------------------------------------- keyword compilation
 
-_SEP = r"[\s_\-{}]*"  # optional separators allowed between any two keyword characters
-_SEP_CHARS = frozenset(" \t\n\r\f\v_-{}")
+_SEP = r"[\s_\-{}\ue000]*"  # optional separators allowed between any two keyword characters
+_SEP_CHARS = frozenset(" \t\n\r\f\v_-{}" + WORD_BREAK)
 _IDENT = r"[a-z0-9][a-z0-9_{}]*"  # a math identifier in a keyword: d_k, dk, d_{model}, n
-_HALF_KW = r"(?:\(\s*(?:1\s*/\s*2|0?\.5)\s*\)|\{\s*(?:1\s*/\s*2|0?\.5)\s*\}|1\s*/\s*2|0?\.5)"
+# x^0.5 and friends; a minus sign is accepted too ("d_k ** -0.5" is how code scales by 1/√d_k).
+_HALF_KW = r"(?:\(\s*-?\s*(?:1\s*/\s*2|0?\.5)\s*\)|\{\s*-?\s*(?:1\s*/\s*2|0?\.5)\s*\}|-?\s*(?:1\s*/\s*2|0?\.5))"
 _ROOT_WORDS_KW = r"(?:√|\\?sqrt|根号下?|开根号|square\s+root\s+of|sqrt\s+of|root\s+of)"
 
 # Spellings recognised inside keywords, turned into notation-agnostic tokens.
@@ -104,16 +119,15 @@ _KEYWORD_TOKEN = re.compile(
     rf"|(?P<r6>{_IDENT})\s*(?:的\s*)?(?:平方根|开根号|开方)"
     # a bare root operator: √, sqrt, 根号, 平方根, square root
     r"|(?P<root>√|\\?sqrt|根号下?|开根号|平方根|开方|square\s+root)"
-    # n^2, n**2, n*n, n×n, n·n, n平方, n的平方
-    r"|(?P<sq>[a-z0-9])\s*(?:\^\s*\{?\s*2\s*\}?|\*\*\s*2|[*×·]\s*(?P=sq)|(?:的\s*)?平方(?!根))"
+    # n^2, n**2, n平方, n的平方
+    # (a keyword "n×n" or "n*n" stays literal: authors use it for a shape, not a power)
+    r"|(?<![a-z0-9])(?P<sq>[a-z0-9])\s*(?:\^\s*\{?\s*2\s*\}?|\*\*\s*2|(?:的\s*)?平方(?!根))"
 )
 
 # Regex fragments matching every spelling in the answer (which is only lightly normalised).
 _ROOT_PREFIX_TEXT = r"(?:√|\\sqrt|(?<![a-z])sqrt|根号下?|开根号|(?<![a-z])(?:square\s+root|sqrt|root)\s+of)"
-_HALF_TEXT = (
-    r"(?:\(\s*(?:1\s*/\s*2|0?\.5)\s*\)|\{\s*(?:1\s*/\s*2|0?\.5)\s*\}"
-    r"|\\frac\s*\{\s*1\s*\}\s*\{\s*2\s*\}|1\s*/\s*2|0?\.5)"
-)
+_HALF_VALUE_TEXT = r"(?:\\frac\s*\{\s*1\s*\}\s*\{\s*2\s*\}|1\s*/\s*2|0?\.5)"
+_HALF_TEXT = rf"(?:\(\s*-?\s*{_HALF_VALUE_TEXT}\s*\)|\{{\s*-?\s*{_HALF_VALUE_TEXT}\s*\}}|-?\s*{_HALF_VALUE_TEXT})"
 _BARE_ROOT_TEXT = (
     r"(?:√|\\sqrt|(?<![a-z])sqrt(?![a-z])|根号|开根号|平方根|开方|(?<![a-z])square\s+root(?![a-z])"
     rf"|(?:\^|\*\*)\s*{_HALF_TEXT}(?![0-9]))"
@@ -130,23 +144,25 @@ def _ident_chars(ident: str) -> str:
 
 def _root_pattern(ident: str) -> str:
     arg = _chars_pattern(_ident_chars(ident))
-    wrapped = rf"(?:\(\s*{arg}\s*\)|\{{\s*{arg}\s*\}}+|{arg})"
+    wrapped = rf"(?:\(\s*{arg}\s*\)|\{{\s*{arg}\s*\}}|{arg})"
     prefix = rf"{_ROOT_PREFIX_TEXT}\s*{wrapped}"
     postfix_power = rf"(?<![a-z0-9]){wrapped}\s*(?:\^|\*\*)\s*{_HALF_TEXT}"
     postfix_words = rf"(?<![a-z0-9]){wrapped}\s*(?:的\s*)?(?:平方根|开根号|开方)"
     return rf"(?:{prefix}|{postfix_power}|{postfix_words})(?![a-z0-9])"
 
 
-def _square_pattern(base: str) -> str:
+def _square_pattern(base: str, *, first: bool) -> str:
     b = re.escape(base)
-    return rf"{b}{_SEP}(?:\^{_SEP}2|\*\*{_SEP}2|[*×·]{_SEP}{b}|(?:的\s*)?平方(?!根))(?![0-9])"
+    guard = _guard_before(base) if first else ""
+    return rf"{b}{guard}{_SEP}(?:\^{_SEP}2|\*\*{_SEP}2|[*×·]{_SEP}{b}|(?:的\s*)?平方(?!根))(?![0-9])"
 
 
 def _guard_before(char: str) -> str:
+    """Lookbehind to put right AFTER `char`: the character before `char` is not of its kind."""
     if char.isascii() and char.isalpha():
-        return "(?<![a-z])"
+        return f"(?<![a-z]{re.escape(char)})"
     if char.isascii() and char.isdigit():
-        return "(?<![0-9])"
+        return f"(?<![0-9]{re.escape(char)})"
     return ""
 
 
@@ -165,7 +181,7 @@ def compile_keyword(keyword: str) -> re.Pattern[str]:
     if len(norm) > MAX_KEYWORD_LENGTH:
         raise ValueError(f"keyword {keyword!r} is longer than {MAX_KEYWORD_LENGTH} characters")
     parts: list[str] = []  # regex fragments, joined by optional separators
-    first_char = last_char = ""  # the keyword's literal end characters ("" when an end is a math token)
+    last_char = ""  # the keyword's final literal character ("" when it ends with a math token)
     pos = 0
     while pos < len(norm):
         m = _KEYWORD_TOKEN.match(norm, pos)
@@ -176,9 +192,7 @@ def compile_keyword(keyword: str) -> re.Pattern[str]:
             elif m.group("root"):
                 parts.append(_BARE_ROOT_TEXT)
             else:
-                parts.append(_square_pattern(m.group("sq")))
-            if not parts[1:]:
-                first_char = ""
+                parts.append(_square_pattern(m.group("sq"), first=not parts))
             last_char = ""
             pos = m.end()
             continue
@@ -186,14 +200,12 @@ def compile_keyword(keyword: str) -> re.Pattern[str]:
         pos += 1
         if char in _SEP_CHARS:
             continue
-        if not parts:
-            first_char = char
-        parts.append(re.escape(char))
+        # The start guard sits after the first character so the regex keeps its fast literal prefix.
+        parts.append(re.escape(char) + ("" if parts else _guard_before(char)))
         last_char = char
     if not parts:
         raise ValueError(f"keyword {keyword!r} has nothing to match once spaces and separators are removed")
-    pattern = _guard_before(first_char) + _SEP.join(parts) + _guard_after(last_char)
-    return re.compile(pattern)
+    return re.compile(_SEP.join(parts) + _guard_after(last_char))
 
 
 # ---------------------------------------------------------------- results
@@ -255,15 +267,21 @@ def merge_spans(spans: Iterable[Sequence[int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _find(keyword: str, norm: str, origin: list[int] | None) -> list[tuple[int, int]]:
+def _find(pattern: re.Pattern[str], norm: str, origin: list[int] | None) -> list[tuple[int, int]]:
     spans = []
-    for m in compile_keyword(keyword).finditer(norm):
-        if m.end() == m.start():
+    for m in pattern.finditer(norm):
+        start, end = m.span()
+        if end == start:
             continue
+        # A match may stop inside a LaTeX group ("d_{k" of "d_{k}"): take the closing braces too.
+        unclosed = norm.count("{", start, end) - norm.count("}", start, end)
+        while unclosed > 0 and end < len(norm) and norm[end] == "}":
+            end += 1
+            unclosed -= 1
         if origin is None:
-            spans.append((m.start(), m.end()))
+            spans.append((start, end))
         else:
-            spans.append((origin[m.start()], origin[m.end() - 1] + 1))
+            spans.append((origin[start], origin[end - 1] + 1))
     return spans
 
 
@@ -271,6 +289,8 @@ def check_key_points(text: str, key_points: Sequence[KeyPoint]) -> list[KeyPoint
     """Verdict and highlight spans for each key point in a typed answer."""
     norm, origin = normalise(text or "")
     blank = not norm.strip()
+    # Keywords that compile to the same regex ("√d_k", "sqrt(d_k)", "d_k^0.5") are searched once.
+    found_by_pattern: dict[re.Pattern[str], list[tuple[int, int]]] = {}
     results = []
     for index, key_point in enumerate(key_points):
         spans: list[tuple[int, int]] = []
@@ -279,7 +299,10 @@ def check_key_points(text: str, key_points: Sequence[KeyPoint]) -> list[KeyPoint
         for group in key_point.keywords:
             group_hit = False
             for keyword in group:
-                found = [] if blank else _find(keyword, norm, origin)
+                pattern = compile_keyword(keyword)
+                if pattern not in found_by_pattern:
+                    found_by_pattern[pattern] = [] if blank else _find(pattern, norm, origin)
+                found = found_by_pattern[pattern]
                 if found:
                     group_hit = True
                     matched.setdefault(keyword, None)

@@ -6,8 +6,9 @@ regenerate the migration (see `make migration`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime
@@ -23,4 +24,118 @@ class User(SQLModel, table=True):
 # --- drills (FSRS cards, review log, settings) ---
 
 
+# One learner's FSRS card for one question; no row yet means the card is still new. `due` is indexed for the queue.
+class DrillCard(SQLModel, table=True):
+    __tablename__ = "drill_card"
+    __table_args__ = (
+        UniqueConstraint("user_id", "question_id", name="uq_drill_card_user_question"),
+        Index("ix_drill_card_user_due", "user_id", "due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    question_id: str = Field(max_length=8)
+    state: int  # fsrs.State: 1 learning, 2 review, 3 relearning
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due: datetime = Field(sa_type=UTCDateTime)
+    last_review: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reps: int = 0  # reviews applied so far: the card's version, part of its review token
+    fails: int = 0  # Again ratings so far; 4+ makes the card a leech
+
+
+# Append-only log of every review (the source of truth; only undo removes the newest row).
+class DrillReview(SQLModel, table=True):
+    __tablename__ = "drill_review"
+    __table_args__ = (Index("ix_drill_review_user_reviewed_at", "user_id", "reviewed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    question_id: str = Field(max_length=8)
+    rating: int  # fsrs.Rating 1-4
+    reviewed_at: datetime = Field(sa_type=UTCDateTime)
+    duration_ms: int | None = None
+    source: str = Field(default="drill", max_length=16)  # "drill" or "mock"
+    review_token: str | None = Field(default=None, max_length=80, unique=True)
+    state_before: int  # 0 new, else fsrs.State
+    state_after: int
+    card_before: str | None = None  # JSON of the card before the review (None: was new); undo restores it
+    card_after: str  # JSON of the card after the review, including the interview-date cap
+
+
+# Per-learner drill settings (one row per user, created with defaults on first use).
+class DrillSettings(SQLModel, table=True):
+    __tablename__ = "drill_settings"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    desired_retention: float = 0.9
+    new_per_day: int = 10
+    interview_date: date | None = None
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 # --- mock interviews ---
+
+
+# One mock interview: its settings, status (active / finished / discarded) and, once finished, its scores.
+class MockSession(SQLModel, table=True):
+    __tablename__ = "mock_session"
+    __table_args__ = (Index("ix_mock_session_user_created", "user_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="active", max_length=12)  # active | finished | discarded
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    discarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    requested_count: int  # what the learner asked for; `count` may be smaller when the pool is
+    count: int
+    categories: list[str] | None = Field(default=None, sa_type=JSON)  # None: every category
+    selection: str = Field(max_length=12)  # random | weakest | due
+    seconds_per_question: int | None = None  # None: from difficulty (2 / 3 / 5 minutes)
+    hard_stop: bool = False
+    practice: bool = False
+    seed: int  # the session's random seed (selection order and follow-up ties)
+    score: float | None = None  # 0-100 from the confirmed verdicts, set when finished
+    auto_score: float | None = None  # 0-100 from the automatic verdicts, set when finished
+
+
+# One question of a mock interview: server-side timing, the typed answer, verdicts, follow-up and self-rating.
+class MockQuestion(SQLModel, table=True):
+    __tablename__ = "mock_question"
+    __table_args__ = (
+        UniqueConstraint("mock_session_id", "position", name="uq_mock_question_position"),
+        UniqueConstraint("mock_session_id", "question_id", name="uq_mock_question_question"),
+        Index("ix_mock_question_user_question", "user_id", "question_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mock_session_id: int = Field(foreign_key="mock_session.id", index=True)
+    user_id: int = Field(foreign_key="user.id")
+    position: int  # 0-based order within the session
+    question_id: str = Field(max_length=8)
+    seconds_allowed: int
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # first shown (server time)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    seconds_used: int | None = None  # submitted_at - started_at: the server is the authority on time
+    client_seconds: int | None = None  # what the browser's countdown reported (informational only)
+    text: str | None = None
+    dont_know: bool = False
+    overtime: bool = False  # submitted after the limit (plus grace)
+    late_unscored: bool = False  # hard stop and late: the text is kept but scored as no answer
+    auto_verdicts: list[str] | None = Field(default=None, sa_type=JSON)  # the checker's verdict per key point
+    verdicts: list[str] | None = Field(default=None, sa_type=JSON)  # confirmed by the learner (starts = auto)
+    spans: list[list[list[int]]] | None = Field(default=None, sa_type=JSON)  # per key point: [[start, end], ...]
+    hint_used: bool = False
+    follow_up_index: int | None = None  # index into the question's follow_ups, chosen once
+    follow_up_status: str | None = Field(default=None, max_length=10)  # answered | skipped
+    follow_up_text: str | None = None
+    follow_up_verdict: str | None = Field(default=None, max_length=10)  # the probed key point in that answer
+    suggested_rating: int | None = None
+    rating: int | None = None  # 1 Again .. 4 Easy, recorded as a drill review (source "mock")
+    rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rated_automatically: bool = False  # finished before rating: the suggested rating was recorded
+    review_token: str | None = Field(default=None, max_length=80)  # drill token claimed with the rating
+    review_log_id: int | None = None  # the drill review written for the rating (None: still to record)
+    next_due: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the card's due date after the review

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:33:42.388056
+Create Date: 2026-11-26 19:39:09.638547
 """
 
 from collections.abc import Sequence
@@ -28,10 +28,137 @@ def upgrade() -> None:
     sa.Column('created_at', app.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('drill_card',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('state', sa.Integer(), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=True),
+    sa.Column('stability', sa.Float(), nullable=True),
+    sa.Column('difficulty', sa.Float(), nullable=True),
+    sa.Column('due', app.db.UTCDateTime(), nullable=False),
+    sa.Column('last_review', app.db.UTCDateTime(), nullable=True),
+    sa.Column('reps', sa.Integer(), nullable=False),
+    sa.Column('fails', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'question_id', name='uq_drill_card_user_question')
+    )
+    with op.batch_alter_table('drill_card', schema=None) as batch_op:
+        batch_op.create_index('ix_drill_card_user_due', ['user_id', 'due'], unique=False)
+
+    op.create_table('drill_review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('rating', sa.Integer(), nullable=False),
+    sa.Column('reviewed_at', app.db.UTCDateTime(), nullable=False),
+    sa.Column('duration_ms', sa.Integer(), nullable=True),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('review_token', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+    sa.Column('state_before', sa.Integer(), nullable=False),
+    sa.Column('state_after', sa.Integer(), nullable=False),
+    sa.Column('card_before', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('card_after', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('review_token')
+    )
+    with op.batch_alter_table('drill_review', schema=None) as batch_op:
+        batch_op.create_index('ix_drill_review_user_reviewed_at', ['user_id', 'reviewed_at'], unique=False)
+
+    op.create_table('drill_settings',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('desired_retention', sa.Float(), nullable=False),
+    sa.Column('new_per_day', sa.Integer(), nullable=False),
+    sa.Column('interview_date', sa.Date(), nullable=True),
+    sa.Column('updated_at', app.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('user_id')
+    )
+    op.create_table('mock_session',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('finished_at', app.db.UTCDateTime(), nullable=True),
+    sa.Column('discarded_at', app.db.UTCDateTime(), nullable=True),
+    sa.Column('requested_count', sa.Integer(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('categories', sa.JSON(), nullable=True),
+    sa.Column('selection', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('seconds_per_question', sa.Integer(), nullable=True),
+    sa.Column('hard_stop', sa.Boolean(), nullable=False),
+    sa.Column('practice', sa.Boolean(), nullable=False),
+    sa.Column('seed', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Float(), nullable=True),
+    sa.Column('auto_score', sa.Float(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('mock_session', schema=None) as batch_op:
+        batch_op.create_index('ix_mock_session_user_created', ['user_id', 'created_at'], unique=False)
+
+    op.create_table('mock_question',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mock_session_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('question_id', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('seconds_allowed', sa.Integer(), nullable=False),
+    sa.Column('started_at', app.db.UTCDateTime(), nullable=True),
+    sa.Column('submitted_at', app.db.UTCDateTime(), nullable=True),
+    sa.Column('seconds_used', sa.Integer(), nullable=True),
+    sa.Column('client_seconds', sa.Integer(), nullable=True),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('dont_know', sa.Boolean(), nullable=False),
+    sa.Column('overtime', sa.Boolean(), nullable=False),
+    sa.Column('late_unscored', sa.Boolean(), nullable=False),
+    sa.Column('auto_verdicts', sa.JSON(), nullable=True),
+    sa.Column('verdicts', sa.JSON(), nullable=True),
+    sa.Column('spans', sa.JSON(), nullable=True),
+    sa.Column('hint_used', sa.Boolean(), nullable=False),
+    sa.Column('follow_up_index', sa.Integer(), nullable=True),
+    sa.Column('follow_up_status', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('follow_up_text', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('follow_up_verdict', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('suggested_rating', sa.Integer(), nullable=True),
+    sa.Column('rating', sa.Integer(), nullable=True),
+    sa.Column('rated_at', app.db.UTCDateTime(), nullable=True),
+    sa.Column('rated_automatically', sa.Boolean(), nullable=False),
+    sa.Column('next_due', app.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['mock_session_id'], ['mock_session.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('mock_session_id', 'position', name='uq_mock_question_position'),
+    sa.UniqueConstraint('mock_session_id', 'question_id', name='uq_mock_question_question')
+    )
+    with op.batch_alter_table('mock_question', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mock_question_mock_session_id'), ['mock_session_id'], unique=False)
+        batch_op.create_index('ix_mock_question_user_question', ['user_id', 'question_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('mock_question', schema=None) as batch_op:
+        batch_op.drop_index('ix_mock_question_user_question')
+        batch_op.drop_index(batch_op.f('ix_mock_question_mock_session_id'))
+
+    op.drop_table('mock_question')
+    with op.batch_alter_table('mock_session', schema=None) as batch_op:
+        batch_op.drop_index('ix_mock_session_user_created')
+
+    op.drop_table('mock_session')
+    op.drop_table('drill_settings')
+    with op.batch_alter_table('drill_review', schema=None) as batch_op:
+        batch_op.drop_index('ix_drill_review_user_reviewed_at')
+
+    op.drop_table('drill_review')
+    with op.batch_alter_table('drill_card', schema=None) as batch_op:
+        batch_op.drop_index('ix_drill_card_user_due')
+
+    op.drop_table('drill_card')
     op.drop_table('user')
     # ### end Alembic commands ###

@@ -1,0 +1,175 @@
+"""FSRS scheduling for the drills: a thin, pure wrapper around py-fsrs with the interview-date cap.
+
+Everything here is a function of its arguments (no database, no clock): the service passes "now".
+
+- Fuzzing is off, so the interval shown on a grade button is exactly what applying that grade does:
+  `preview` and `apply_rating` run the same code path.
+- Interview-date cap: a review made before the *final window* (the 3 UTC days before the interview
+  date) never schedules the card past the start of that window, so every card is seen again before
+  the interview. FSRS's memory state (stability, difficulty) is untouched; only `due` moves earlier.
+  Inside the final window no cap applies: the card has just been seen, and the queue's final pass
+  shows once more every card not yet reviewed in the window.
+- Day boundaries are UTC days.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+
+from fsrs import Card, Rating, Scheduler, State
+
+DEFAULT_DESIRED_RETENTION = 0.9
+MIN_DESIRED_RETENTION = 0.7
+MAX_DESIRED_RETENTION = 0.97
+FINAL_WINDOW_DAYS = 3  # the last days before the interview in which every card is shown once more
+NEW_STATE = 0  # how the review log and the views spell "new" (fsrs.State starts at 1)
+
+STATE_NAMES: dict[int, str] = {
+    NEW_STATE: "new",
+    State.Learning.value: "learning",
+    State.Review.value: "review",
+    State.Relearning.value: "relearning",
+}
+RATING_NAMES: dict[int, str] = {r.value: r.name.lower() for r in Rating}
+
+
+def utc(moment: datetime) -> datetime:
+    """The same instant with tzinfo exactly `UTC` (fsrs refuses any other tzinfo object)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"expected a timezone-aware datetime, got naive {moment!r}")
+    return moment.astimezone(UTC)
+
+
+def day_start(moment: datetime) -> datetime:
+    """00:00 UTC of the UTC day containing `moment`."""
+    return datetime.combine(utc(moment).date(), time(0), tzinfo=UTC)
+
+
+def date_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+@lru_cache(maxsize=32)
+def make_scheduler(desired_retention: float = DEFAULT_DESIRED_RETENTION) -> Scheduler:
+    """The FSRS scheduler for a desired retention: default parameters and steps, fuzzing off."""
+    if not MIN_DESIRED_RETENTION <= desired_retention <= MAX_DESIRED_RETENTION:
+        raise ValueError(
+            f"desired_retention must be between {MIN_DESIRED_RETENTION} and {MAX_DESIRED_RETENTION}, "
+            f"got {desired_retention!r}"
+        )
+    return Scheduler(desired_retention=desired_retention, enable_fuzzing=False)
+
+
+def new_card(*, question_id: str, now: datetime) -> Card:
+    """A never-reviewed card; its fsrs card_id is the question number, so it is stable across exports."""
+    return Card(card_id=int(question_id.lstrip("q")), state=State.Learning, due=utc(now))
+
+
+def final_window_start(interview_date: date) -> datetime:
+    return date_start(interview_date) - timedelta(days=FINAL_WINDOW_DAYS)
+
+
+def interview_cap(*, interview_date: date | None, reviewed_at: datetime) -> datetime | None:
+    """The latest allowed `due` for a review made at `reviewed_at`, or None when nothing is capped."""
+    if interview_date is None:
+        return None
+    window = final_window_start(interview_date)
+    return window if utc(reviewed_at) < window else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one rating does to a card: the new card, and whether the interview date shortened it."""
+
+    rating: Rating
+    card: Card
+    capped: bool
+    reviewed_at: datetime
+
+    @property
+    def interval(self) -> timedelta:
+        return self.card.due - self.reviewed_at
+
+    @property
+    def label(self) -> str:
+        return interval_label(self.interval)
+
+
+def apply_rating(
+    *,
+    card: Card,
+    rating: Rating | int,
+    now: datetime,
+    desired_retention: float = DEFAULT_DESIRED_RETENTION,
+    interview_date: date | None = None,
+) -> Outcome:
+    """Review `card` with `rating` at `now` through fsrs, then apply the interview-date cap."""
+    try:
+        rating = Rating(int(rating))
+    except ValueError:
+        raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {rating!r}") from None
+    now = utc(now)
+    reviewed, _log = make_scheduler(desired_retention).review_card(card, rating, review_datetime=now)
+    cap = interview_cap(interview_date=interview_date, reviewed_at=now)
+    capped = cap is not None and reviewed.due > cap
+    if capped:
+        assert cap is not None
+        reviewed.due = cap
+    return Outcome(rating=rating, card=reviewed, capped=capped, reviewed_at=now)
+
+
+def preview(
+    *,
+    card: Card,
+    now: datetime,
+    desired_retention: float = DEFAULT_DESIRED_RETENTION,
+    interview_date: date | None = None,
+) -> dict[Rating, Outcome]:
+    """The outcome of each of the four ratings (what the grade buttons show)."""
+    return {
+        rating: apply_rating(
+            card=card, rating=rating, now=now, desired_retention=desired_retention, interview_date=interview_date
+        )
+        for rating in Rating
+    }
+
+
+def retrievability(card: Card | None, *, at: datetime, desired_retention: float = DEFAULT_DESIRED_RETENTION) -> float:
+    """Predicted probability of recall at `at` (fsrs); a new card (None) counts as 0."""
+    if card is None:
+        return 0.0
+    return float(make_scheduler(desired_retention).get_card_retrievability(card, current_datetime=utc(at)))
+
+
+def interval_label(delta: timedelta) -> str:
+    """A short Chinese label for an interval: "1分钟", "10分钟", "3小时", "2天", "1.5个月", "2年"."""
+    seconds = max(0.0, delta.total_seconds())
+    if seconds < 3600 - 30:
+        return f"{max(1, round(seconds / 60))}分钟"
+    if seconds < 86400 - 1800:
+        return f"{round(seconds / 3600)}小时"
+    days = seconds / 86400
+    if days < 30.5:
+        return f"{round(days)}天"
+    if days < 365:
+        return f"{_trim(days / 30)}个月"
+    return f"{_trim(days / 365)}年"
+
+
+def _trim(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def card_to_json(card: Card) -> str:
+    return json.dumps(card.to_dict(), sort_keys=True)
+
+
+def card_from_json(text: str) -> Card:
+    card = Card.from_dict(json.loads(text))
+    card.due = utc(card.due)
+    if card.last_review is not None:
+        card.last_review = utc(card.last_review)
+    return card

@@ -1,0 +1,701 @@
+"""Flashcard drills: recording reviews (with one-time tokens and undo), the queue, and drill settings.
+
+Used by the drill pages, the JSON API and mock interviews (`record_review(source="mock")`).
+
+Queue order (`next_card`):
+1. due cards (`due <= now`), lowest retrievability now first, then most overdue;
+2. in the final window before the interview date (3 UTC days), every seen card not yet reviewed in
+   the window, lowest predicted recall at the interview first;
+3. new cards in question order (q01 → q30), while today's new-card allowance lasts (UTC day);
+4. learn-ahead: a learning/relearning card due within the next 20 minutes (as Anki does), so a
+   session does not stall on a 10-minute learning step.
+
+Review tokens: `{user}.{question}.{version}.{hash}`, where version is the number of reviews applied to
+the card so far and the hash binds user, question, version and the card's last review. The token is
+deterministic for the card state shown, so two tabs showing the same card carry the same token; the
+first submission is recorded (the token is stored on the log row under a unique constraint), and any
+repeat — a double click, a refresh, the back button, a second tab — is answered with the recorded
+result and writes nothing. A token for a state the card is no longer in, and was never recorded, is
+refused (422).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from fsrs import Card, Rating, State
+from sqlalchemy import delete, func, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col, select
+
+from app import scheduler as sched
+from app.models import DrillCard, DrillReview, DrillSettings
+from app.question_bank import Category, category_for_number
+
+QUESTION_IDS: tuple[str, ...] = tuple(f"q{n:02d}" for n in range(1, 31))
+LEECH_FAILS = 4  # a card failed (Again) this many times is flagged as a leech
+LEARN_AHEAD = timedelta(minutes=20)
+DEFAULT_NEW_PER_DAY = 10
+MAX_NEW_PER_DAY = 100
+MAX_DURATION_MS = 24 * 3600 * 1000
+SOURCES = ("drill", "mock")
+_TOKEN_NAMESPACE = "transformer-prep/drill-review/v1"
+
+
+class ReviewConflict(Exception):
+    """Another writer changed the card between our read and our write; the caller retries."""
+
+
+def category_of(question_id: str) -> Category:
+    return category_for_number(int(question_id[1:]))
+
+
+def _check_question_id(question_id: object) -> str:
+    if not isinstance(question_id, str) or question_id not in QUESTION_IDS:
+        raise ValueError(f"unknown question_id {str(question_id)[:20]!r}; expected q01 … q30")
+    return question_id
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class DrillSettingsView:
+    desired_retention: float
+    new_per_day: int
+    interview_date: date | None
+
+    def to_dict(self) -> dict:
+        return {
+            "desired_retention": self.desired_retention,
+            "new_per_day": self.new_per_day,
+            "interview_date": self.interview_date.isoformat() if self.interview_date else None,
+        }
+
+
+def get_settings(*, session: Session, user_id: int) -> DrillSettingsView:
+    """The learner's drill settings (defaults until first saved)."""
+    row = session.get(DrillSettings, user_id)
+    if row is None:
+        return DrillSettingsView(sched.DEFAULT_DESIRED_RETENTION, DEFAULT_NEW_PER_DAY, None)
+    return DrillSettingsView(row.desired_retention, row.new_per_day, row.interview_date)
+
+
+def validate_settings(*, desired_retention: object, new_per_day: object, interview_date: object) -> DrillSettingsView:
+    """Check raw values; ValueError names the bad field and value."""
+    if isinstance(desired_retention, bool) or not isinstance(desired_retention, int | float):
+        raise ValueError(f"desired_retention must be a number, got {desired_retention!r}")
+    if not sched.MIN_DESIRED_RETENTION <= float(desired_retention) <= sched.MAX_DESIRED_RETENTION:
+        raise ValueError(
+            f"desired_retention must be between {sched.MIN_DESIRED_RETENTION} and {sched.MAX_DESIRED_RETENTION}, "
+            f"got {desired_retention!r}"
+        )
+    if isinstance(new_per_day, bool) or not isinstance(new_per_day, int) or not 0 <= new_per_day <= MAX_NEW_PER_DAY:
+        raise ValueError(f"new_per_day must be a whole number from 0 to {MAX_NEW_PER_DAY}, got {new_per_day!r}")
+    if interview_date is not None and not isinstance(interview_date, date):
+        raise ValueError(f"interview_date must be an ISO date (YYYY-MM-DD) or null, got {interview_date!r}")
+    return DrillSettingsView(round(float(desired_retention), 4), new_per_day, interview_date)
+
+
+def parse_iso_date(value: object) -> date | None:
+    """'' / None → None; 'YYYY-MM-DD' → date; anything else → ValueError naming the value."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"interview_date must be an ISO date (YYYY-MM-DD) or null, got {str(value)[:40]!r}")
+
+
+def save_settings(*, session: Session, user_id: int, settings: DrillSettingsView, now: datetime) -> DrillSettingsView:
+    settings = validate_settings(
+        desired_retention=settings.desired_retention,
+        new_per_day=settings.new_per_day,
+        interview_date=settings.interview_date,
+    )
+    row = session.get(DrillSettings, user_id)
+    if row is None:
+        row = DrillSettings(user_id=user_id, updated_at=now)
+    row.desired_retention = settings.desired_retention
+    row.new_per_day = settings.new_per_day
+    row.interview_date = settings.interview_date
+    row.updated_at = now
+    session.add(row)
+    session.commit()
+    return settings
+
+
+# ---------------------------------------------------------------- cards
+
+
+def _fsrs_card(row: DrillCard) -> Card:
+    return Card(
+        card_id=int(row.question_id[1:]),
+        state=State(row.state),
+        step=row.step,
+        stability=row.stability,
+        difficulty=row.difficulty,
+        due=row.due,
+        last_review=row.last_review,
+    )
+
+
+def _copy_into(row: DrillCard, card: Card) -> None:
+    row.state = int(card.state)
+    row.step = card.step
+    row.stability = card.stability
+    row.difficulty = card.difficulty
+    row.due = card.due
+    row.last_review = card.last_review
+
+
+@dataclass(frozen=True)
+class CardView:
+    """One question's card as the learner sees it; new cards have no due date and no retrievability."""
+
+    question_id: str
+    state: str  # "new" | "learning" | "review" | "relearning"
+    due: datetime | None
+    retrievability: float | None
+    lapses: int  # Again ratings so far (including while learning)
+    is_leech: bool
+    reps: int = 0
+    stability: float | None = None
+    difficulty: float | None = None
+    last_review: datetime | None = None
+
+    @property
+    def category(self) -> Category:
+        return category_of(self.question_id)
+
+    def to_dict(self) -> dict:
+        return {
+            "question_id": self.question_id,
+            "category": self.category.value,
+            "state": self.state,
+            "due": self.due.isoformat() if self.due else None,
+            "retrievability": None if self.retrievability is None else round(self.retrievability, 4),
+            "lapses": self.lapses,
+            "is_leech": self.is_leech,
+            "reps": self.reps,
+            "stability": self.stability,
+            "difficulty": self.difficulty,
+            "last_review": self.last_review.isoformat() if self.last_review else None,
+        }
+
+
+def _view(question_id: str, row: DrillCard | None, *, now: datetime, desired_retention: float) -> CardView:
+    if row is None:
+        return CardView(question_id, "new", None, None, 0, False)
+    return CardView(
+        question_id=question_id,
+        state=sched.STATE_NAMES[row.state],
+        due=row.due,
+        retrievability=sched.retrievability(_fsrs_card(row), at=now, desired_retention=desired_retention),
+        lapses=row.fails,
+        is_leech=row.fails >= LEECH_FAILS,
+        reps=row.reps,
+        stability=row.stability,
+        difficulty=row.difficulty,
+        last_review=row.last_review,
+    )
+
+
+def _card_rows(*, session: Session, user_id: int) -> dict[str, DrillCard]:
+    rows = session.exec(select(DrillCard).where(DrillCard.user_id == user_id)).all()
+    return {row.question_id: row for row in rows}
+
+
+def card_states(*, session: Session, user_id: int, now: datetime) -> dict[str, CardView]:
+    """Every question's card (all 30, in question order), with retrievability at `now`."""
+    settings = get_settings(session=session, user_id=user_id)
+    rows = _card_rows(session=session, user_id=user_id)
+    return {
+        qid: _view(qid, rows.get(qid), now=now, desired_retention=settings.desired_retention) for qid in QUESTION_IDS
+    }
+
+
+# ---------------------------------------------------------------- review tokens
+
+
+def review_token(*, user_id: int, question_id: str, row: DrillCard | None) -> str:
+    """The one-time token for grading the card in its current state (see the module docstring)."""
+    version = row.reps if row else 0
+    last = row.last_review.isoformat() if row and row.last_review else "-"
+    digest = hashlib.sha256(f"{_TOKEN_NAMESPACE}|{user_id}|{question_id}|{version}|{last}".encode()).hexdigest()
+    return f"{user_id}.{question_id}.{version}.{digest[:16]}"
+
+
+# ---------------------------------------------------------------- recording reviews
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    log_id: int
+    question_id: str
+    rating: int
+    reviewed_at: datetime
+    card: CardView
+    due: datetime
+    state_before: str
+    replayed: bool = False  # True: this token had already been recorded; nothing was written now
+    capped: bool = False  # True: the interview date shortened the interval
+
+    @property
+    def interval(self) -> timedelta:
+        return self.due - self.reviewed_at
+
+    def to_dict(self) -> dict:
+        return {
+            "log_id": self.log_id,
+            "question_id": self.question_id,
+            "rating": self.rating,
+            "rating_name": sched.RATING_NAMES[self.rating],
+            "reviewed_at": self.reviewed_at.isoformat(),
+            "state_before": self.state_before,
+            "card": self.card.to_dict(),
+            "due": self.due.isoformat(),
+            "next_due": self.due.isoformat(),
+            "interval_seconds": round(self.interval.total_seconds()),
+            "interval_label": sched.interval_label(self.interval),
+            "capped": self.capped,
+            "replayed": self.replayed,
+        }
+
+
+def _result_from_log(log: DrillReview, *, replayed: bool, desired_retention: float) -> ReviewResult:
+    after = sched.card_from_json(log.card_after)
+    payload = json.loads(log.card_after)
+    reps = int(payload.get("reps", 0))
+    fails = int(payload.get("fails", 0))
+    view = CardView(
+        question_id=log.question_id,
+        state=sched.STATE_NAMES[int(after.state)],
+        due=after.due,
+        retrievability=sched.retrievability(after, at=log.reviewed_at, desired_retention=desired_retention),
+        lapses=fails,
+        is_leech=fails >= LEECH_FAILS,
+        reps=reps,
+        stability=after.stability,
+        difficulty=after.difficulty,
+        last_review=after.last_review,
+    )
+    return ReviewResult(
+        log_id=log.id or 0,
+        question_id=log.question_id,
+        rating=log.rating,
+        reviewed_at=log.reviewed_at,
+        card=view,
+        due=after.due,
+        state_before=sched.STATE_NAMES[log.state_before],
+        replayed=replayed,
+        capped=bool(payload.get("capped", False)),
+    )
+
+
+def _snapshot(card: Card, *, reps: int, fails: int, capped: bool = False) -> str:
+    """Card JSON for the log: the fsrs card plus our counters (what undo and a rebuild need)."""
+    return json.dumps({**card.to_dict(), "reps": reps, "fails": fails, "capped": capped}, sort_keys=True)
+
+
+def record_review(
+    *,
+    session: Session,
+    user_id: int,
+    question_id: str,
+    rating: int,
+    now: datetime,
+    duration_ms: int | None = None,
+    source: str = "drill",
+    review_token: str | None = None,
+) -> ReviewResult:
+    """Apply one FSRS review (interview-date cap included), append the log row, commit.
+
+    With a `review_token`, a repeat of an already-recorded token returns the recorded result and
+    writes nothing; a token that does not match the card's current state raises ValueError.
+    """
+    _check_question_id(question_id)
+    if isinstance(rating, bool) or not isinstance(rating, int) or rating not in (1, 2, 3, 4):
+        raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {rating!r}")
+    if duration_ms is not None and (
+        isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or not 0 <= duration_ms <= MAX_DURATION_MS
+    ):
+        raise ValueError(f"duration_ms must be a whole number from 0 to {MAX_DURATION_MS}, got {duration_ms!r}")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
+    if review_token is not None and (not isinstance(review_token, str) or not 1 <= len(review_token) <= 80):
+        raise ValueError("review_token must be the token shown with the card (1–80 characters)")
+    now = sched.utc(now)
+    for _attempt in range(8):
+        try:
+            return _record_once(
+                session=session,
+                user_id=user_id,
+                question_id=question_id,
+                rating=rating,
+                now=now,
+                duration_ms=duration_ms,
+                source=source,
+                token=review_token,
+            )
+        except (IntegrityError, OperationalError, ReviewConflict):
+            # Another writer got there first (same token, same new card, or the card moved on):
+            # start again from the committed state, where the replay check will find its row.
+            session.rollback()
+    raise RuntimeError(f"could not record the review of {question_id} after repeated write conflicts")
+
+
+def _record_once(
+    *,
+    session: Session,
+    user_id: int,
+    question_id: str,
+    rating: int,
+    now: datetime,
+    duration_ms: int | None,
+    source: str,
+    token: str | None,
+) -> ReviewResult:
+    settings = get_settings(session=session, user_id=user_id)
+    if token is not None:
+        done = session.exec(select(DrillReview).where(DrillReview.review_token == token)).first()
+        if done is not None:
+            if done.user_id != user_id or done.question_id != question_id:
+                raise ValueError(f"review_token {token[:80]!r} belongs to a different card")
+            return _result_from_log(done, replayed=True, desired_retention=settings.desired_retention)
+
+    row = session.exec(
+        select(DrillCard).where(DrillCard.user_id == user_id, DrillCard.question_id == question_id)
+    ).first()
+    if token is not None:
+        expected = review_token(user_id=user_id, question_id=question_id, row=row)
+        if token != expected:
+            raise ValueError(
+                f"review_token {token[:80]!r} does not match the current state of {question_id}: "
+                "it is invalid or from a card that has changed since it was shown — load the next card again"
+            )
+
+    before = _fsrs_card(row) if row else sched.new_card(question_id=question_id, now=now)
+    state_before = int(row.state) if row else sched.NEW_STATE
+    outcome = sched.apply_rating(
+        card=before,
+        rating=rating,
+        now=now,
+        desired_retention=settings.desired_retention,
+        interview_date=settings.interview_date,
+    )
+    after = outcome.card
+    reps_before = row.reps if row else 0
+    fails_before = row.fails if row else 0
+    reps, fails = reps_before + 1, fails_before + (rating == Rating.Again)
+
+    if row is None:
+        row = DrillCard(user_id=user_id, question_id=question_id, state=0, due=now, reps=reps, fails=fails)
+        _copy_into(row, after)
+        session.add(row)
+        session.flush()  # the unique (user_id, question_id) constraint settles a race for a new card
+    else:
+        # Optimistic concurrency: only the writer that saw version `reps_before` may move the card on.
+        changed = session.exec(
+            update(DrillCard)
+            .where(col(DrillCard.id) == row.id, col(DrillCard.reps) == reps_before)
+            .values(
+                state=int(after.state),
+                step=after.step,
+                stability=after.stability,
+                difficulty=after.difficulty,
+                due=after.due,
+                last_review=after.last_review,
+                reps=reps,
+                fails=fails,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount != 1:
+            raise ReviewConflict(question_id)
+
+    log = DrillReview(
+        user_id=user_id,
+        question_id=question_id,
+        rating=rating,
+        reviewed_at=now,
+        duration_ms=duration_ms,
+        source=source,
+        review_token=token,
+        state_before=state_before,
+        state_after=int(after.state),
+        card_before=_snapshot(before, reps=reps_before, fails=fails_before) if state_before else None,
+        card_after=_snapshot(after, reps=reps, fails=fails, capped=outcome.capped),
+    )
+    session.add(log)
+    session.commit()
+    session.expire_all()
+    return _result_from_log(log, replayed=False, desired_retention=settings.desired_retention)
+
+
+# ---------------------------------------------------------------- undo
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    question_id: str
+    log_id: int
+    rating: int
+    card: CardView
+
+    def to_dict(self) -> dict:
+        return {
+            "undone_log_id": self.log_id,
+            "question_id": self.question_id,
+            "rating": self.rating,
+            "card": self.card.to_dict(),
+        }
+
+
+def undo_last_review(*, session: Session, user_id: int, now: datetime) -> UndoResult:
+    """Restore the card from before the learner's newest review and delete that log row (only the newest)."""
+    log = session.exec(
+        select(DrillReview).where(DrillReview.user_id == user_id).order_by(col(DrillReview.id).desc()).limit(1)
+    ).first()
+    if log is None:
+        raise ValueError("没有可撤销的评分 (nothing to undo)")
+    if log.source != "drill":
+        raise ValueError(f"最近一次评分来自 {log.source}，只能撤销闪卡评分 (the newest review came from {log.source})")
+    row = session.exec(
+        select(DrillCard).where(DrillCard.user_id == user_id, DrillCard.question_id == log.question_id)
+    ).first()
+    after = json.loads(log.card_after)
+    if row is None or row.reps != int(after.get("reps", -1)):
+        raise ValueError(f"the card {log.question_id} no longer matches its newest review; nothing was undone")
+    settings = get_settings(session=session, user_id=user_id)
+    if log.card_before is None:
+        session.delete(row)
+        view = CardView(log.question_id, "new", None, None, 0, False)
+    else:
+        before = json.loads(log.card_before)
+        _copy_into(row, sched.card_from_json(log.card_before))
+        row.reps = int(before["reps"])
+        row.fails = int(before["fails"])
+        session.add(row)
+        view = _view(log.question_id, row, now=now, desired_retention=settings.desired_retention)
+    session.delete(log)
+    session.commit()
+    return UndoResult(question_id=log.question_id, log_id=log.id or 0, rating=log.rating, card=view)
+
+
+def last_undoable(*, session: Session, user_id: int) -> DrillReview | None:
+    log = session.exec(
+        select(DrillReview).where(DrillReview.user_id == user_id).order_by(col(DrillReview.id).desc()).limit(1)
+    ).first()
+    return log if log is not None and log.source == "drill" else None
+
+
+# ---------------------------------------------------------------- the queue
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What is left to do now (shown above the card and on the home page)."""
+
+    due_now: int
+    final_pass: int
+    new_available: int  # new cards that may still be introduced today
+    new_seen_today: int
+    reviewed_today: int
+    unseen: int
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class NextCard:
+    question_id: str
+    reason: str  # "due" | "final_pass" | "new" | "learn_ahead" | "undo"
+    review_token: str
+    card: CardView
+    outcomes: dict[int, sched.Outcome]
+    counts: Counts
+
+    def to_dict(self) -> dict:
+        names = sched.RATING_NAMES
+        return {
+            "question_id": self.question_id,
+            "review_token": self.review_token,
+            "reason": self.reason,
+            "intervals": {names[r]: round(o.interval.total_seconds()) for r, o in self.outcomes.items()},
+            "interval_labels": {names[r]: o.label for r, o in self.outcomes.items()},
+            "interval_due": {names[r]: o.card.due.isoformat() for r, o in self.outcomes.items()},
+            "interval_capped": {names[r]: o.capped for r, o in self.outcomes.items()},
+            "card": self.card.to_dict(),
+            "counts": self.counts.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class QueueEmpty:
+    next_due: datetime | None
+    counts: Counts
+    reason: str = ""  # why nothing is shown: "new_limit", "all_done", …
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "question_id": None,
+            "next_due": self.next_due.isoformat() if self.next_due else None,
+            "counts": self.counts.to_dict(),
+        }
+
+
+def _today_review_stats(*, session: Session, user_id: int, now: datetime) -> tuple[int, int]:
+    """(reviews today, new cards introduced today) via the (user_id, reviewed_at) index."""
+    start = sched.day_start(now)
+    total, new = session.exec(
+        select(func.count(), func.coalesce(func.sum(col(DrillReview.state_before) == sched.NEW_STATE), 0)).where(
+            DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= start
+        )
+    ).one()
+    return int(total), int(new)
+
+
+def _reviewed_since(*, session: Session, user_id: int, since: datetime) -> set[str]:
+    rows = session.exec(
+        select(DrillReview.question_id)
+        .where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= since)
+        .distinct()
+    ).all()
+    return set(rows)
+
+
+def final_window_active(interview_date: date | None, now: datetime) -> bool:
+    if interview_date is None:
+        return False
+    return sched.final_window_start(interview_date) <= now < sched.date_start(interview_date)
+
+
+@dataclass
+class _Queue:
+    settings: DrillSettingsView
+    rows: dict[str, DrillCard]
+    due: list[DrillCard]
+    final_pass: list[DrillCard]
+    new_ids: list[str]
+    counts: Counts
+
+
+def _build_queue(*, session: Session, user_id: int, now: datetime) -> _Queue:
+    settings = get_settings(session=session, user_id=user_id)
+    rows = _card_rows(session=session, user_id=user_id)
+    retention = settings.desired_retention
+
+    due = [r for r in rows.values() if r.due <= now]
+    due.sort(key=lambda r: (sched.retrievability(_fsrs_card(r), at=now, desired_retention=retention), r.due))
+
+    final_pass: list[DrillCard] = []
+    if final_window_active(settings.interview_date, now):
+        assert settings.interview_date is not None
+        seen = _reviewed_since(session=session, user_id=user_id, since=sched.final_window_start(settings.interview_date))
+        at = sched.date_start(settings.interview_date)
+        final_pass = [r for r in rows.values() if r.question_id not in seen and r.due > now]
+        final_pass.sort(
+            key=lambda r: (sched.retrievability(_fsrs_card(r), at=at, desired_retention=retention), r.question_id)
+        )
+
+    reviewed_today, new_today = _today_review_stats(session=session, user_id=user_id, now=now)
+    unseen = [qid for qid in QUESTION_IDS if qid not in rows]
+    allowance = max(0, settings.new_per_day - new_today)
+    new_ids = unseen[:allowance]
+    counts = Counts(
+        due_now=len(due),
+        final_pass=len(final_pass),
+        new_available=len(new_ids),
+        new_seen_today=new_today,
+        reviewed_today=reviewed_today,
+        unseen=len(unseen),
+    )
+    return _Queue(settings, rows, due, final_pass, new_ids, counts)
+
+
+def _present(
+    *, user_id: int, question_id: str, row: DrillCard | None, reason: str, queue: _Queue, now: datetime
+) -> NextCard:
+    card = _fsrs_card(row) if row else sched.new_card(question_id=question_id, now=now)
+    outcomes = sched.preview(
+        card=card,
+        now=now,
+        desired_retention=queue.settings.desired_retention,
+        interview_date=queue.settings.interview_date,
+    )
+    return NextCard(
+        question_id=question_id,
+        reason=reason,
+        review_token=review_token(user_id=user_id, question_id=question_id, row=row),
+        card=_view(question_id, row, now=now, desired_retention=queue.settings.desired_retention),
+        outcomes={int(r): o for r, o in outcomes.items()},
+        counts=queue.counts,
+    )
+
+
+def next_card(*, session: Session, user_id: int, now: datetime) -> NextCard | QueueEmpty:
+    """The card to show now (see the module docstring for the order), or why there is none."""
+    now = sched.utc(now)
+    queue = _build_queue(session=session, user_id=user_id, now=now)
+    if queue.due:
+        row = queue.due[0]
+        return _present(user_id=user_id, question_id=row.question_id, row=row, reason="due", queue=queue, now=now)
+    if queue.final_pass:
+        row = queue.final_pass[0]
+        return _present(
+            user_id=user_id, question_id=row.question_id, row=row, reason="final_pass", queue=queue, now=now
+        )
+    if queue.new_ids:
+        return _present(user_id=user_id, question_id=queue.new_ids[0], row=None, reason="new", queue=queue, now=now)
+    ahead = [
+        r for r in queue.rows.values() if r.state != State.Review and r.due <= now + LEARN_AHEAD
+    ]
+    if ahead:
+        row = min(ahead, key=lambda r: r.due)
+        return _present(
+            user_id=user_id, question_id=row.question_id, row=row, reason="learn_ahead", queue=queue, now=now
+        )
+    return QueueEmpty(next_due=next_due(queue=queue, now=now), counts=queue.counts)
+
+
+def next_due(*, queue: _Queue, now: datetime) -> datetime | None:
+    """When the next card becomes available: the earliest future due, or tomorrow's new-card allowance."""
+    candidates = [r.due for r in queue.rows.values() if r.due > now]
+    if queue.counts.unseen and queue.settings.new_per_day > 0:
+        candidates.append(sched.day_start(now) + timedelta(days=1))
+    return min(candidates) if candidates else None
+
+
+def card_for_question(*, session: Session, user_id: int, question_id: str, now: datetime, reason: str) -> NextCard:
+    """Present a specific card (after undo, the restored card is shown again)."""
+    _check_question_id(question_id)
+    now = sched.utc(now)
+    queue = _build_queue(session=session, user_id=user_id, now=now)
+    return _present(
+        user_id=user_id,
+        question_id=question_id,
+        row=queue.rows.get(question_id),
+        reason=reason,
+        queue=queue,
+        now=now,
+    )
+
+
+def queue_counts(*, session: Session, user_id: int, now: datetime) -> Counts:
+    return _build_queue(session=session, user_id=user_id, now=sched.utc(now)).counts
+
+
+def delete_all(*, session: Session, user_id: int) -> None:
+    """Remove the learner's cards and review log (used by import, inside its transaction)."""
+    session.exec(delete(DrillReview).where(col(DrillReview.user_id) == user_id))
+    session.exec(delete(DrillCard).where(col(DrillCard.user_id) == user_id))

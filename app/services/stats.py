@@ -1,0 +1,235 @@
+"""Drill statistics and interview readiness, computed from the card table and the review log.
+
+Readiness: with an interview date set, each card's predicted recall *on the interview date*
+(FSRS retrievability evaluated at 00:00 UTC of that date, or now if that has passed) assuming no
+further reviews; a card never reviewed counts as 0 (honest: nothing has been learnt yet). The
+overall figure is the mean over all 30 questions; per category, the mean over its questions.
+
+True retention: for each card and UTC day, the first review of that day of a card seen before
+(new cards are excluded — failing an unseen card is not forgetting); Again = fail, else pass.
+
+All days are UTC days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from app import scheduler as sched
+from app.models import DrillReview
+from app.question_bank import CATEGORY_LABELS, Category
+from app.services import drill
+
+HEATMAP_DAYS = 90
+FORECAST_DAYS = 14
+WEAKEST = 5
+
+
+@dataclass(frozen=True)
+class QuestionRecall:
+    question_id: str
+    recall: float  # 0–1
+    state: str
+
+    def to_dict(self) -> dict:
+        return {"question_id": self.question_id, "recall": round(self.recall, 4), "state": self.state}
+
+
+@dataclass(frozen=True)
+class Readiness:
+    interview_date: date
+    evaluated_at: datetime
+    days_left: int  # whole UTC days from today to the interview date (0 = today, negative = past)
+    overall: float
+    by_category: dict[str, float]
+    weakest: list[QuestionRecall]
+    unseen: int
+
+    @property
+    def past(self) -> bool:
+        return self.days_left < 0
+
+    def to_dict(self) -> dict:
+        return {
+            "interview_date": self.interview_date.isoformat(),
+            "evaluated_at": self.evaluated_at.isoformat(),
+            "days_left": self.days_left,
+            "overall": round(self.overall, 4),
+            "by_category": {k: round(v, 4) for k, v in self.by_category.items()},
+            "weakest": [w.to_dict() for w in self.weakest],
+            "unseen_count_as_zero": self.unseen,
+        }
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def readiness(*, session: Session, user_id: int, now: datetime) -> Readiness | None:
+    """Predicted recall on the interview date (None when no date is set)."""
+    settings = drill.get_settings(session=session, user_id=user_id)
+    if settings.interview_date is None:
+        return None
+    now = sched.utc(now)
+    at = max(now, sched.date_start(settings.interview_date))
+    views = drill.card_states(session=session, user_id=user_id, now=at)
+    recalls = [QuestionRecall(qid, v.retrievability or 0.0, v.state) for qid, v in views.items()]
+    by_category = {
+        c.value: _mean([r.recall for r in recalls if drill.category_of(r.question_id) == c]) for c in Category
+    }
+    weakest = sorted(recalls, key=lambda r: (r.recall, r.question_id))[:WEAKEST]
+    return Readiness(
+        interview_date=settings.interview_date,
+        evaluated_at=at,
+        days_left=(settings.interview_date - now.date()).days,
+        overall=_mean([r.recall for r in recalls]),
+        by_category=by_category,
+        weakest=weakest,
+        unseen=sum(r.state == "new" for r in recalls),
+    )
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    day: date
+    count: int
+    level: int  # 0–4 colour step
+    column: int  # week column
+    row: int  # weekday, Monday = 0
+
+
+@dataclass(frozen=True)
+class Retention:
+    days: int
+    passed: int
+    total: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.passed / self.total if self.total else None
+
+    def to_dict(self) -> dict:
+        return {
+            "days": self.days,
+            "passed": self.passed,
+            "total": self.total,
+            "rate": None if self.rate is None else round(self.rate, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Stats:
+    now: datetime
+    counts: dict[str, int]
+    reviews_total: int
+    reviews_today: int
+    heatmap: list[HeatCell]
+    retention: list[Retention]
+    mastery: dict[str, float]
+    forecast: list[tuple[date, int]]
+    readiness: Readiness | None
+    leeches: list[str]
+
+    def to_dict(self) -> dict:
+        return {
+            "now": self.now.isoformat(),
+            "counts": self.counts,
+            "due_now": self.counts["due_now"],
+            "reviews_total": self.reviews_total,
+            "reviews_today": self.reviews_today,
+            "reviews_per_day": [{"date": c.day.isoformat(), "count": c.count} for c in self.heatmap],
+            "true_retention": {f"{r.days}d": r.to_dict() for r in self.retention},
+            "mastery": {k: round(v, 4) for k, v in self.mastery.items()},
+            "forecast": [{"date": d.isoformat(), "due": n} for d, n in self.forecast],
+            "readiness": self.readiness.to_dict() if self.readiness else None,
+            "leeches": self.leeches,
+        }
+
+
+def reviews_per_day(*, session: Session, user_id: int, since: datetime) -> dict[date, int]:
+    """Review counts per UTC day since `since` (one grouped query over the (user_id, reviewed_at) index)."""
+    day = func.date(DrillReview.reviewed_at)
+    rows = session.exec(
+        select(day, func.count())
+        .where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= since)
+        .group_by(day)
+    ).all()
+    return {date.fromisoformat(str(d)): int(n) for d, n in rows}
+
+
+def true_retention(*, session: Session, user_id: int, now: datetime, days: int) -> Retention:
+    since = sched.day_start(now) - timedelta(days=days - 1)
+    rows = session.exec(
+        select(DrillReview.question_id, DrillReview.reviewed_at, DrillReview.rating, DrillReview.state_before)
+        .where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= since)
+        .order_by(col(DrillReview.reviewed_at), col(DrillReview.id))
+    ).all()
+    first: dict[tuple[str, date], tuple[int, int]] = {}
+    for qid, at, rating, state_before in rows:
+        first.setdefault((qid, at.date()), (rating, state_before))
+    counted = [rating for rating, state_before in first.values() if state_before != sched.NEW_STATE]
+    return Retention(days=days, passed=sum(r != 1 for r in counted), total=len(counted))
+
+
+def _heatmap(per_day: dict[date, int], today: date) -> list[HeatCell]:
+    start = today - timedelta(days=HEATMAP_DAYS - 1)
+    top = max(per_day.values(), default=0)
+    cells = []
+    first_monday = start - timedelta(days=start.weekday())
+    for i in range(HEATMAP_DAYS):
+        day = start + timedelta(days=i)
+        n = per_day.get(day, 0)
+        level = 0 if n == 0 else min(4, 1 + (3 * n) // max(top, 1))
+        cells.append(HeatCell(day, n, level, (day - first_monday).days // 7, day.weekday()))
+    return cells
+
+
+def compute_stats(*, session: Session, user_id: int, now: datetime) -> Stats:
+    now = sched.utc(now)
+    today_start = sched.day_start(now)
+    tomorrow = today_start + timedelta(days=1)
+    views = drill.card_states(session=session, user_id=user_id, now=now)
+    seen = [v for v in views.values() if v.state != "new"]
+    counts = {
+        "total": len(views),
+        "new": sum(v.state == "new" for v in views.values()),
+        "learning": sum(v.state == "learning" for v in views.values()),
+        "review": sum(v.state == "review" for v in views.values()),
+        "relearning": sum(v.state == "relearning" for v in views.values()),
+        "due_now": sum(v.due is not None and v.due <= now for v in seen),
+        "due_today": sum(v.due is not None and v.due < tomorrow for v in seen),
+        "overdue": sum(v.due is not None and v.due < today_start for v in seen),
+    }
+    reviews_total = session.exec(
+        select(func.count()).select_from(DrillReview).where(DrillReview.user_id == user_id)
+    ).one()
+    per_day = reviews_per_day(session=session, user_id=user_id, since=today_start - timedelta(days=HEATMAP_DAYS - 1))
+    mastery = {
+        c.value: _mean([v.retrievability or 0.0 for v in views.values() if v.category == c]) for c in Category
+    }
+    forecast = []
+    for i in range(FORECAST_DAYS):
+        day = (today_start + timedelta(days=i)).date()
+        if i == 0:
+            n = counts["due_today"]
+        else:
+            n = sum(v.due is not None and v.due.date() == day for v in seen)
+        forecast.append((day, n))
+    return Stats(
+        now=now,
+        counts=counts,
+        reviews_total=int(reviews_total),
+        reviews_today=per_day.get(now.date(), 0),
+        heatmap=_heatmap(per_day, now.date()),
+        retention=[true_retention(session=session, user_id=user_id, now=now, days=d) for d in (7, 30)],
+        mastery=mastery,
+        forecast=forecast,
+        readiness=readiness(session=session, user_id=user_id, now=now),
+        leeches=[v.question_id for v in views.values() if v.is_leech],
+    )
+
+
+CATEGORY_NAMES = {c.value: label for c, label in CATEGORY_LABELS.items()}

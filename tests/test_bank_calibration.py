@@ -1,0 +1,45 @@
+"""Calibration: the key-point checker gives every bank sample answer the verdicts its author expects.
+
+Each question file is loaded on its own (with the same validation `get_bank()` uses), so
+`-k q04` calibrates one file while other files are still being written; `test_bank_is_complete`
+checks that `get_bank()` holds exactly these thirty questions.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.keypoints import check_key_points
+from app.question_bank import BANK_DIR, get_bank, load_question_file
+
+QUESTION_IDS = [f"q{n:02d}" for n in range(1, 31)]
+KINDS = ["strong", "weak"]
+
+
+def test_bank_is_complete():
+    assert list(get_bank()) == QUESTION_IDS
+
+
+def _explain(question, sample, results) -> str:
+    lines = [f"{question.id} {sample.kind} sample disagrees with the checker:", f"  text: {sample.text!r}"]
+    for key_point, expected, result in zip(question.key_points, sample.expected, results, strict=True):
+        mark = "  " if expected == result.verdict else "✗ "
+        lines.append(
+            f"  {mark}[{result.index}] {key_point.label}: expected {expected}, got {result.verdict} "
+            f"({result.groups_matched}/{result.groups_total} groups; matched {result.matched_keywords}; "
+            f"groups {key_point.keywords})"
+        )
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("question_id", QUESTION_IDS)
+def test_sample_verdicts_match_expected(question_id, kind):
+    path = BANK_DIR / f"{question_id}.yaml"
+    assert path.exists(), f"{path.name} has not been written yet"
+    question = load_question_file(path)
+    samples = [s for s in question.samples if s.kind == kind]
+    assert samples, f"{question_id} has no {kind} sample"
+    for sample in samples:
+        results = check_key_points(sample.text, question.key_points)
+        assert [r.verdict for r in results] == sample.expected, _explain(question, sample, results)

@@ -1,0 +1,93 @@
+"""Server-rendered pages: list, filter, search, detail, notes, errors, escaping, offline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.question_bank import NOTES_SECTIONS
+
+
+def test_home_links_every_area(client):
+    html = client.get("/").text
+    for href in ("/drill", "/mock", "/questions", "/notes", "/visualize"):
+        assert f'href="{href}"' in html
+
+
+def test_question_list_filters_by_category_and_difficulty(client):
+    html = client.get("/questions", params={"category": "implementation"}).text
+    assert len(re.findall(r'data-category="implementation"', html)) == 4
+    assert 'data-category="basics"' not in html
+    html = client.get("/questions", params={"difficulty": "1"}).text
+    assert "共 " in html
+
+
+def test_htmx_request_gets_only_the_fragment(client):
+    response = client.get("/questions", params={"q": "KV"}, headers={"HX-Request": "true"})
+    assert response.text.lstrip().startswith('<section id="question-list"')
+    assert "<html" not in response.text
+
+
+def test_search_finds_kv_cache_question(client):
+    html = client.get("/questions", params={"q": "kv cache"}).text
+    assert "/questions/q14" in html
+
+
+@pytest.mark.parametrize("text", ["", "😀🔥", "مرحبا", "a\u0301\u0000", "x" * 10_000, "<script>alert(1)</script>"])
+def test_search_with_any_input_never_500(client, text):
+    response = client.get("/questions", params={"q": text})
+    assert response.status_code in (200, 422)
+    assert "<script>alert(1)</script>" not in response.text
+
+
+def test_too_long_search_explains_the_limit(client):
+    response = client.get("/questions", params={"q": "x" * 10_000})
+    assert response.status_code == 422
+    assert "最多 200 个字符" in response.text
+
+
+def test_search_is_escaped(client):
+    html = client.get("/questions", params={"q": '"><img src=x onerror=alert(1)>'}).text
+    assert "<img src=x" not in html
+    assert "&lt;img src=x" in html or "&#34;&gt;&lt;img" in html
+
+
+def test_question_detail_has_answer_key_points_followups_and_links(client):
+    html = client.get("/questions/q04").text
+    assert 'class="math inline"' in html or 'class="math block"' in html
+    assert "答题要点" in html and "追问" in html
+    assert 'href="/notes/' in html
+
+
+def test_unknown_question_is_friendly_html_404(client):
+    response = client.get("/questions/q99")
+    assert response.status_code == 404
+    assert "页面不存在" in response.text and "<html" in response.text
+
+
+def test_unknown_page_is_friendly_404(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "回到首页" in response.text
+
+
+@pytest.mark.parametrize("slug", list(NOTES_SECTIONS))
+def test_every_note_renders(client, slug):
+    response = client.get(f"/notes/{slug}")
+    assert response.status_code == 200
+    assert "<h1>" in response.text
+
+
+def test_pages_reference_no_external_url(client):
+    for path in ("/", "/questions", "/questions/q04", "/notes/self-attention", "/notes"):
+        html = client.get(path).text
+        assert not re.search(r'(src|href)="(https?:)?//', html), path
+
+
+def test_static_css_and_js_reference_no_external_url():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "static"
+    for path in list(root.glob("css/*.css")) + list(root.glob("js/*.js")):
+        assert not re.search(r"https?://", path.read_text(encoding="utf-8")), path
