@@ -267,3 +267,40 @@ def trend_chart(
         "y_ticks": [(y_at(v), v) for v in (0, 25, 50, 75, 100)],
         "series": series,
     }
+
+
+# ---------------------------------------------------------------- highlighting
+
+
+def labelled_segments(text: str, spans_by_key_point: Sequence[Sequence[Sequence[int]]]) -> list[tuple[str, list[int]]]:
+    """Split the learner's text into pieces, each with the indices of the key points whose keywords it matched.
+
+    Pieces with no key point carry []; a piece matched by two key points carries both, so the page can
+    highlight one key point's words at a time.
+    """
+    cuts = {0, len(text)}
+    for spans in spans_by_key_point:
+        for start, end in spans:
+            if not (0 <= start <= end <= len(text)):
+                raise ValueError(f"span {[start, end]!r} is outside the text of length {len(text)}")
+            cuts.update((start, end))
+    bounds = sorted(cuts)
+    pieces: list[tuple[str, list[int]]] = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        if end <= start:
+            continue
+        owners = [k for k, spans in enumerate(spans_by_key_point) if any(s <= start and end <= e for s, e in spans)]
+        if pieces and pieces[-1][1] == owners:
+            pieces[-1] = (pieces[-1][0] + text[start:end], owners)
+        else:
+            pieces.append((text[start:end], owners))
+    return pieces
+
+
+def format_duration(seconds: int | float | None) -> str:
+    """m:ss (negative values keep their sign), "—" for None."""
+    if seconds is None:
+        return "—"
+    sign = "-" if seconds < 0 else ""
+    total = abs(int(seconds))
+    return f"{sign}{total // 60}:{total % 60:02d}"

@@ -34,6 +34,16 @@ def render_markdown(text: str) -> Markup:
     return Markup(_render_markdown_cached(text))
 
 
+@lru_cache(maxsize=512)
+def _render_inline_cached(text: str) -> str:
+    return _markdown.renderInline(text)
+
+
+def render_markdown_inline(text: str) -> Markup:
+    """One line of Markdown (code spans, emphasis, math) without a wrapping paragraph: titles, labels."""
+    return Markup(_render_inline_cached(text))
+
+
 def category_label(category: str | Category) -> str:
     return CATEGORY_LABELS[Category(category)]
 
@@ -45,6 +55,7 @@ def is_htmx(request: Request) -> bool:
 
 templates = Jinja2Templates(directory=str(ROOT / "templates"))
 templates.env.filters["markdown"] = render_markdown
+templates.env.filters["inline_markdown"] = render_markdown_inline
 templates.env.filters["category_label"] = category_label
 templates.env.globals.update(
     DEMOS=DEMOS,

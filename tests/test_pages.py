@@ -34,6 +34,13 @@ def test_search_finds_kv_cache_question(client):
     assert "/questions/q14" in html
 
 
+def test_search_ranks_question_text_first(client):
+    html = client.get("/questions", params={"q": "位置编码"}).text
+    ids = re.findall(r'href="/questions/(q\d\d)"', html)
+    assert ids[0] in {"q06", "q12"} and ids[1] in {"q06", "q12"}
+    assert len(ids) > 2  # answers that only mention it still appear, further down
+
+
 @pytest.mark.parametrize("text", ["", "😀🔥", "مرحبا", "a\u0301\u0000", "x" * 10_000, "<script>alert(1)</script>"])
 def test_search_with_any_input_never_500(client, text):
     response = client.get("/questions", params={"q": text})

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.routes import home, notes, questions
+from app.routes import drill, home, mock, notes, questions, settings, stats
 
 router = APIRouter()
-for module in (home, questions, notes):
+for module in (home, questions, notes, drill, stats, settings, mock):
     router.include_router(module.router)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from fsrs import Card, Rating, State
-from sqlalchemy import delete, func, update
+from sqlalchemy import case, delete, func, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -364,19 +364,18 @@ def _record_once(
     token: str | None,
 ) -> ReviewResult:
     settings = get_settings(session=session, user_id=user_id)
+    # Read the card before looking the token up: if another writer records this token in between,
+    # the lookup sees it; if it records it after, our write conflicts and the retry sees it.
+    row = session.exec(
+        select(DrillCard).where(DrillCard.user_id == user_id, DrillCard.question_id == question_id)
+    ).first()
     if token is not None:
         done = session.exec(select(DrillReview).where(DrillReview.review_token == token)).first()
         if done is not None:
             if done.user_id != user_id or done.question_id != question_id:
                 raise ValueError(f"review_token {token[:80]!r} belongs to a different card")
             return _result_from_log(done, replayed=True, desired_retention=settings.desired_retention)
-
-    row = session.exec(
-        select(DrillCard).where(DrillCard.user_id == user_id, DrillCard.question_id == question_id)
-    ).first()
-    if token is not None:
-        expected = review_token(user_id=user_id, question_id=question_id, row=row)
-        if token != expected:
+        if token != review_token(user_id=user_id, question_id=question_id, row=row):
             raise ValueError(
                 f"review_token {token[:80]!r} does not match the current state of {question_id}: "
                 "it is invalid or from a card that has changed since it was shown — load the next card again"
@@ -558,9 +557,10 @@ def _today_review_stats(*, session: Session, user_id: int, now: datetime) -> tup
     """(reviews today, new cards introduced today) via the (user_id, reviewed_at) index."""
     start = sched.day_start(now)
     total, new = session.exec(
-        select(func.count(), func.coalesce(func.sum(col(DrillReview.state_before) == sched.NEW_STATE), 0)).where(
-            DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= start
-        )
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((col(DrillReview.state_before) == sched.NEW_STATE, 1), else_=0)), 0),
+        ).where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= start)
     ).one()
     return int(total), int(new)
 
@@ -601,7 +601,9 @@ def _build_queue(*, session: Session, user_id: int, now: datetime) -> _Queue:
     final_pass: list[DrillCard] = []
     if final_window_active(settings.interview_date, now):
         assert settings.interview_date is not None
-        seen = _reviewed_since(session=session, user_id=user_id, since=sched.final_window_start(settings.interview_date))
+        seen = _reviewed_since(
+            session=session, user_id=user_id, since=sched.final_window_start(settings.interview_date)
+        )
         at = sched.date_start(settings.interview_date)
         final_pass = [r for r in rows.values() if r.question_id not in seen and r.due > now]
         final_pass.sort(
@@ -657,9 +659,7 @@ def next_card(*, session: Session, user_id: int, now: datetime) -> NextCard | Qu
         )
     if queue.new_ids:
         return _present(user_id=user_id, question_id=queue.new_ids[0], row=None, reason="new", queue=queue, now=now)
-    ahead = [
-        r for r in queue.rows.values() if r.state != State.Review and r.due <= now + LEARN_AHEAD
-    ]
+    ahead = [r for r in queue.rows.values() if r.state != State.Review and r.due <= now + LEARN_AHEAD]
     if ahead:
         row = min(ahead, key=lambda r: r.due)
         return _present(
@@ -699,3 +699,25 @@ def delete_all(*, session: Session, user_id: int) -> None:
     """Remove the learner's cards and review log (used by import, inside its transaction)."""
     session.exec(delete(DrillReview).where(col(DrillReview.user_id) == user_id))
     session.exec(delete(DrillCard).where(col(DrillCard.user_id) == user_id))
+
+
+@dataclass(frozen=True)
+class TodaySummary:
+    """The home page's "today" panel: what can be done now and when the next card comes."""
+
+    counts: Counts
+    next_due: datetime | None
+    seen: int
+
+    def to_dict(self) -> dict:
+        return {
+            "counts": self.counts.to_dict(),
+            "next_due": self.next_due.isoformat() if self.next_due else None,
+            "seen": self.seen,
+        }
+
+
+def today_summary(*, session: Session, user_id: int, now: datetime) -> TodaySummary:
+    now = sched.utc(now)
+    queue = _build_queue(session=session, user_id=user_id, now=now)
+    return TodaySummary(counts=queue.counts, next_due=next_due(queue=queue, now=now), seen=len(queue.rows))

@@ -29,10 +29,11 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _haystack(question: Question) -> str:
-    parts = [question.id, question.question.zh, question.question.en, question.answer, *question.tags]
-    parts += [kp.label for kp in question.key_points]
-    return _fold("\n".join(parts))
+def _fields(question: Question) -> tuple[str, str, str]:
+    """Searchable text by weight: the question itself, then tags and key points, then the answer."""
+    title = _fold(f"{question.id}\n{question.question.zh}\n{question.question.en}")
+    labels = _fold("\n".join([*question.tags, *(kp.label for kp in question.key_points)]))
+    return title, labels, _fold(question.answer)
 
 
 @dataclass(frozen=True)
@@ -49,20 +50,24 @@ class QuestionFilter:
 
 
 def filter_questions(flt: QuestionFilter) -> list[Question]:
-    """Questions matching every given criterion; the text matches if every word occurs somewhere."""
+    """Questions matching every criterion. Text matches when every word occurs somewhere; hits in the
+    question itself rank above hits in tags or key points, which rank above hits only in the answer."""
     words = _fold(flt.text).split()
-    result = []
+    ranked: list[tuple[int, Question]] = []
     for question in all_questions():
         if flt.category is not None and question.category != flt.category:
             continue
         if flt.difficulty is not None and question.difficulty != flt.difficulty:
             continue
+        rank = 0
         if words:
-            haystack = _haystack(question)
-            if not all(word in haystack for word in words):
+            title, labels, answer = _fields(question)
+            if not all(word in title or word in labels or word in answer for word in words):
                 continue
-        result.append(question)
-    return result
+            rank = -sum(3 if word in title else 2 if word in labels else 1 for word in words)
+        ranked.append((rank, question))
+    ranked.sort(key=lambda item: item[0])  # stable: ties keep the source order
+    return [question for _, question in ranked]
 
 
 def questions_for_notes(section: str) -> list[Question]:

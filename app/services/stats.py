@@ -207,16 +207,11 @@ def compute_stats(*, session: Session, user_id: int, now: datetime) -> Stats:
         select(func.count()).select_from(DrillReview).where(DrillReview.user_id == user_id)
     ).one()
     per_day = reviews_per_day(session=session, user_id=user_id, since=today_start - timedelta(days=HEATMAP_DAYS - 1))
-    mastery = {
-        c.value: _mean([v.retrievability or 0.0 for v in views.values() if v.category == c]) for c in Category
-    }
+    mastery = {c.value: _mean([v.retrievability or 0.0 for v in views.values() if v.category == c]) for c in Category}
     forecast = []
     for i in range(FORECAST_DAYS):
         day = (today_start + timedelta(days=i)).date()
-        if i == 0:
-            n = counts["due_today"]
-        else:
-            n = sum(v.due is not None and v.due.date() == day for v in seen)
+        n = counts["due_today"] if i == 0 else sum(v.due is not None and v.due.date() == day for v in seen)
         forecast.append((day, n))
     return Stats(
         now=now,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:39:09.638547
+Create Date: 2026-11-26 19:46:07.456377
 """
 
 from collections.abc import Sequence
@@ -126,6 +126,8 @@ def upgrade() -> None:
     sa.Column('rating', sa.Integer(), nullable=True),
     sa.Column('rated_at', app.db.UTCDateTime(), nullable=True),
     sa.Column('rated_automatically', sa.Boolean(), nullable=False),
+    sa.Column('review_token', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+    sa.Column('review_log_id', sa.Integer(), nullable=True),
     sa.Column('next_due', app.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['mock_session_id'], ['mock_session.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),

@@ -1,0 +1,234 @@
+"""Flashcard drill page (/drill, htmx fragments) and JSON API (/api/drill/...), over app.services.drill."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from app import scheduler as sched
+from app.deps import ClockDep, SessionDep, UserIdDep
+from app.keypoints import check_key_points, highlight_segments, merge_spans
+from app.question_bank import get_bank
+from app.services import drill as svc
+from app.templating import is_htmx, templates
+
+router = APIRouter(tags=["drill"])
+
+MAX_ANSWER_CHARS = 5_000
+RATING_LABELS = {1: "再来 Again", 2: "困难 Hard", 3: "良好 Good", 4: "简单 Easy"}
+REASON_LABELS = {
+    "due": "到期复习",
+    "final_pass": "考前冲刺",
+    "new": "新卡",
+    "learn_ahead": "提前学习",
+    "undo": "已撤销，请重新评分",
+}
+NO_STORE = {"Cache-Control": "no-store"}
+REVIEW_EXAMPLE = {"question_id": "q01", "rating": 3, "review_token": "1.q01.0.5f0c…", "duration_ms": 8200}
+
+
+def _int_or_none(value: str | None) -> int | str | None:
+    """Form fields arrive as text; keep anything that is not a plain integer as-is so the service names it."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    return int(text) if text.lstrip("-").isdigit() and len(text) < 12 else value
+
+
+def _context(
+    *,
+    session: Any,
+    user_id: int,
+    now: Any,
+    item: svc.NextCard | svc.QueueEmpty,
+    phase: str | None = None,
+    flash: dict | None = None,
+    answer: str = "",
+    error: str | None = None,
+) -> dict:
+    context: dict[str, Any] = {
+        "flash": flash,
+        "error": error,
+        "answer": answer,
+        "rating_labels": RATING_LABELS,
+        "reason_labels": REASON_LABELS,
+        "undo_available": svc.last_undoable(session=session, user_id=user_id) is not None,
+        "counts": item.counts,
+        "now": now,
+        "until": lambda moment: sched.interval_label(moment - now),
+        "span_label": sched.interval_label,
+        "final_days": sched.FINAL_WINDOW_DAYS,
+    }
+    if isinstance(item, svc.QueueEmpty):
+        context.update(phase="empty", empty=item, item=None)
+        return context
+    question = get_bank()[item.question_id]
+    context.update(phase=phase or "front", item=item, question=question, empty=None)
+    if context["phase"] == "back" and answer.strip():
+        results = check_key_points(answer, question.key_points)
+        spans = merge_spans(span for r in results for span in r.spans)
+        context.update(coverage=results, segments=highlight_segments(answer, spans))
+    return context
+
+
+def _render(request: Request, context: dict, *, status: int = 200) -> HTMLResponse:
+    template = "partials/drill_card.html" if is_htmx(request) else "drill.html"
+    return templates.TemplateResponse(request, template, context, status_code=status, headers=NO_STORE)
+
+
+# ---------------------------------------------------------------- pages
+
+
+@router.get("/drill", response_class=HTMLResponse, include_in_schema=False)
+def drill_page(request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> HTMLResponse:
+    now = clock.now()
+    item = svc.next_card(session=session, user_id=user_id, now=now)
+    return _render(request, _context(session=session, user_id=user_id, now=now, item=item))
+
+
+@router.post("/drill/reveal", response_class=HTMLResponse, include_in_schema=False)
+def drill_reveal(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user_id: UserIdDep,
+    question_id: str = Form(""),
+    review_token: str = Form(""),
+    answer: str = Form(""),
+    reason: str = Form(""),
+) -> HTMLResponse:
+    """Show the back of the card: reference answer, key points and the learner's coverage. Writes nothing."""
+    now = clock.now()
+    answer = answer[:MAX_ANSWER_CHARS]
+    if question_id not in svc.QUESTION_IDS:
+        item = svc.next_card(session=session, user_id=user_id, now=now)
+        ctx = _context(session=session, user_id=user_id, now=now, item=item, error=f"未知题目 {question_id[:20]!r}")
+        return _render(request, ctx, status=422)
+    queued = svc.next_card(session=session, user_id=user_id, now=now)
+    if isinstance(queued, svc.NextCard) and queued.question_id == question_id:
+        item = queued  # keeps the queue's reason ("new", "due", …) on the back side
+    else:
+        item = svc.card_for_question(
+            session=session,
+            user_id=user_id,
+            question_id=question_id,
+            now=now,
+            reason=reason if reason in REASON_LABELS else "due",
+        )
+    if review_token != item.review_token:
+        # The card was graded since it was shown (another tab, back button): move on instead of revealing it.
+        flash = {"kind": "stale", "question_id": question_id}
+        return _render(request, _context(session=session, user_id=user_id, now=now, item=queued, flash=flash))
+    return _render(request, _context(session=session, user_id=user_id, now=now, item=item, phase="back", answer=answer))
+
+
+@router.post("/drill/grade", include_in_schema=False)
+def drill_grade(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user_id: UserIdDep,
+    question_id: str = Form(""),
+    review_token: str = Form(""),
+    rating: str = Form(""),
+    duration_ms: str = Form(""),
+) -> Response:
+    now = clock.now()
+    try:
+        result = svc.record_review(
+            session=session,
+            user_id=user_id,
+            question_id=question_id,
+            rating=_int_or_none(rating),  # type: ignore[arg-type]
+            now=now,
+            duration_ms=_int_or_none(duration_ms),  # type: ignore[arg-type]
+            review_token=review_token or None,
+        )
+    except ValueError as exc:
+        item = svc.next_card(session=session, user_id=user_id, now=now)
+        return _render(
+            request, _context(session=session, user_id=user_id, now=now, item=item, error=str(exc)), status=422
+        )
+    if not is_htmx(request):
+        return RedirectResponse("/drill", status_code=303)
+    item = svc.next_card(session=session, user_id=user_id, now=now)
+    flash = {"kind": "graded", "result": result}
+    return _render(request, _context(session=session, user_id=user_id, now=now, item=item, flash=flash))
+
+
+@router.post("/drill/undo", include_in_schema=False)
+def drill_undo(request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> Response:
+    now = clock.now()
+    try:
+        undone = svc.undo_last_review(session=session, user_id=user_id, now=now)
+    except ValueError as exc:
+        item = svc.next_card(session=session, user_id=user_id, now=now)
+        return _render(
+            request, _context(session=session, user_id=user_id, now=now, item=item, error=str(exc)), status=422
+        )
+    if not is_htmx(request):
+        return RedirectResponse("/drill", status_code=303)
+    item = svc.card_for_question(
+        session=session, user_id=user_id, question_id=undone.question_id, now=now, reason="undo"
+    )
+    flash = {"kind": "undone", "undone": undone}
+    return _render(request, _context(session=session, user_id=user_id, now=now, item=item, flash=flash))
+
+
+# ---------------------------------------------------------------- JSON API
+
+
+@router.get("/api/drill/next")
+def api_next(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> JSONResponse:
+    """The next card with its one-time review_token and the interval each rating would give
+    (`intervals` in seconds, `interval_labels` for display), or `{question_id: null, next_due}`."""
+    item = svc.next_card(session=session, user_id=user_id, now=clock.now())
+    return JSONResponse(item.to_dict(), headers=NO_STORE)
+
+
+@router.post("/api/drill/reviews")
+def api_review(
+    session: SessionDep,
+    clock: ClockDep,
+    user_id: UserIdDep,
+    payload: Annotated[dict[str, Any], Body(examples=[REVIEW_EXAMPLE])],
+) -> JSONResponse:
+    """Grade the shown card. 201 with the new card state and next due; a repeated token gets 200 with the
+    recorded result (`replayed: true`) and writes nothing; bad input gets 422 and writes nothing."""
+    unknown = sorted(set(payload) - {"question_id", "rating", "review_token", "duration_ms"})
+    if unknown:
+        raise HTTPException(422, detail=f"unknown field {unknown[0]!r}")
+    token = payload.get("review_token")
+    if not isinstance(token, str) or not token:
+        raise HTTPException(422, detail="review_token is required: send the token that came with the card")
+    try:
+        result = svc.record_review(
+            session=session,
+            user_id=user_id,
+            question_id=payload.get("question_id"),  # type: ignore[arg-type]
+            rating=payload.get("rating"),  # type: ignore[arg-type]
+            now=clock.now(),
+            duration_ms=payload.get("duration_ms"),
+            review_token=token,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return JSONResponse(result.to_dict(), status_code=200 if result.replayed else 201)
+
+
+@router.post("/api/drill/undo")
+def api_undo(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    """Undo the newest review: restore the card from before it and delete that log row."""
+    try:
+        return svc.undo_last_review(session=session, user_id=user_id, now=clock.now()).to_dict()
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+
+
+@router.get("/api/drill/cards")
+def api_cards(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> list[dict]:
+    """All 30 cards: state, due, retrievability now, lapses, leech flag."""
+    states = svc.card_states(session=session, user_id=user_id, now=clock.now())
+    return [view.to_dict() for view in states.values()]

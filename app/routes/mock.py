@@ -1,0 +1,585 @@
+"""Mock interviews: the pages (/mock, /mock/{id}, /mock/{id}/report, /mock/history) and the JSON API
+(/api/mock-sessions…). Both call `app.services.mock`; see its docstring for timing, hard stop and durability."""
+
+from __future__ import annotations
+
+import random
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from app import mock_report as rules
+from app.deps import ClockDep, SessionDep, UserIdDep
+from app.keypoints import VERDICTS
+from app.question_bank import CATEGORY_LABELS, Category, get_bank
+from app.services import mock as svc
+from app.templating import is_htmx, templates
+
+router = APIRouter(tags=["mock"])
+
+NOT_FOUND = "Mock interview not found"
+templates.env.filters["mock_duration"] = rules.format_duration
+
+
+def get_rng() -> random.Random:
+    """Randomness for question selection; tests override this dependency (or pass `seed`) to fix it."""
+    return random.Random()
+
+
+RngDep = Annotated[random.Random, Depends(get_rng)]
+VerdictStr = Literal["covered", "partly", "missed"]
+
+
+def _mock_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 12:
+        raise HTTPException(404, detail=NOT_FOUND)
+    return int(raw)
+
+
+def _load(session, user_id: int, raw_id: str):  # type: ignore[no-untyped-def]
+    try:
+        return svc.get_mock(session=session, user_id=user_id, mock_id=_mock_id(raw_id))
+    except svc.MockNotFound:
+        raise HTTPException(404, detail=NOT_FOUND) from None
+
+
+class _ApiErrors:
+    """Map domain errors to HTTP: not found 404, bad input 422, wrong state 409 (nothing is written)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:  # type: ignore[no-untyped-def]
+        if exc is None:
+            return False
+        if isinstance(exc, svc.MockNotFound):
+            raise HTTPException(404, detail=NOT_FOUND) from None
+        if isinstance(exc, svc.MockConflict):
+            raise HTTPException(409, detail=str(exc)) from None
+        if isinstance(exc, ValueError):
+            raise HTTPException(422, detail=str(exc)) from None
+        return False
+
+
+# ================================================================ JSON API
+
+
+class MockCreate(BaseModel):
+    count: int = Field(5, ge=1, le=30)
+    categories: list[Category] | None = None
+    selection: Literal["random", "weakest", "due"] = "random"
+    seconds_per_question: int | None = Field(None, ge=svc.MIN_SECONDS_PER_QUESTION, le=svc.MAX_SECONDS_PER_QUESTION)
+    practice: bool = False
+    hard_stop: bool = False
+    seed: int | None = Field(None, description="fix the question selection (tests, reproducible sessions)")
+
+
+class AnswerIn(BaseModel):
+    question_id: str = Field(max_length=20)
+    text: str = Field("", max_length=svc.MAX_ANSWER_CHARS)
+    seconds: int | None = Field(None, ge=0, le=86_400, description="the client's own count; the server measures")
+    dont_know: bool = False
+
+
+class VerdictIn(BaseModel):
+    index: int = Field(ge=0)
+    verdict: VerdictStr
+
+
+class ConfirmIn(BaseModel):
+    verdicts: list[VerdictStr] | dict[int, VerdictStr] | None = Field(
+        None, description="all verdicts in key-point order, or {index: verdict} overrides"
+    )
+    rating: int | None = Field(None, ge=1, le=4, description="1 Again, 2 Hard, 3 Good, 4 Easy; null: suggested")
+
+
+class FollowUpIn(BaseModel):
+    text: str | None = Field(None, max_length=svc.MAX_ANSWER_CHARS)
+    skip: bool = False
+
+
+def _answer_json(session, user_id: int, mock_id: int, question_id: str, now) -> dict:  # type: ignore[no-untyped-def]
+    mock = svc.get_mock(session=session, user_id=user_id, mock_id=mock_id)
+    item = svc._item(session=session, mock=mock, question_id=question_id)
+    return svc.answer_view(item, get_bank()[item.question_id], now, mock)
+
+
+@router.post("/api/mock-sessions", status_code=201)
+def api_create(body: MockCreate, session: SessionDep, clock: ClockDep, user_id: UserIdDep, rng: RngDep) -> dict:
+    """Start a mock interview; the first question's clock starts now."""
+    with _ApiErrors():
+        settings = svc.MockSettings(
+            count=body.count,
+            categories=tuple(body.categories) if body.categories else None,
+            selection=body.selection,
+            seconds_per_question=body.seconds_per_question,
+            practice=body.practice,
+            hard_stop=body.hard_stop,
+        )
+        now = clock.now()
+        mock = svc.create_session(
+            session=session,
+            user_id=user_id,
+            settings=settings,
+            now=now,
+            rng=random.Random(body.seed) if body.seed is not None else rng,
+        )
+        svc.serve_current(session=session, user_id=user_id, mock_id=mock.id or 0, now=now)
+        return svc.session_view(session=session, mock=mock, now=now)
+
+
+@router.get("/api/mock-sessions")
+def api_list(session: SessionDep, user_id: UserIdDep) -> list[dict]:
+    """Every mock interview, newest first: settings, progress, score."""
+    return svc.list_sessions(session=session, user_id=user_id)
+
+
+@router.get("/api/mock-sessions/{mock_id}")
+def api_get(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    """The session and its current question in full (serving it starts that question's clock)."""
+    mock = _load(session, user_id, mock_id)
+    now = clock.now()
+    svc.serve_current(session=session, user_id=user_id, mock_id=mock.id or 0, now=now)
+    return svc.session_view(session=session, mock=mock, now=now)
+
+
+@router.post("/api/mock-sessions/{mock_id}/answers")
+def api_answer(mock_id: str, body: AnswerIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    """Save and check an answer: key points with verdict and highlight spans, the reference answer."""
+    mock = _load(session, user_id, mock_id)
+    with _ApiErrors():
+        now = clock.now()
+        item = svc.submit_answer(
+            session=session,
+            user_id=user_id,
+            mock_id=mock.id or 0,
+            question_id=body.question_id,
+            text=body.text,
+            dont_know=body.dont_know,
+            client_seconds=body.seconds,
+            now=now,
+        )
+        return svc.answer_view(item, get_bank()[item.question_id], now, mock)
+
+
+@router.get("/api/mock-sessions/{mock_id}/answers/{question_id}")
+def api_get_answer(mock_id: str, question_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    mock = _load(session, user_id, mock_id)
+    with _ApiErrors():
+        return _answer_json(session, user_id, mock.id or 0, question_id, clock.now())
+
+
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/hint")
+def api_hint(mock_id: str, question_id: str, session: SessionDep, user_id: UserIdDep) -> dict:
+    """Practice mode only: the first key point's label (that key point then earns at most half credit)."""
+    mock = _load(session, user_id, mock_id)
+    with _ApiErrors():
+        label = svc.reveal_hint(session=session, user_id=user_id, mock_id=mock.id or 0, question_id=question_id)
+        return {"question_id": question_id, "hint": label}
+
+
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/verdicts")
+def api_verdict(
+    mock_id: str, question_id: str, body: VerdictIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep
+) -> dict:
+    """Flip one key point's verdict before confirming (the automatic verdict is kept beside it)."""
+    mock = _load(session, user_id, mock_id)
+    with _ApiErrors():
+        svc.set_verdict(
+            session=session,
+            user_id=user_id,
+            mock_id=mock.id or 0,
+            question_id=question_id,
+            index=body.index,
+            verdict=body.verdict,
+        )
+        return _answer_json(session, user_id, mock.id or 0, question_id, clock.now())
+
+
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/follow-up")
+def api_follow_up(mock_id: str, question_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    """Ask the follow-up: chosen once, preferring one about a missed key point."""
+    mock = _load(session, user_id, mock_id)
+    with _ApiErrors():
+        svc.start_follow_up(session=session, user_id=user_id, mock_id=mock.id or 0, question_id=question_id)
+        return _answer_json(session, user_id, mock.id or 0, question_id, clock.now())
+
+
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/follow-up/answer")
+def api_follow_up_answer(
+    mock_id: str, question_id: str, body: FollowUpIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep
+) -> dict:
+    """Answer (`text`) or skip (`skip: true`) the follow-up."""
+    mock = _load(session, user_id, mock_id)
+    with _ApiErrors():
+        svc.answer_follow_up(
+            session=session,
+            user_id=user_id,
+            mock_id=mock.id or 0,
+            question_id=question_id,
+            text=body.text,
+            skip=body.skip,
+        )
+        return _answer_json(session, user_id, mock.id or 0, question_id, clock.now())
+
+
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/confirm")
+def api_confirm(
+    mock_id: str, question_id: str, body: ConfirmIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep
+) -> dict:
+    """Confirm verdicts (overrides) and the self-rating; the rating is recorded as a drill review (source mock)."""
+    mock = _load(session, user_id, mock_id)
+    with _ApiErrors():
+        verdicts = body.verdicts
+        if isinstance(verdicts, dict):
+            item = svc._item(session=session, mock=mock, question_id=question_id)
+            merged = list(item.verdicts or [])
+            for index, verdict in verdicts.items():
+                if not 0 <= index < len(merged):
+                    raise ValueError(f"key point index must be 0 to {len(merged) - 1}, got {index}")
+                merged[index] = verdict
+            verdicts = merged if item.submitted_at is not None else None
+        now = clock.now()
+        svc.confirm(
+            session=session,
+            user_id=user_id,
+            mock_id=mock.id or 0,
+            question_id=question_id,
+            verdicts=verdicts,
+            rating=body.rating,
+            now=now,
+        )
+        return _answer_json(session, user_id, mock.id or 0, question_id, now)
+
+
+@router.post("/api/mock-sessions/{mock_id}/finish")
+def api_finish(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    """End the session (answered but unrated questions get their suggested rating) and return the report."""
+    mock = _load(session, user_id, mock_id)
+    with _ApiErrors():
+        now = clock.now()
+        svc.finish(session=session, user_id=user_id, mock_id=mock.id or 0, now=now)
+        return svc.build_report(session=session, user_id=user_id, mock_id=mock.id or 0, now=now)
+
+
+@router.post("/api/mock-sessions/{mock_id}/discard")
+def api_discard(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    """Discard an unfinished session (ratings already given stay in the drill scheduler)."""
+    mock = _load(session, user_id, mock_id)
+    with _ApiErrors():
+        now = clock.now()
+        svc.discard(session=session, user_id=user_id, mock_id=mock.id or 0, now=now)
+        return svc.session_view(session=session, mock=mock, now=now)
+
+
+@router.get("/api/mock-sessions/{mock_id}/report")
+def api_report(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    mock = _load(session, user_id, mock_id)
+    return svc.build_report(session=session, user_id=user_id, mock_id=mock.id or 0, now=clock.now())
+
+
+# ================================================================ pages
+
+COUNT_LABELS = {3: "3 题", 5: "5 题", 10: "10 题", 30: "全部 30 题"}
+SELECTION_LABELS = {
+    "random": "随机 Random",
+    "weakest": "最薄弱优先 Weakest first",
+    "due": "到期优先 Due first",
+}
+SECONDS_CHOICES = {"": "按难度（2 / 3 / 5 分钟）", "60": "1 分钟", "120": "2 分钟", "180": "3 分钟", "300": "5 分钟",
+                   "600": "10 分钟"}  # fmt: skip
+
+
+def _setup_context(session, user_id: int, form: dict | None = None, error: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    sessions = svc.list_sessions(session=session, user_id=user_id)
+    return {
+        "form": form or {"count": "5", "categories": [], "selection": "random", "seconds": "", "practice": False,
+                         "hard_stop": False},  # fmt: skip
+        "error": error,
+        "unfinished": [s for s in sessions if s["status"] == "active"],
+        "recent": [s for s in sessions if s["status"] == "finished"][:3],
+        "count_labels": COUNT_LABELS,
+        "selection_labels": SELECTION_LABELS,
+        "seconds_choices": SECONDS_CHOICES,
+        "category_labels": {c.value: label for c, label in CATEGORY_LABELS.items()},
+    }
+
+
+@router.get("/mock", response_class=HTMLResponse, include_in_schema=False)
+def setup_page(request: Request, session: SessionDep, user_id: UserIdDep) -> HTMLResponse:
+    return templates.TemplateResponse(request, "mock.html", _setup_context(session, user_id))
+
+
+@router.post("/mock", include_in_schema=False)
+async def setup_submit(
+    request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep, rng: RngDep
+) -> Response:
+    data = await request.form()
+    form = {
+        "count": str(data.get("count", "5")),
+        "categories": [str(c) for c in data.getlist("categories")],
+        "selection": str(data.get("selection", "random")),
+        "seconds": str(data.get("seconds", "")),
+        "practice": data.get("practice") == "on",
+        "hard_stop": data.get("hard_stop") == "on",
+    }
+    try:
+        count = int(form["count"]) if form["count"].isdigit() else None
+        seconds = int(form["seconds"]) if form["seconds"].isdigit() else None
+        if count is None:
+            raise ValueError(f"题数必须是整数：{form['count'][:20]!r}")
+        if form["seconds"] and seconds is None:
+            raise ValueError(f"每题时间必须是整数秒：{form['seconds'][:20]!r}")
+        settings = svc.MockSettings(
+            count=count,
+            categories=tuple(form["categories"]) if form["categories"] else None,  # type: ignore[arg-type]
+            selection=form["selection"],
+            seconds_per_question=seconds,
+            practice=form["practice"],
+            hard_stop=form["hard_stop"],
+        )
+        mock = svc.create_session(session=session, user_id=user_id, settings=settings, now=clock.now(), rng=rng)
+    except ValueError as exc:
+        context = _setup_context(session, user_id, form=form, error=str(exc))
+        return templates.TemplateResponse(request, "mock.html", context, status_code=422)
+    return RedirectResponse(f"/mock/{mock.id}", status_code=303)
+
+
+@router.get("/mock/history", response_class=HTMLResponse, include_in_schema=False)
+def history_page(request: Request, session: SessionDep, user_id: UserIdDep) -> HTMLResponse:
+    sessions = svc.list_sessions(session=session, user_id=user_id)
+    context = {"sessions": sessions, "selection_labels": SELECTION_LABELS}
+    return templates.TemplateResponse(request, "mock_history.html", context)
+
+
+def _session_context(session, user_id: int, mock, now, error: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    bank = get_bank()
+    items = svc.questions_of(session=session, mock=mock)
+    item = svc.current_item(items) if mock.status == "active" else None
+    context: dict = {
+        "mock": mock,
+        "items": items,
+        "item": item,
+        "error": error,
+        "verdicts": VERDICTS,
+        "rating_labels": rules.RATING_LABELS,
+        "grace": rules.GRACE_SECONDS,
+    }
+    if item is not None:
+        question = bank[item.question_id]
+        view = svc.answer_view(item, question, now, mock)
+        context.update({"question": question, "view": view, "stage": svc.stage_of(item)})
+        if item.submitted_at is not None:
+            context["segments"] = rules.labelled_segments(item.text or "", item.spans or [])
+    return context
+
+
+def _session_page(request: Request, session, user_id: int, mock, now, error=None, status=200) -> Response:  # type: ignore[no-untyped-def]
+    if mock.status == "finished":
+        return RedirectResponse(f"/mock/{mock.id}/report", status_code=303)
+    if mock.status == "active":
+        svc.serve_current(session=session, user_id=user_id, mock_id=mock.id, now=now)
+    context = _session_context(session, user_id, mock, now, error)
+    return templates.TemplateResponse(request, "mock_session.html", context, status_code=status)
+
+
+@router.get("/mock/{mock_id}", response_class=HTMLResponse, include_in_schema=False)
+def session_page(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> Response:
+    mock = _load(session, user_id, mock_id)
+    return _session_page(request, session, user_id, mock, clock.now())
+
+
+async def _form(request: Request) -> dict:
+    data = await request.form()
+    return {k: str(v) for k, v in data.items()}
+
+
+def _after_post(request: Request, session, user_id: int, mock, now, action) -> Response:  # type: ignore[no-untyped-def]
+    """Run a page action: on success back to the session page (PRG); a conflict also goes back (the page
+    shows the true state, e.g. after a double submit); bad input re-renders the page with the message."""
+    try:
+        target = action()
+    except svc.MockConflict:
+        return RedirectResponse(f"/mock/{mock.id}", status_code=303)
+    except ValueError as exc:
+        return _session_page(request, session, user_id, mock, now, error=str(exc), status=422)
+    return RedirectResponse(target or f"/mock/{mock.id}", status_code=303)
+
+
+@router.post("/mock/{mock_id}/answer", include_in_schema=False)
+async def answer_submit(
+    request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep
+) -> Response:
+    mock = _load(session, user_id, mock_id)
+    form = await _form(request)
+    now = clock.now()
+    seconds = form.get("client_seconds", "")
+
+    def action() -> str:
+        svc.submit_answer(
+            session=session,
+            user_id=user_id,
+            mock_id=mock.id,
+            question_id=form.get("question_id", ""),
+            text=form.get("text", ""),
+            dont_know=form.get("dont_know") == "1",
+            client_seconds=int(seconds) if seconds.isdigit() and len(seconds) < 7 else None,
+            now=now,
+        )
+        return f"/mock/{mock.id}#review"
+
+    return _after_post(request, session, user_id, mock, now, action)
+
+
+@router.post("/mock/{mock_id}/hint", include_in_schema=False)
+async def hint_submit(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+    mock = _load(session, user_id, mock_id)
+    form = await _form(request)
+    now = clock.now()
+    if is_htmx(request):
+        try:
+            label = svc.reveal_hint(
+                session=session, user_id=user_id, mock_id=mock.id, question_id=form.get("question_id", "")
+            )
+        except (ValueError, svc.MockConflict) as exc:
+            return templates.TemplateResponse(
+                request, "partials/mock_hint.html", {"hint": None, "error": str(exc)}, status_code=422
+            )
+        return templates.TemplateResponse(request, "partials/mock_hint.html", {"hint": label, "error": None})
+
+    def action() -> None:
+        svc.reveal_hint(session=session, user_id=user_id, mock_id=mock.id, question_id=form.get("question_id", ""))
+
+    return _after_post(request, session, user_id, mock, now, action)
+
+
+@router.post("/mock/{mock_id}/verdict", include_in_schema=False)
+async def verdict_submit(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+    mock = _load(session, user_id, mock_id)
+    form = await _form(request)
+    now = clock.now()
+    index = form.get("index", "")
+
+    def action() -> None:
+        svc.set_verdict(
+            session=session,
+            user_id=user_id,
+            mock_id=mock.id,
+            question_id=form.get("question_id", ""),
+            index=int(index) if index.isdigit() and len(index) < 3 else -1,
+            verdict=form.get("verdict", ""),
+        )
+
+    if not is_htmx(request):
+        return _after_post(request, session, user_id, mock, now, action)
+    error = None
+    status = 200
+    try:
+        action()
+    except (ValueError, svc.MockConflict) as exc:
+        error, status = str(exc), 422
+    context = _session_context(session, user_id, mock, now, error)
+    if context.get("item") is None:
+        return RedirectResponse(f"/mock/{mock.id}", status_code=303)
+    return templates.TemplateResponse(request, "partials/mock_keypoints.html", context, status_code=status)
+
+
+@router.post("/mock/{mock_id}/follow-up", include_in_schema=False)
+async def follow_up_start(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+    mock = _load(session, user_id, mock_id)
+    form = await _form(request)
+
+    def action() -> str:
+        svc.start_follow_up(session=session, user_id=user_id, mock_id=mock.id, question_id=form.get("question_id", ""))
+        return f"/mock/{mock.id}#follow-up"
+
+    return _after_post(request, session, user_id, mock, clock.now(), action)
+
+
+@router.post("/mock/{mock_id}/follow-up/answer", include_in_schema=False)
+async def follow_up_answer(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+    mock = _load(session, user_id, mock_id)
+    form = await _form(request)
+
+    def action() -> str:
+        svc.answer_follow_up(
+            session=session,
+            user_id=user_id,
+            mock_id=mock.id,
+            question_id=form.get("question_id", ""),
+            text=form.get("text", ""),
+            skip=form.get("action") == "skip",
+        )
+        return f"/mock/{mock.id}#rating"
+
+    return _after_post(request, session, user_id, mock, clock.now(), action)
+
+
+@router.post("/mock/{mock_id}/confirm", include_in_schema=False)
+async def confirm_submit(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+    mock = _load(session, user_id, mock_id)
+    form = await _form(request)
+    now = clock.now()
+    rating = form.get("rating", "")
+
+    def action() -> str:
+        svc.confirm(
+            session=session,
+            user_id=user_id,
+            mock_id=mock.id,
+            question_id=form.get("question_id", ""),
+            rating=int(rating) if rating in {"1", "2", "3", "4"} else None,
+            now=now,
+        )
+        items = svc.questions_of(session=session, mock=mock)
+        if svc.current_item(items) is None:  # that was the last question: the report
+            svc.finish(session=session, user_id=user_id, mock_id=mock.id, now=now)
+            return f"/mock/{mock.id}/report"
+        return f"/mock/{mock.id}"
+
+    return _after_post(request, session, user_id, mock, now, action)
+
+
+@router.post("/mock/{mock_id}/finish", include_in_schema=False)
+def finish_submit(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+    mock = _load(session, user_id, mock_id)
+    now = clock.now()
+
+    def action() -> str:
+        svc.finish(session=session, user_id=user_id, mock_id=mock.id, now=now)
+        return f"/mock/{mock.id}/report"
+
+    return _after_post(request, session, user_id, mock, now, action)
+
+
+@router.post("/mock/{mock_id}/discard", include_in_schema=False)
+def discard_submit(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> Response:
+    mock = _load(session, user_id, mock_id)
+    try:
+        svc.discard(session=session, user_id=user_id, mock_id=mock.id, now=clock.now())
+    except svc.MockConflict:
+        return RedirectResponse(f"/mock/{mock.id}/report", status_code=303)
+    return RedirectResponse("/mock/history", status_code=303)
+
+
+@router.get("/mock/{mock_id}/report", response_class=HTMLResponse, include_in_schema=False)
+def report_page(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+    mock = _load(session, user_id, mock_id)
+    if mock.status == "active":
+        return RedirectResponse(f"/mock/{mock.id}", status_code=303)
+    report = svc.build_report(session=session, user_id=user_id, mock_id=mock.id, now=clock.now())
+    categories = [c.value for c in Category]
+    points = [
+        rules.TrendPoint(session_id=t["id"], label=t["label"], score=t["score"], categories=t["categories"])
+        for t in report["trend"]
+    ]
+    context = {
+        "report": report,
+        "mock": mock,
+        "chart": rules.trend_chart(points, series_order=categories) if len(points) > 1 else None,
+        "category_labels": {c.value: label for c, label in CATEGORY_LABELS.items()},
+        "selection_labels": SELECTION_LABELS,
+    }
+    return templates.TemplateResponse(request, "mock_report.html", context)

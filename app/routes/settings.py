@@ -1,0 +1,133 @@
+"""Settings page (/settings) and API (/api/settings), plus export (/api/export) and import (/api/import)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from app import scheduler as sched
+from app.deps import ClockDep, SessionDep, UserIdDep
+from app.services import drill as svc
+from app.services import drill_transfer
+from app.templating import templates
+
+router = APIRouter(tags=["settings"])
+
+SETTINGS_FIELDS = ("desired_retention", "new_per_day", "interview_date")
+SETTINGS_EXAMPLE = {"desired_retention": 0.9, "new_per_day": 10, "interview_date": "2026-12-15"}
+
+
+def _merge(current: svc.DrillSettingsView, changes: dict[str, Any]) -> svc.DrillSettingsView:
+    """Apply the given fields over the current settings; ValueError names a bad field or value."""
+    unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown setting {unknown[0]!r}; expected {', '.join(SETTINGS_FIELDS)}")
+    values = current.to_dict()
+    values.update(changes)
+    return svc.validate_settings(
+        desired_retention=values["desired_retention"],
+        new_per_day=values["new_per_day"],
+        interview_date=svc.parse_iso_date(values["interview_date"]),
+    )
+
+
+def _page(request: Request, *, settings: svc.DrillSettingsView, status: int = 200, **extra: Any) -> HTMLResponse:
+    context = {
+        "settings": settings,
+        "min_retention": sched.MIN_DESIRED_RETENTION,
+        "max_retention": sched.MAX_DESIRED_RETENTION,
+        "max_new": svc.MAX_NEW_PER_DAY,
+        "final_days": sched.FINAL_WINDOW_DAYS,
+        **extra,
+    }
+    return templates.TemplateResponse(request, "settings.html", context, status_code=status)
+
+
+@router.get("/settings", response_class=HTMLResponse, include_in_schema=False)
+def settings_page(request: Request, session: SessionDep, user_id: UserIdDep) -> HTMLResponse:
+    return _page(request, settings=svc.get_settings(session=session, user_id=user_id))
+
+
+@router.post("/settings", response_class=HTMLResponse, include_in_schema=False)
+def settings_form(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user_id: UserIdDep,
+    desired_retention: str = Form(""),
+    new_per_day: str = Form(""),
+    interview_date: str = Form(""),
+) -> HTMLResponse:
+    current = svc.get_settings(session=session, user_id=user_id)
+    try:
+        try:
+            retention: Any = float(desired_retention)
+        except ValueError:
+            raise ValueError(
+                f"期望保留率必须是数字 (desired_retention must be a number), got {desired_retention[:20]!r}"
+            ) from None
+        per_day: Any = int(new_per_day) if new_per_day.strip().isdigit() else new_per_day[:20]
+        wanted = _merge(
+            current, {"desired_retention": retention, "new_per_day": per_day, "interview_date": interview_date}
+        )
+    except ValueError as exc:
+        form = {"desired_retention": desired_retention, "new_per_day": new_per_day, "interview_date": interview_date}
+        return _page(request, settings=current, status=422, error=str(exc), form=form)
+    saved = svc.save_settings(session=session, user_id=user_id, settings=wanted, now=clock.now())
+    return _page(request, settings=saved, notice="已保存 Saved")
+
+
+@router.post("/settings/import", response_class=HTMLResponse, include_in_schema=False)
+async def settings_import(
+    request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep, file: Annotated[UploadFile, File()]
+) -> HTMLResponse:
+    raw = await file.read()
+    try:
+        summary = drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())
+    except ValueError as exc:
+        return _page(request, settings=svc.get_settings(session=session, user_id=user_id), status=422, error=str(exc))
+    notice = f"已导入 Imported：{summary['cards']} 张卡片，{summary['reviews']} 条复习记录"
+    return _page(request, settings=svc.get_settings(session=session, user_id=user_id), notice=notice)
+
+
+@router.get("/api/settings")
+def api_get_settings(session: SessionDep, user_id: UserIdDep) -> dict:
+    """desired_retention (0.7–0.97), new_per_day (0–100), interview_date (ISO date or null)."""
+    return svc.get_settings(session=session, user_id=user_id).to_dict()
+
+
+@router.put("/api/settings")
+def api_put_settings(
+    session: SessionDep,
+    clock: ClockDep,
+    user_id: UserIdDep,
+    payload: Annotated[dict[str, Any], Body(examples=[SETTINGS_EXAMPLE])],
+) -> dict:
+    """Change any of the settings (fields left out keep their value); 422 and nothing saved on a bad value."""
+    current = svc.get_settings(session=session, user_id=user_id)
+    try:
+        wanted = _merge(current, payload)
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return svc.save_settings(session=session, user_id=user_id, settings=wanted, now=clock.now()).to_dict()
+
+
+@router.get("/api/export")
+def api_export(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> JSONResponse:
+    """The learner's full drill state (settings, cards, review log) as versioned JSON."""
+    now = clock.now()
+    data = drill_transfer.export_state(session=session, user_id=user_id, now=now)
+    filename = f"transformer-prep-drill-{now:%Y%m%d-%H%M%S}.json"
+    return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/api/import")
+async def api_import(request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    """Replace the drill state with an export file (the JSON body); 422 says why and changes nothing."""
+    raw = await request.body()
+    try:
+        return {"imported": drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())}
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None

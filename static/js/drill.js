@@ -1,0 +1,97 @@
+// Drill keyboard loop: Space/Enter reveal, 1–4 grade, u undo, a focuses the answer box.
+// Keys never fire while typing in the answer box, except Ctrl/Cmd+Enter (reveal) and Esc (leave the box).
+(function () {
+  "use strict";
+
+  var shownAt = {};  // review token -> when its front was first shown (for duration_ms)
+  var busy = false;  // a drill request is in flight: ignore keys so a held key cannot grade twice
+
+  function root() { return document.getElementById("drill"); }
+
+  function noteShown() {
+    var el = root();
+    if (el && el.dataset.token && !(el.dataset.token in shownAt)) shownAt[el.dataset.token] = Date.now();
+  }
+
+  function isTyping(target) {
+    return target && target.closest && target.closest("textarea, input, select, [contenteditable='true']");
+  }
+
+  function submit(form, button) {
+    if (!form || (busy && Date.now() - busy < 10000)) return;
+    if (button && button.disabled) return;
+    if (form.requestSubmit) form.requestSubmit(button || undefined); else (button || form).click();
+  }
+
+  function reveal() { var el = root(); if (el) submit(el.querySelector("form.drill-front"), null); }
+
+  function grade(n) {
+    var el = root();
+    if (!el) return;
+    var form = el.querySelector("form.drill-grade");
+    if (form) submit(form, form.querySelector('button[name="rating"][value="' + n + '"]'));
+  }
+
+  function undo() {
+    var el = root();
+    if (el) { var b = el.querySelector("#undo-button"); if (b && !b.disabled) submit(b.form, b); }
+  }
+
+  document.addEventListener("keydown", function (e) {
+    var el = root();
+    if (!el) return;
+    var phase = el.dataset.phase;
+    if (isTyping(e.target)) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && phase === "front") { e.preventDefault(); reveal(); }
+      else if (e.key === "Escape") { e.target.blur(); el.focus(); }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+    var onControl = e.target && e.target.closest && e.target.closest("button, a, summary");
+    if ((e.key === " " || e.key === "Enter") && phase === "front" && !onControl) { e.preventDefault(); reveal(); }
+    else if ((e.key === " " || e.key === "Enter") && onControl) { return; }  // let the focused control act
+    else if (phase === "back" && e.key >= "1" && e.key <= "4") { e.preventDefault(); grade(e.key); }
+    else if (e.key === "u" || e.key === "U") { e.preventDefault(); undo(); }
+    else if ((e.key === "a" || e.key === "A") && phase === "front") {
+      var box = el.querySelector("#drill-answer");
+      if (box) { e.preventDefault(); box.focus(); }
+    }
+  });
+
+  // duration_ms: from the first time this card's front was shown until the grade is sent.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var el = root();
+    if (!el || !e.detail.elt || !e.detail.elt.classList || !e.detail.elt.classList.contains("drill-grade")) return;
+    var start = shownAt[el.dataset.token];
+    if (start) e.detail.parameters["duration_ms"] = String(Math.min(Date.now() - start, 86400000));
+  });
+  document.addEventListener("submit", function (e) {  // the same for a plain (non-htmx) submit
+    var el = root();
+    if (!el || !e.target.classList.contains("drill-grade")) return;
+    var start = shownAt[el.dataset.token];
+    var input = e.target.querySelector('input[name="duration_ms"]');
+    if (start && input) input.value = String(Math.min(Date.now() - start, 86400000));
+  }, true);
+
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("#drill")) {
+      busy = Date.now();
+      var el = root();
+      if (el) el.classList.add("busy");
+    }
+  });
+  function idle() { busy = false; var el = root(); if (el) el.classList.remove("busy"); }
+  document.addEventListener("htmx:afterRequest", idle);
+  document.addEventListener("htmx:sendError", idle);
+  // htmx:load fires on the freshly swapped-in #drill (the old one is detached by the outerHTML swap).
+  document.addEventListener("htmx:load", function (e) {
+    if (!e.target || e.target.id !== "drill") return;
+    idle();
+    noteShown();
+    e.target.focus({ preventScroll: true });
+    if (window.scrollY > e.target.offsetTop) e.target.scrollIntoView();
+  });
+  document.addEventListener("DOMContentLoaded", function () { noteShown(); var el = root(); if (el) el.focus({ preventScroll: true }); });
+  // A page restored from the back/forward cache may show a card graded since: reload to get the current one.
+  window.addEventListener("pageshow", function (e) { if (e.persisted && root()) window.location.reload(); });
+})();

@@ -1,0 +1,242 @@
+"""Drill JSON API and pages: next card, grading with tokens, undo, 422s that write nothing, htmx and no-JS flows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, func, select
+
+from app.models import DrillReview
+from app.question_bank import get_bank
+
+
+def _reviews(engine) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(DrillReview)).one()
+
+
+def _grade(client, rating=3, **extra):
+    card = client.get("/api/drill/next").json()
+    body = {"question_id": card["question_id"], "rating": rating, "review_token": card["review_token"]} | extra
+    return card, client.post("/api/drill/reviews", json=body)
+
+
+def test_next_card_has_token_and_four_intervals(client):
+    card = client.get("/api/drill/next").json()
+    assert card["question_id"] == "q01"
+    assert card["review_token"].startswith("1.q01.0.")
+    assert card["intervals"] == {"again": 60, "hard": 330, "good": 600, "easy": 8 * 86400}
+    assert card["interval_labels"] == {"again": "1分钟", "hard": "6分钟", "good": "10分钟", "easy": "8天"}
+    assert card["counts"]["new_available"] == 10
+
+
+@pytest.mark.parametrize(("rating", "name"), [(1, "again"), (2, "hard"), (3, "good"), (4, "easy")])
+def test_grading_applies_exactly_the_interval_shown(client, rating, name):
+    card, response = _grade(client, rating, duration_ms=4200)
+    assert response.status_code == 201
+    result = response.json()
+    assert result["interval_seconds"] == card["intervals"][name]
+    assert result["next_due"] == card["interval_due"][name]
+    assert result["card"]["state"] == ("review" if rating == 4 else "learning")
+    assert result["replayed"] is False
+
+
+def test_replayed_token_gets_the_recorded_result_and_writes_nothing(client, engine):
+    card, first = _grade(client, 3)
+    body = {"question_id": card["question_id"], "rating": 1, "review_token": card["review_token"]}
+    again = client.post("/api/drill/reviews", json=body)
+    assert again.status_code == 200
+    assert again.json()["replayed"] is True
+    assert again.json()["log_id"] == first.json()["log_id"] and again.json()["rating"] == 3
+    assert _reviews(engine) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"rating": 5}, "rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got 5"),
+        ({"rating": "good"}, "rating must be 1"),
+        ({"rating": None}, "rating must be 1"),
+        ({"review_token": "1.q01.0.ffffffffffffffff"}, "does not match the current state of q01"),
+        ({"review_token": ""}, "review_token is required"),
+        ({"question_id": "q99"}, "unknown question_id"),
+        ({"duration_ms": -5}, "duration_ms must be"),
+        ({"extra": 1}, "unknown field 'extra'"),
+    ],
+)
+def test_bad_review_is_422_with_a_clear_message_and_writes_nothing(client, engine, body, detail):
+    card = client.get("/api/drill/next").json()
+    payload = {"question_id": card["question_id"], "rating": 3, "review_token": card["review_token"]} | body
+    response = client.post("/api/drill/reviews", json=payload)
+    assert response.status_code == 422
+    assert detail in response.json()["detail"]
+    assert _reviews(engine) == 0
+
+
+def test_undo_restores_the_card_and_the_same_token_works_again(client, engine):
+    card, _ = _grade(client, 3)
+    response = client.post("/api/drill/undo")
+    assert response.status_code == 200
+    assert response.json()["question_id"] == "q01" and response.json()["card"]["state"] == "new"
+    assert _reviews(engine) == 0
+    assert client.get("/api/drill/next").json()["review_token"] == card["review_token"]
+    nothing = client.post("/api/drill/undo")
+    assert nothing.status_code == 422 and "nothing to undo" in nothing.json()["detail"]
+
+
+def test_empty_queue_says_when_the_next_card_is_due(client, clock):
+    assert client.put("/api/settings", json={"new_per_day": 1}).status_code == 200
+    _grade(client, 4)
+    empty = client.get("/api/drill/next").json()
+    assert empty["question_id"] is None
+    assert empty["next_due"] == "2026-11-03T00:00:00+00:00"  # tomorrow's new card (UTC day)
+    clock.advance(timedelta(days=1))
+    assert client.get("/api/drill/next").json()["question_id"] == "q02"
+
+
+def test_settings_api_round_trip_and_validation(client):
+    assert client.get("/api/settings").json() == {"desired_retention": 0.9, "new_per_day": 10, "interview_date": None}
+    ok = client.put("/api/settings", json={"desired_retention": 0.85, "interview_date": "2026-12-01"})
+    assert ok.json() == {"desired_retention": 0.85, "new_per_day": 10, "interview_date": "2026-12-01"}
+    for body, detail in [
+        ({"desired_retention": 0.98}, "desired_retention must be between 0.7 and 0.97"),
+        ({"desired_retention": 0.69}, "desired_retention must be between"),
+        ({"new_per_day": 101}, "new_per_day must be a whole number from 0 to 100"),
+        ({"new_per_day": -1}, "new_per_day must be"),
+        ({"interview_date": "2026-02-30"}, "interview_date must be an ISO date"),
+        ({"interview_date": "next friday"}, "interview_date must be an ISO date"),
+        ({"colour": "blue"}, "unknown setting 'colour'"),
+    ]:
+        response = client.put("/api/settings", json=body)
+        assert response.status_code == 422, body
+        assert detail in response.json()["detail"]
+    assert client.get("/api/settings").json()["desired_retention"] == 0.85
+    assert client.put("/api/settings", json={"interview_date": None}).json()["interview_date"] is None
+
+
+def test_settings_change_the_intervals_shown(client):
+    base = client.get("/api/drill/next").json()["intervals"]["easy"]
+    client.put("/api/settings", json={"desired_retention": 0.97})
+    assert client.get("/api/drill/next").json()["intervals"]["easy"] < base
+    client.put("/api/settings", json={"interview_date": "2026-11-06"})  # clock: 2026-11-02 09:00
+    card = client.get("/api/drill/next").json()
+    assert card["interval_due"]["easy"] == "2026-11-03T00:00:00+00:00"
+    assert card["interval_capped"]["easy"] is True
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_drill_page_shows_the_first_question_and_keyboard_help(client):
+    html = client.get("/drill").text
+    assert 'id="drill"' in html and 'data-phase="front"' in html and 'data-question="q01"' in html
+    assert 'name="review_token" value="1.q01.0.' in html
+    assert "Ctrl</kbd>+<kbd>Enter" in html
+    assert client.get("/drill").headers["cache-control"] == "no-store"
+
+
+def test_reveal_shows_key_point_coverage_with_escaped_highlights(client, engine):
+    card = client.get("/api/drill/next").json()
+    strong = next(x for x in get_bank()["q01"].samples if x.kind == "strong").text
+    typed = "<script>x</script> " + strong
+    response = client.post(
+        "/drill/reveal",
+        data={"question_id": "q01", "review_token": card["review_token"], "answer": typed},
+        headers={"HX-Request": "true"},
+    )
+    html = response.text
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="drill"') and 'data-phase="back"' in html
+    assert "<script>x</script>" not in html and "&lt;script&gt;" in html
+    assert "<mark>" in html and "verdict-covered" in html
+    for label in ("1分钟", "6分钟", "10分钟", "8天"):
+        assert label in html
+    assert _reviews(engine) == 0  # revealing writes nothing
+
+
+def test_htmx_grade_swaps_in_the_next_card(client, engine):
+    card = client.get("/api/drill/next").json()
+    response = client.post(
+        "/drill/grade",
+        data={"question_id": "q01", "review_token": card["review_token"], "rating": "3", "duration_ms": "5000"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert 'data-question="q02"' in response.text and "良好 Good" in response.text
+    assert '<span class="count" id="count-done">1</span>' in response.text
+    assert _reviews(engine) == 1
+    # the same form posted again (double click, back button) records nothing more
+    again = client.post(
+        "/drill/grade",
+        data={"question_id": "q01", "review_token": card["review_token"], "rating": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert "本次未重复记录" in again.text
+    assert _reviews(engine) == 1
+
+
+def test_plain_form_grade_redirects_so_refresh_never_regrades(client, engine):
+    card = client.get("/api/drill/next").json()
+    response = client.post(
+        "/drill/grade",
+        data={"question_id": "q01", "review_token": card["review_token"], "rating": "4"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/drill"
+    assert 'data-question="q02"' in client.get("/drill").text
+
+
+def test_grade_page_with_bad_rating_is_422_and_writes_nothing(client, engine):
+    card = client.get("/api/drill/next").json()
+    response = client.post(
+        "/drill/grade",
+        data={"question_id": "q01", "review_token": card["review_token"], "rating": "7"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "rating must be 1" in response.text
+    assert _reviews(engine) == 0
+
+
+def test_undo_page_shows_the_restored_card(client):
+    card = client.get("/api/drill/next").json()
+    client.post("/drill/grade", data={"question_id": "q01", "review_token": card["review_token"], "rating": "1"})
+    response = client.post("/drill/undo", headers={"HX-Request": "true"})
+    assert 'data-question="q01"' in response.text and "已撤销 q01" in response.text
+
+
+def test_stale_reveal_moves_on(client):
+    card = client.get("/api/drill/next").json()
+    client.post("/drill/grade", data={"question_id": "q01", "review_token": card["review_token"], "rating": "3"})
+    response = client.post(
+        "/drill/reveal", data={"question_id": "q01", "review_token": card["review_token"]}, headers={"HX-Request": "true"}
+    )
+    assert "已在别处评分" in response.text and 'data-question="q02"' in response.text
+
+
+def test_empty_state_links_to_notes_and_visualizer(client):
+    client.put("/api/settings", json={"new_per_day": 0})
+    html = client.get("/drill").text
+    assert 'data-phase="empty"' in html and "Nothing due" in html
+    assert 'href="/notes"' in html and 'href="/visualize"' in html
+
+
+def test_leech_card_links_to_its_note_and_demo(client, clock):
+    for _ in range(4):
+        card = client.get("/api/drill/next").json()
+        assert card["question_id"] == "q01"
+        client.post("/api/drill/reviews", json={"question_id": "q01", "rating": 1, "review_token": card["review_token"]})
+        clock.advance(timedelta(minutes=2))
+    html = client.get("/drill").text
+    assert "顽固卡 Leech" in html and 'href="/notes/' in html
+
+
+def test_home_today_panel(client):
+    html = client.get("/").text
+    assert 'id="today"' in html and '<span class="count" id="today-new">10</span>' in html
+    assert "面试日期" in html
+    client.put("/api/settings", json={"interview_date": "2026-11-20"})
+    _grade(client, 4)
+    html = client.get("/").text
+    assert 'id="home-readiness"' in html and "还有 18 天" in html

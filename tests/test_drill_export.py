@@ -1,0 +1,134 @@
+"""Export / import of the drill state: round trip, and a bad file changes nothing and says why."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta
+
+import pytest
+
+
+def _study(client, clock, n=6):
+    client.put("/api/settings", json={"desired_retention": 0.85, "new_per_day": 20, "interview_date": "2026-12-24"})
+    for i in range(n):
+        card = client.get("/api/drill/next").json()
+        rating = [3, 1, 4, 2][i % 4]
+        body = {"question_id": card["question_id"], "rating": rating, "review_token": card["review_token"]}
+        assert client.post("/api/drill/reviews", json=body | {"duration_ms": 1000 + i}).status_code == 201
+        clock.advance(timedelta(minutes=3))
+
+
+def _state(client):
+    return {
+        "settings": client.get("/api/settings").json(),
+        "cards": client.get("/api/drill/cards").json(),
+        "stats": client.get("/api/stats").json(),
+        "next": client.get("/api/drill/next").json(),
+    }
+
+
+def test_export_is_versioned_json_with_settings_cards_and_log(client, clock):
+    _study(client, clock)
+    response = client.get("/api/export")
+    assert "attachment" in response.headers["content-disposition"]
+    data = response.json()
+    assert data["format"] == "transformer-prep/drill-export" and data["version"] == 1
+    assert data["settings"] == {"desired_retention": 0.85, "new_per_day": 20, "interview_date": "2026-12-24"}
+    assert len(data["reviews"]) == 6 and {r["duration_ms"] for r in data["reviews"]} == set(range(1000, 1006))
+    assert sum(c["reps"] for c in data["cards"]) == 6
+
+
+def test_round_trip_restores_the_same_state(client, clock):
+    _study(client, clock)
+    exported = client.get("/api/export").json()
+    before = _state(client)
+    moment = clock.now()
+    # change everything, then import the export back
+    client.put("/api/settings", json={"desired_retention": 0.7, "new_per_day": 0, "interview_date": None})
+    _study(client, clock, n=3)
+    assert _state(client) != before
+    response = client.post("/api/import", content=json.dumps(exported))
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"]["reviews"] == 6
+    clock.set(moment)
+    assert _state(client) == before
+    again = client.get("/api/export").json()
+    assert {k: v for k, v in again.items() if k != "exported_at"} == {
+        k: v for k, v in exported.items() if k != "exported_at"
+    }
+
+
+def _broken(exported):
+    yield "not json at all{", "not valid JSON"
+    yield "[1, 2]", "expected a JSON object"
+    yield {**exported, "format": "anki"}, "format must be"
+    yield {**exported, "version": 2}, "unsupported export version 2"
+    bad = copy.deepcopy(exported)
+    bad["reviews"][0]["rating"] = 9
+    yield bad, "reviews.0.rating"
+    bad = copy.deepcopy(exported)
+    bad["reviews"][0]["reviewed_at"] = "2026-11-02T09:00:00"
+    yield bad, "reviews.0.reviewed_at"
+    bad = copy.deepcopy(exported)
+    bad["cards"][0]["question_id"] = "q31"
+    yield bad, "cards.0.question_id"
+    bad = copy.deepcopy(exported)
+    bad["cards"][0]["reps"] += 1
+    yield bad, "but the log holds"
+    bad = copy.deepcopy(exported)
+    bad["settings"]["desired_retention"] = 1.5
+    yield bad, "settings.desired_retention"
+    bad = copy.deepcopy(exported)
+    bad["cards"].append(copy.deepcopy(bad["cards"][0]))
+    yield bad, "duplicate question_id"
+    bad = copy.deepcopy(exported)
+    bad["reviews"][-1]["card_after"] = {"due": "x"}
+    yield bad, "not a valid FSRS card"
+
+
+def test_bad_files_change_nothing_and_say_why(client, clock):
+    _study(client, clock)
+    exported = client.get("/api/export").json()
+    before = _state(client)
+    cases = list(_broken(exported))
+    assert len(cases) == 11
+    for payload, message in cases:
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        response = client.post("/api/import", content=body)
+        assert response.status_code == 422, message
+        assert message in response.json()["detail"], (message, response.json()["detail"])
+        assert _state(client) == before
+
+
+def test_settings_page_offers_download_and_upload(client, clock):
+    _study(client, clock, n=2)
+    html = client.get("/settings").text
+    assert 'href="/api/export"' in html and 'enctype="multipart/form-data"' in html
+    exported = client.get("/api/export").content
+    client.post("/api/drill/undo")
+    response = client.post("/settings/import", files={"file": ("backup.json", exported, "application/json")})
+    assert response.status_code == 200 and "已导入" in response.text
+    assert len(client.get("/api/export").json()["reviews"]) == 2
+    bad = client.post("/settings/import", files={"file": ("x.json", b"{}", "application/json")})
+    assert bad.status_code == 422 and "format must be" in bad.text
+    assert len(client.get("/api/export").json()["reviews"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "text"),
+    [
+        ({"desired_retention": "0.8", "new_per_day": "5", "interview_date": "2026-12-01"}, 200, "已保存"),
+        ({"desired_retention": "0.99", "new_per_day": "5", "interview_date": ""}, 422, "desired_retention must be"),
+        ({"desired_retention": "abc", "new_per_day": "5", "interview_date": ""}, 422, "must be a number"),
+        ({"desired_retention": "0.9", "new_per_day": "5", "interview_date": "2026-99-01"}, 422, "ISO date"),
+    ],
+)
+def test_settings_form(client, form, status, text):
+    response = client.post("/settings", data=form)
+    assert response.status_code == status and text in response.text
+    saved = client.get("/api/settings").json()
+    if status == 200:
+        assert saved == {"desired_retention": 0.8, "new_per_day": 5, "interview_date": "2026-12-01"}
+    else:
+        assert saved["new_per_day"] == 10
