@@ -230,7 +230,7 @@ def trend_chart(
     width: int = 560,
     height: int = 220,
     pad_left: int = 36,
-    pad_right: int = 12,
+    pad_right: int = 24,
     pad_top: int = 12,
     pad_bottom: int = 28,
 ) -> dict:

@@ -48,7 +48,10 @@ class DrillCard(SQLModel, table=True):
 # Append-only log of every review (the source of truth; only undo removes the newest row).
 class DrillReview(SQLModel, table=True):
     __tablename__ = "drill_review"
-    __table_args__ = (Index("ix_drill_review_user_reviewed_at", "user_id", "reviewed_at"),)
+    __table_args__ = (
+        Index("ix_drill_review_user_reviewed_at", "user_id", "reviewed_at"),
+        Index("ix_drill_review_user_id", "user_id", "id"),  # the newest row (undo) without a sort
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id")

@@ -24,13 +24,22 @@ NEG_INF = "−∞"
 
 
 def _style(extra: str = "") -> str:
-    return f"<style>text{{font-family:{FONT};fill:#1d1f23}}.lab{{font-size:11px}}.ax{{font-size:10px;fill:#6a6f78}}{extra}</style>"
+    return (
+        f"<style>text{{font-family:{FONT};fill:#1d1f23}}.lab{{font-size:11px}}"
+        f".ax{{font-size:10px;fill:#6a6f78}}{extra}</style>"
+    )
 
 
 def _num(v: float, digits: int = 4) -> str:
     if v == float("-inf"):
         return NEG_INF
     return f"{v:.{digits}f}"
+
+
+def _opacity(v: float) -> str:
+    """Two decimals without the leading zero ("0.52" -> ".52"): 256 visible levels are plenty."""
+    text = f"{v:.2f}"
+    return text[1:] if text.startswith("0") else text
 
 
 def _json_attr(value: object) -> str:
@@ -119,39 +128,39 @@ def heatmap(
         cls = ' class="dim"' if i in dim_r else ""
         out.append(f'<text x="{left - 4:.1f}" y="{top + (i + 0.5) * cell:.1f}" dy="0.35em"{cls}>{escape(label)}</text>')
     out.append("</g>")
-    if long_cols:
-        out.append(f'<g class="lab cl" font-size="{font:.1f}">')
-        for j, label in enumerate(cols):
-            x, y = left + (j + 0.5) * cell, top - 4
-            cls = ' class="dim"' if j in dim_c else ""
+    # Single characters stay upright; longer labels (<copy>, <eos>) are rotated to fit one column.
+    out.append(f'<g class="lab cl" font-size="{font:.1f}">')
+    for j, label in enumerate(cols):
+        x, y = left + (j + 0.5) * cell, top - 4
+        cls = ' class="dim"' if j in dim_c else ""
+        if len(label) > 1:
             out.append(
                 f'<text transform="translate({x:.1f},{y:.1f}) rotate(-90)" dy="0.35em"{cls}>{escape(label)}</text>'
             )
-    else:
-        out.append(f'<g class="lab cl" text-anchor="middle" font-size="{font:.1f}">')
-        for j, label in enumerate(cols):
-            cls = ' class="dim"' if j in dim_c else ""
-            out.append(f'<text x="{left + (j + 0.5) * cell:.1f}" y="{top - 4:.1f}"{cls}>{escape(label)}</text>')
+        else:
+            out.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle"{cls}>{escape(label)}</text>')
     out.append("</g>")
-    # Cells: one group per row so the hover script can tell the row; fill colour set per group.
+    # Cells: one <use> of a shared square per cell, one group per row (translated, and telling the hover
+    # script the row); this keeps a 66 × 66 heatmap to a few hundred KB with every exact value inside.
     side = f"{cell - 1:.2f}" if cell > 9 else f"{cell:.2f}"
+    out.append(f'<defs><rect id="{chart_id}-c" width="{side}" height="{side}"/></defs>')
     out.append(f'<g class="cells" fill="{ACCENT}">')
+    href = f"#{chart_id}-c"
+    xs = [f"{left + j * cell:.1f}" for j in range(n_cols)]
     for i, row in enumerate(values):
-        y = top + i * cell
-        out.append(f'<g data-r="{i}">')
+        out.append(f'<g data-r="{i}" transform="translate(0,{top + i * cell:.1f})">')
         for j, v in enumerate(row):
-            x = left + j * cell
             if mask is not None and not mask[i][j]:
                 out.append(
-                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{side}" height="{side}" fill="url(#{hatch_id})">'
-                    f"<title>{NEG_INF} (masked; raw {_num(v, digits)})</title></rect>"
+                    f'<use href="{href}" x="{xs[j]}" fill="url(#{hatch_id})">'
+                    f"<title>{NEG_INF} (masked; raw {_num(v, digits)})</title></use>"
                 )
                 continue
             opacity = min(1.0, abs(v) / vmax) if math.isfinite(v) else 1.0
             fill = f' fill="{NEGATIVE}"' if diverging and v < 0 else ""
             out.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{side}" height="{side}"{fill} fill-opacity="{opacity:.3f}">'
-                f"<title>{_num(v, digits)}</title></rect>"
+                f'<use href="{href}" x="{xs[j]}"{fill} fill-opacity="{_opacity(opacity)}">'
+                f"<title>{_num(v, digits)}</title></use>"
             )
         out.append("</g>")
     out.append("</g>")
@@ -166,7 +175,10 @@ def heatmap(
     if row_notes:
         out.append(f'<g class="ax" font-size="{font:.1f}">')
         for i, note in enumerate(row_notes):
-            out.append(f'<text x="{left + n_cols * cell + 6:.1f}" y="{top + (i + 0.5) * cell:.1f}" dy="0.35em">{escape(note)}</text>')
+            out.append(
+                f'<text x="{left + n_cols * cell + 6:.1f}" y="{top + (i + 0.5) * cell:.1f}" dy="0.35em">'
+                f"{escape(note)}</text>"
+            )
         out.append("</g>")
     out.append("</svg>")
     return Markup("".join(out))
@@ -213,12 +225,18 @@ def quantised_heatmap(
     if hover:
         attrs += f' data-m="{_json_attr([[round(v, digits) for v in row] for row in values])}"'
     out = [_open_svg(chart_id, width, height, title, attrs)]
-    out.append(f'<rect x="{left}" y="{top}" width="{n_cols * cell_w:.1f}" height="{n_rows * cell_h:.1f}" fill="#fff" stroke="#e3e0d8"/>')
+    out.append(
+        f'<rect x="{left}" y="{top}" width="{n_cols * cell_w:.1f}" height="{n_rows * cell_h:.1f}" '
+        'fill="#fff" stroke="#e3e0d8"/>'
+    )
     for (negative, level), parts in sorted(buckets.items()):
         colour = NEGATIVE if negative else ACCENT
         out.append(f'<path fill="{colour}" fill-opacity="{level / levels:.3f}" d="{"".join(parts)}"/>')
     if x_label:
-        out.append(f'<text class="ax" x="{left + n_cols * cell_w / 2:.1f}" y="{top - 6:.1f}" text-anchor="middle">{escape(x_label)}</text>')
+        out.append(
+            f'<text class="ax" x="{left + n_cols * cell_w / 2:.1f}" y="{top - 6:.1f}" text-anchor="middle">'
+            f"{escape(x_label)}</text>"
+        )
     if y_label:
         out.append(
             f'<text class="ax" transform="translate({left - 6:.1f},{top + n_rows * cell_h / 2:.1f}) rotate(-90)" '
@@ -350,12 +368,16 @@ def line_chart(
         if y_lo - 1e-12 <= t <= y_hi + 1e-12:
             y = py(t)
             out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}"/>')
-            out.append(f'<text x="{left - 6}" y="{y:.1f}" dy="0.35em" text-anchor="end" stroke="none">{_tick_label(t)}</text>')
+            out.append(
+                f'<text x="{left - 6}" y="{y:.1f}" dy="0.35em" text-anchor="end" stroke="none">{_tick_label(t)}</text>'
+            )
     for t in _ticks(x_lo, x_hi, log_x):
         if x_lo - 1e-12 <= t <= x_hi + 1e-12:
             x = px(t)
             out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}"/>')
-            out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle" stroke="none">{_tick_label(t)}</text>')
+            out.append(
+                f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle" stroke="none">{_tick_label(t)}</text>'
+            )
     out.append("</g>")
     for value, label in v_lines:
         x = px(value)
@@ -363,9 +385,12 @@ def line_chart(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" stroke="#e67700" stroke-dasharray="4 3"/>'
             f'<text class="ax" x="{x + 3:.1f}" y="{top + 10}">{escape(label)}</text>'
         )
-    out.append(f'<text class="ax" x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>')
     out.append(
-        f'<text class="ax" transform="translate(12,{top + ph / 2:.1f}) rotate(-90)" text-anchor="middle">{escape(y_label)}</text>'
+        f'<text class="ax" x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
+    )
+    out.append(
+        f'<text class="ax" transform="translate(12,{top + ph / 2:.1f}) rotate(-90)" text-anchor="middle">'
+        f"{escape(y_label)}</text>"
     )
     legend_x = left + 6
     for k, s in enumerate(series):
@@ -414,10 +439,13 @@ def bar_chart(
     for t in _ticks(0, y_max, False):
         y = top + ph - t / y_max * ph
         out.append(f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        out.append(f'<text x="{left - 6}" y="{y:.1f}" dy="0.35em" text-anchor="end" stroke="none">{_tick_label(t)}</text>')
+        out.append(
+            f'<text x="{left - 6}" y="{y:.1f}" dy="0.35em" text-anchor="end" stroke="none">{_tick_label(t)}</text>'
+        )
     out.append("</g>")
     out.append(
-        f'<text class="ax" transform="translate(12,{top + ph / 2:.1f}) rotate(-90)" text-anchor="middle">{escape(y_label)}</text>'
+        f'<text class="ax" transform="translate(12,{top + ph / 2:.1f}) rotate(-90)" text-anchor="middle">'
+        f"{escape(y_label)}</text>"
     )
     legend_x = left
     for s_i, s in enumerate(series):
@@ -436,16 +464,15 @@ def bar_chart(
             f'<text class="ax" x="{legend_x + 14:.1f}" y="17">{escape(s["label"])}</text>'
         )
         legend_x += 24 + _label_width([s["label"]], 10)
-    if long_labels:
-        out.append(f'<g class="lab" font-size="{font:.1f}">')
-        for i, label in enumerate(labels):
-            x = left + (i + 0.5) * group
+    # Single characters stay upright under their bars; longer labels (<copy>, <eos>) are turned.
+    out.append(f'<g class="lab" font-size="{font:.1f}">')
+    for i, label in enumerate(labels):
+        x = left + (i + 0.5) * group
+        if len(label) > 1:
             out.append(
                 f'<text transform="translate({x:.1f},{top + ph + 4:.1f}) rotate(90)" dy="0.35em">{escape(label)}</text>'
             )
-    else:
-        out.append(f'<g class="lab" font-size="{font:.1f}" text-anchor="middle">')
-        for i, label in enumerate(labels):
-            out.append(f'<text x="{left + (i + 0.5) * group:.1f}" y="{top + ph + font + 2:.1f}">{escape(label)}</text>')
+        else:
+            out.append(f'<text x="{x:.1f}" y="{top + ph + font + 2:.1f}" text-anchor="middle">{escape(label)}</text>')
     out.append("</g></svg>")
     return Markup("".join(out))

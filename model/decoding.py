@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import torch
@@ -33,11 +34,13 @@ def greedy_decode_ids(
     max_new_tokens: int | None = None,
     use_cache: bool = True,
     stop_at_eos: bool = True,
+    step_times: list[float] | None = None,
 ) -> Tensor:
     """Generate argmax tokens one at a time; returns (B, n) ids without <bos> (rows padded after <eos>).
 
     With the cache each step feeds only the newest token and reuses earlier keys/values; without
     it the whole prefix is re-run through the decoder every step. Both give the same tokens.
+    ``step_times``, if given, receives the seconds each step took (the KV-cache demo's numbers).
     """
     if max_new_tokens is None:
         max_new_tokens = default_max_new_tokens(src, model)
@@ -50,6 +53,7 @@ def greedy_decode_ids(
     finished = torch.zeros(B, dtype=torch.bool)
     caches = model.new_caches() if use_cache else None
     for step in range(max_new_tokens):
+        started = time.perf_counter()
         if use_cache:
             hidden = model.decode(ys[:, -1:], memory, src_mask, None, caches, start_pos=step)  # (B, 1, d)
         else:
@@ -59,6 +63,8 @@ def greedy_decode_ids(
             next_id = next_id.masked_fill(finished, PAD)
             finished |= next_id == EOS
         ys = torch.cat([ys, next_id[:, None]], dim=1)
+        if step_times is not None:
+            step_times.append(time.perf_counter() - started)
         if stop_at_eos and bool(finished.all()):
             break
     return ys[:, 1:]

@@ -21,7 +21,7 @@ import torch
 from .checkpoint import MODEL_DIR, LoadedModel, load_model
 from .data import Corpus, heldout_set, script_of
 from .decoding import greedy_decode_ids, source_batch
-from .tokenizer import BOS, EOS, PAD, TASKS, CharTokenizer
+from .tokenizer import BOS, PAD, TASKS, CharTokenizer
 from .transformer import Transformer
 
 CORPUS_PATH = MODEL_DIR / "corpus.json"
@@ -46,7 +46,9 @@ def exact_matches(
     for start in range(0, len(texts), batch_size):
         chunk = texts[start : start + batch_size]
         ids = greedy_decode_ids(model, source_batch(tokenizer, chunk, task))
-        results += [tokenizer.decode(row) == expected_output(t, task) for t, row in zip(chunk, ids.tolist(), strict=True)]
+        results += [
+            tokenizer.decode(row) == expected_output(t, task) for t, row in zip(chunk, ids.tolist(), strict=True)
+        ]
     return results
 
 
@@ -80,7 +82,7 @@ def load_heldout(path: Path = CORPUS_PATH, limit: int | None = None) -> list[str
         raise FileNotFoundError(f"{path} is missing; it is written by python -m model.train")
     texts = heldout_set(Corpus.from_dict(json.loads(path.read_text(encoding="utf-8"))))
     if limit is not None:
-        texts = texts[::max(1, len(texts) // limit)][:limit]
+        texts = texts[:: max(1, len(texts) // limit)][:limit]
     return texts
 
 
@@ -121,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"held-out sentences: {report['n_texts']} ({lo}-{hi} characters, never seen in training)")
     for task, r in report["tasks"].items():
         scripts = ", ".join(f"{s} {v['exact_match']:.1%} (n={v['n']})" for s, v in r["by_script"].items())
-        print(f"{task:8s} exact match {r['exact_match']:.1%}   cross-attention alignment {r['alignment']:.1%}   [{scripts}]")
+        em, align = r["exact_match"], r["alignment"]
+        print(f"{task:8s} exact match {em:.1%}   cross-attention alignment {align:.1%}   [{scripts}]")
         for failure in r["failures"][:3]:
             print(f"    miss: {failure}", file=sys.stderr)
     return 0

@@ -66,7 +66,9 @@ def _focus(record: dict, attn: dict, kind: str, layer: int, head: int) -> dict:
 
 
 @torch.no_grad()
-def trace(loaded: LoadedModel, text: str, task: str = "copy", layer: int = 0, head: int = 0, kind: str = "encoder") -> dict:
+def trace(
+    loaded: LoadedModel, text: str, task: str = "copy", layer: int = 0, head: int = 0, kind: str = "encoder"
+) -> dict:
     """Encode ``text``, greedy-decode, and capture every attention of a teacher-forced pass over the output."""
     _check_selection(loaded, kind, layer, head)
     model, tok = loaded.model, loaded.tokenizer

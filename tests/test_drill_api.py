@@ -210,7 +210,9 @@ def test_stale_reveal_moves_on(client):
     card = client.get("/api/drill/next").json()
     client.post("/drill/grade", data={"question_id": "q01", "review_token": card["review_token"], "rating": "3"})
     response = client.post(
-        "/drill/reveal", data={"question_id": "q01", "review_token": card["review_token"]}, headers={"HX-Request": "true"}
+        "/drill/reveal",
+        data={"question_id": "q01", "review_token": card["review_token"]},
+        headers={"HX-Request": "true"},
     )
     assert "已在别处评分" in response.text and 'data-question="q02"' in response.text
 
@@ -226,7 +228,9 @@ def test_leech_card_links_to_its_note_and_demo(client, clock):
     for _ in range(4):
         card = client.get("/api/drill/next").json()
         assert card["question_id"] == "q01"
-        client.post("/api/drill/reviews", json={"question_id": "q01", "rating": 1, "review_token": card["review_token"]})
+        client.post(
+            "/api/drill/reviews", json={"question_id": "q01", "rating": 1, "review_token": card["review_token"]}
+        )
         clock.advance(timedelta(minutes=2))
     html = client.get("/drill").text
     assert "顽固卡 Leech" in html and 'href="/notes/' in html

@@ -67,6 +67,8 @@ def test_review_five_cards_with_the_keyboard_then_reopen(live_server, browser):
     reviews = httpx.get(live_server.url + "/api/stats").json()["reviews_total"]
     assert reviews == 5
     next_question = page.locator("#drill").get_attribute("data-question")
+    page.keyboard.press("Space")  # reveal the next card, then walk away before grading it
+    _wait_phase(page, "back", next_question)
     assert not errors, errors
     context.close()  # close the browser mid-way
 
@@ -107,7 +109,19 @@ def test_pages_screenshots(live_server, page):
         page.wait_for_selector("main")
         screenshot(page, name)
     assert page.locator("#interview_date").input_value() == "2030-01-15"
-    httpx.put(live_server.url + "/api/settings", json={"interview_date": None}).raise_for_status()
+    httpx.put(live_server.url + "/api/settings", json={"interview_date": None, "new_per_day": 0}).raise_for_status()
+    for _ in range(60):  # finish what is left (Easy) so the queue is empty
+        card = httpx.get(live_server.url + "/api/drill/next").json()
+        if card["question_id"] is None:
+            break
+        body = {"question_id": card["question_id"], "rating": 4, "review_token": card["review_token"]}
+        httpx.post(live_server.url + "/api/drill/reviews", json=body).raise_for_status()
+    page.goto(live_server.url + "/drill")
+    page.wait_for_selector("#drill[data-phase=empty]")
+    assert page.locator(".drill-empty a[href='/notes']").count() == 1
+    assert "本地时间" in page.locator(".drill-empty time").inner_text()  # shown in the learner's time zone
+    screenshot(page, "drill-empty")
+    httpx.put(live_server.url + "/api/settings", json={"new_per_day": 10}).raise_for_status()
 
 
 def test_phone_width_drill_has_no_horizontal_scroll(live_server, browser):

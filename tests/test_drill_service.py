@@ -179,7 +179,12 @@ def test_queue_new_cards_in_order_up_to_the_daily_limit(session):
         assert item.reason == "new"
         shown.append(item.question_id)
         drill.record_review(
-            session=session, user_id=USER, question_id=item.question_id, rating=4, now=T0, review_token=item.review_token
+            session=session,
+            user_id=USER,
+            question_id=item.question_id,
+            rating=4,
+            now=T0,
+            review_token=item.review_token,
         )
     assert shown == ["q01", "q02", "q03"]
     empty = drill.next_card(session=session, user_id=USER, now=T0)
@@ -248,7 +253,12 @@ def test_final_pass_shows_each_card_not_reviewed_in_the_last_three_days(session)
         assert item.reason == "final_pass"
         seen.append(item.question_id)
         drill.record_review(
-            session=session, user_id=USER, question_id=item.question_id, rating=3, now=inside, review_token=item.review_token
+            session=session,
+            user_id=USER,
+            question_id=item.question_id,
+            rating=3,
+            now=inside,
+            review_token=item.review_token,
         )
     assert sorted(seen) == ["q01", "q02"]
     assert isinstance(drill.next_card(session=session, user_id=USER, now=inside), drill.QueueEmpty)

@@ -172,7 +172,9 @@ def test_trend_chart_geometry():
         rules.TrendPoint(1, "11-01 09:00", 0.0, {"basics": 50.0}),
         rules.TrendPoint(2, "11-02 09:00", 100.0, {"depth": 25.0}),
     ]
-    chart = rules.trend_chart(points, series_order=["basics", "depth", "implementation"], width=200, height=120)
+    chart = rules.trend_chart(
+        points, series_order=["basics", "depth", "implementation"], width=200, height=120, pad_right=12
+    )
     # inner box: x 36..188, y 12..92
     assert chart["x_ticks"] == [(36.0, "11-01 09:00"), (188.0, "11-02 09:00")]
     assert chart["y_ticks"][0] == (92.0, 0) and chart["y_ticks"][-1] == (12.0, 100)

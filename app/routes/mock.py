@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from app import mock_report as rules
@@ -15,12 +16,23 @@ from app.deps import ClockDep, SessionDep, UserIdDep
 from app.keypoints import VERDICTS
 from app.question_bank import CATEGORY_LABELS, Category, get_bank
 from app.services import mock as svc
-from app.templating import is_htmx, templates
+from app.templating import is_htmx, render_markdown, templates
 
 router = APIRouter(tags=["mock"])
 
 NOT_FOUND = "Mock interview not found"
+
+
+def inline_markdown(text: str) -> Markup:
+    """Bank text that is one short paragraph (question titles) as inline HTML: code and math, no <p>."""
+    html = str(render_markdown(text)).strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return Markup(html)  # noqa: S704 - rendered by markdown-it with html=False: bank text cannot inject markup
+
+
 templates.env.filters["mock_duration"] = rules.format_duration
+templates.env.filters["mock_inline"] = inline_markdown
 
 
 def get_rng() -> random.Random:
@@ -102,7 +114,7 @@ class FollowUpIn(BaseModel):
 
 def _answer_json(session, user_id: int, mock_id: int, question_id: str, now) -> dict:  # type: ignore[no-untyped-def]
     mock = svc.get_mock(session=session, user_id=user_id, mock_id=mock_id)
-    item = svc._item(session=session, mock=mock, question_id=question_id)
+    item = svc.get_item(session=session, mock=mock, question_id=question_id)
     return svc.answer_view(item, get_bank()[item.question_id], now, mock)
 
 
@@ -232,22 +244,13 @@ def api_confirm(
     """Confirm verdicts (overrides) and the self-rating; the rating is recorded as a drill review (source mock)."""
     mock = _load(session, user_id, mock_id)
     with _ApiErrors():
-        verdicts = body.verdicts
-        if isinstance(verdicts, dict):
-            item = svc._item(session=session, mock=mock, question_id=question_id)
-            merged = list(item.verdicts or [])
-            for index, verdict in verdicts.items():
-                if not 0 <= index < len(merged):
-                    raise ValueError(f"key point index must be 0 to {len(merged) - 1}, got {index}")
-                merged[index] = verdict
-            verdicts = merged if item.submitted_at is not None else None
         now = clock.now()
         svc.confirm(
             session=session,
             user_id=user_id,
             mock_id=mock.id or 0,
             question_id=question_id,
-            verdicts=verdicts,
+            verdicts=body.verdicts,
             rating=body.rating,
             now=now,
         )
@@ -295,8 +298,15 @@ SECONDS_CHOICES = {"": "按难度（2 / 3 / 5 分钟）", "60": "1 分钟", "120
 def _setup_context(session, user_id: int, form: dict | None = None, error: str | None = None) -> dict:  # type: ignore[no-untyped-def]
     sessions = svc.list_sessions(session=session, user_id=user_id)
     return {
-        "form": form or {"count": "5", "categories": [], "selection": "random", "seconds": "", "practice": False,
-                         "hard_stop": False},  # fmt: skip
+        "form": form
+        or {
+            "count": "5",
+            "categories": [],
+            "selection": "random",
+            "seconds": "",
+            "practice": False,
+            "hard_stop": False,
+        },  # fmt: skip
         "error": error,
         "unfinished": [s for s in sessions if s["status"] == "active"],
         "recent": [s for s in sessions if s["status"] == "finished"][:3],
@@ -392,8 +402,9 @@ def session_page(request: Request, mock_id: str, session: SessionDep, clock: Clo
 
 
 async def _form(request: Request) -> dict:
+    """Form fields as strings; browsers send textarea newlines as CRLF, stored as LF like the API's JSON."""
     data = await request.form()
-    return {k: str(v) for k, v in data.items()}
+    return {k: str(v).replace("\r\n", "\n") for k, v in data.items()}
 
 
 def _after_post(request: Request, session, user_id: int, mock, now, action) -> Response:  # type: ignore[no-untyped-def]
@@ -481,8 +492,10 @@ async def verdict_submit(request: Request, mock_id: str, session: SessionDep, cl
     except (ValueError, svc.MockConflict) as exc:
         error, status = str(exc), 422
     context = _session_context(session, user_id, mock, now, error)
-    if context.get("item") is None:
-        return RedirectResponse(f"/mock/{mock.id}", status_code=303)
+    item = context.get("item")
+    if item is None or item.question_id != form.get("question_id") or context["stage"] == "answering":
+        # The page is stale (another tab moved on): reload it instead of swapping in a wrong fragment.
+        return Response(status_code=200, headers={"HX-Redirect": f"/mock/{mock.id}"})
     return templates.TemplateResponse(request, "partials/mock_keypoints.html", context, status_code=status)
 
 
@@ -572,7 +585,7 @@ def report_page(request: Request, mock_id: str, session: SessionDep, clock: Cloc
     report = svc.build_report(session=session, user_id=user_id, mock_id=mock.id, now=clock.now())
     categories = [c.value for c in Category]
     points = [
-        rules.TrendPoint(session_id=t["id"], label=t["label"], score=t["score"], categories=t["categories"])
+        rules.TrendPoint(session_id=t["id"], label=f"#{t['id']}", score=t["score"], categories=t["categories"])
         for t in report["trend"]
     ]
     context = {

@@ -333,6 +333,7 @@ def record_review(
     if review_token is not None and (not isinstance(review_token, str) or not 1 <= len(review_token) <= 80):
         raise ValueError("review_token must be the token shown with the card (1–80 characters)")
     now = sched.utc(now)
+    last_error: Exception | None = None
     for _attempt in range(8):
         try:
             return _record_once(
@@ -345,11 +346,12 @@ def record_review(
                 source=source,
                 token=review_token,
             )
-        except (IntegrityError, OperationalError, ReviewConflict):
+        except (IntegrityError, OperationalError, ReviewConflict) as exc:
             # Another writer got there first (same token, same new card, or the card moved on):
             # start again from the committed state, where the replay check will find its row.
             session.rollback()
-    raise RuntimeError(f"could not record the review of {question_id} after repeated write conflicts")
+            last_error = exc
+    raise RuntimeError(f"could not record the review of {question_id} after repeated write conflicts") from last_error
 
 
 def _record_once(
@@ -509,6 +511,7 @@ class Counts:
     new_seen_today: int
     reviewed_today: int
     unseen: int
+    new_per_day: int = DEFAULT_NEW_PER_DAY
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -621,6 +624,7 @@ def _build_queue(*, session: Session, user_id: int, now: datetime) -> _Queue:
         new_seen_today=new_today,
         reviewed_today=reviewed_today,
         unseen=len(unseen),
+        new_per_day=settings.new_per_day,
     )
     return _Queue(settings, rows, due, final_pass, new_ids, counts)
 

@@ -273,7 +273,7 @@ def serve_current(*, session: Session, user_id: int, mock_id: int, now: datetime
     return item
 
 
-def _item(*, session: Session, mock: MockSession, question_id: str) -> MockQuestion:
+def get_item(*, session: Session, mock: MockSession, question_id: str) -> MockQuestion:
     item = session.exec(
         select(MockQuestion).where(MockQuestion.mock_session_id == mock.id, MockQuestion.question_id == question_id)
     ).first()
@@ -307,7 +307,7 @@ def reveal_hint(*, session: Session, user_id: int, mock_id: int, question_id: st
     _require_active(mock)
     if not mock.practice:
         raise ValueError("提示只在练习模式中可用 (hints are only available in practice mode)")
-    item = _item(session=session, mock=mock, question_id=question_id)
+    item = get_item(session=session, mock=mock, question_id=question_id)
     question = _bank(bank)[item.question_id]
     if item.hint_used:
         return question.key_points[0].label
@@ -339,7 +339,7 @@ def submit_answer(
     ):
         raise ValueError(f"seconds must be a whole number from 0 to 86400, got {client_seconds!r}")
     mock = get_mock(session=session, user_id=user_id, mock_id=mock_id)
-    item = _item(session=session, mock=mock, question_id=question_id)
+    item = get_item(session=session, mock=mock, question_id=question_id)
     if item.submitted_at is not None:
         return _same_answer_or_conflict(item, text=text, dont_know=dont_know)
     _require_active(mock)
@@ -403,7 +403,7 @@ def set_verdict(
     verdict = _check_verdict(verdict)
     mock = get_mock(session=session, user_id=user_id, mock_id=mock_id)
     _require_active(mock)
-    item = _item(session=session, mock=mock, question_id=question_id)
+    item = get_item(session=session, mock=mock, question_id=question_id)
     _require_reviewable(item)
     verdicts = list(item.verdicts or [])
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(verdicts):
@@ -421,7 +421,7 @@ def set_verdict(
 def start_follow_up(*, session: Session, user_id: int, mock_id: int, question_id: str, bank=None) -> MockQuestion:
     """Choose the follow-up once (from the verdicts confirmed so far) and store the choice."""
     mock = get_mock(session=session, user_id=user_id, mock_id=mock_id)
-    item = _item(session=session, mock=mock, question_id=question_id)
+    item = get_item(session=session, mock=mock, question_id=question_id)
     if item.follow_up_index is not None:
         return item
     _require_active(mock)
@@ -496,17 +496,27 @@ def confirm(
     mock_id: int,
     question_id: str,
     now: datetime,
-    verdicts: Sequence[str] | None = None,
+    verdicts: Sequence[str] | Mapping[int, str] | None = None,
     rating: int | None = None,
     automatic: bool = False,
     bank: Mapping[str, Question] | None = None,
 ) -> MockQuestion:
-    """Confirm the verdicts and the self-rating; the rating is recorded as a drill review (once)."""
+    """Confirm the verdicts and the self-rating; the rating is recorded as a drill review (once).
+
+    `verdicts` is every verdict in key-point order, or {index: verdict} overrides of the current ones.
+    """
     if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or rating not in (1, 2, 3, 4)):
         raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {rating!r}")
     mock = get_mock(session=session, user_id=user_id, mock_id=mock_id)
-    item = _item(session=session, mock=mock, question_id=question_id)
+    item = get_item(session=session, mock=mock, question_id=question_id)
     question = _bank(bank)[item.question_id]
+    if isinstance(verdicts, Mapping):
+        merged = list(item.verdicts or ["missed"] * len(question.key_points))
+        for index, verdict in verdicts.items():
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(merged):
+                raise ValueError(f"key point index must be 0 to {len(merged) - 1}, got {index!r}")
+            merged[index] = verdict
+        verdicts = merged
     if verdicts is not None:
         verdicts = [_check_verdict(v) for v in verdicts]
         if len(verdicts) != len(question.key_points):
@@ -771,10 +781,23 @@ def list_sessions(*, session: Session, user_id: int, bank: Mapping[str, Question
         .order_by(col(MockSession.created_at).desc(), col(MockSession.id).desc())
     ).all()
     ids = [m.id for m in mocks]
-    items = session.exec(select(MockQuestion).where(col(MockQuestion.mock_session_id).in_(ids))).all() if ids else []
-    by_session: dict[int, list[MockQuestion]] = {}
-    for item in items:
-        by_session.setdefault(item.mock_session_id, []).append(item)
+    # Only the columns the list needs: answers can be 20 000 characters each.
+    rows = (
+        session.exec(
+            select(
+                MockQuestion.mock_session_id, MockQuestion.position, MockQuestion.question_id, MockQuestion.submitted_at
+            )
+            .where(col(MockQuestion.mock_session_id).in_(ids))
+            .order_by(col(MockQuestion.mock_session_id), col(MockQuestion.position))
+        ).all()
+        if ids
+        else []
+    )
+    question_ids: dict[int, list[str]] = {}
+    answered: dict[int, int] = {}
+    for mock_session_id, _position, question_id, submitted_at in rows:
+        question_ids.setdefault(mock_session_id, []).append(question_id)
+        answered[mock_session_id] = answered.get(mock_session_id, 0) + (submitted_at is not None)
     return [
         {
             "id": m.id,
@@ -783,8 +806,8 @@ def list_sessions(*, session: Session, user_id: int, bank: Mapping[str, Question
             "finished_at": _iso(m.finished_at),
             "settings": settings_of(m),
             "count": m.count,
-            "answered": sum(i.submitted_at is not None for i in by_session.get(m.id or 0, [])),
-            "question_ids": [i.question_id for i in sorted(by_session.get(m.id or 0, []), key=lambda i: i.position)],
+            "answered": answered.get(m.id or 0, 0),
+            "question_ids": question_ids.get(m.id or 0, []),
             "score": m.score,
             "auto_score": m.auto_score,
         }

@@ -8,6 +8,7 @@ recomputes from (text, task, steps), so concurrent requests never share mutable 
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 import threading
@@ -28,7 +29,8 @@ from app.demos import DEMOS
 from app.question_bank import Question
 from app.services.questions import get_question, questions_for_demo
 from model import bench, decoding, instrument
-from model.tokenizer import MAX_LEN, TASKS, clean_text
+from model.tokenizer import MAX_LEN, TASKS, UNK_DISPLAY, clean_text
+from model.transformer import attention_scores
 
 DEFAULT_TEXT = "我爱自然语言处理"
 DEFAULT_OTHERS = ("你好", "注意力就是你所需要的")
@@ -110,26 +112,81 @@ TRACE_CACHE = LRU(64)
 BATCH_CACHE = LRU(16)
 STEPS_CACHE = LRU(32)
 TIMING_CACHE = LRU(8)
+CAPTURE_CACHE = LRU(8)
 
 
 def clear_caches() -> None:
-    for cache in (TRACE_CACHE, BATCH_CACHE, STEPS_CACHE, TIMING_CACHE):
+    for cache in (TRACE_CACHE, BATCH_CACHE, STEPS_CACHE, TIMING_CACHE, CAPTURE_CACHE):
         cache.clear()
     with _experiment_lock:
         _experiment.clear()
+    pe_tables.cache_clear()
 
 
 def _model_key(loaded: bundled.LoadedModel) -> str:
     return str(loaded.path)
 
 
-def get_trace(*, text: str, task: str, kind: str = "encoder", layer: int = 0, head: int = 0) -> dict:
-    """``instrument.trace`` for an already validated text; the attention-only views share one entry."""
+def get_trace(*, text: str, task: str) -> dict:
+    """``instrument.trace`` for an already validated text: one greedy decode + instrumented pass, cached."""
     loaded = loaded_model()
-    key = (_model_key(loaded), text, task, kind, layer, head)
-    return TRACE_CACHE.get_or_compute(
-        key, lambda: instrument.trace(loaded, text, task, layer=layer, head=head, kind=kind)
+    return TRACE_CACHE.get_or_compute((_model_key(loaded), text, task), lambda: instrument.trace(loaded, text, task))
+
+
+def _rounded(t: torch.Tensor) -> list:
+    return t.double().round(decimals=6).tolist()  # the same rounding as instrument.trace
+
+
+@torch.no_grad()
+def _teacher_forced(loaded: bundled.LoadedModel, text: str, task: str, tr: dict) -> dict:
+    """Every attention record of the teacher-forced pass over the already decoded output (no re-decoding)."""
+    src = decoding.source_batch(loaded.tokenizer, [text], task)  # (1, S)
+    tgt = torch.tensor([[t["id"] for t in tr["target_tokens"]]])  # (1, T) <bos> y1 … yn, as in the trace
+    captured: dict = {}
+    loaded.model(src, tgt, trace=captured)
+    return captured
+
+
+def get_focus_trace(*, text: str, task: str, kind: str, layer: int, head: int) -> dict:
+    """The trace with ``focus`` on (kind, layer, head): X, Q, K, V, scores, weights of that one head.
+
+    Switching heads reuses the cached greedy decode and one cached teacher-forced pass, so only
+    this head's matrices are sliced out (the numbers are those ``instrument.trace`` reports).
+    """
+    tr = get_trace(text=text, task=task)
+    focus = tr["focus"]
+    if (focus["kind"], focus["layer"], focus["head"]) == (kind, layer, head):
+        return tr
+    loaded = loaded_model()
+    captured = CAPTURE_CACHE.get_or_compute(
+        (_model_key(loaded), text, task), lambda: _teacher_forced(loaded, text, task, tr)
     )
+    record = captured["encoder" if kind == "encoder" else "decoder"][layer]
+    attn = record["cross_attn" if kind == "cross" else "self_attn"]
+    q, k, v = attn["q"][0, head], attn["k"][0, head], attn["v"][0, head]  # (Tq, d_k), (Tk, d_k), (Tk, d_k)
+    n_q, n_k = q.size(0), k.size(0)
+    mask = attn["mask"]
+    mask_2d = torch.ones(n_q, n_k, dtype=torch.bool) if mask is None else mask.expand(1, 1, n_q, n_k)[0, 0]
+    return {
+        **tr,
+        "focus": {
+            "kind": kind,
+            "layer": layer,
+            "head": head,
+            "d_k": int(q.size(-1)),
+            "x": _rounded(record["x"][0]),
+            "x_norm": _rounded(attn["x_q"][0]),
+            "kv_input": _rounded(attn["x_kv"][0]),
+            "q": _rounded(q),
+            "k": _rounded(k),
+            "v": _rounded(v),
+            "scores_unscaled": _rounded(q @ k.T),
+            "scores": _rounded(attention_scores(q, k)),
+            "mask": mask_2d.tolist(),
+            "weights": _rounded(attn["weights"][0, head]),
+            "output": _rounded(attn["heads"][0, head]),
+        },
+    }
 
 
 def get_batch(*, texts: tuple[str, ...], task: str, layer: int, head: int) -> dict:
@@ -186,7 +243,7 @@ class State:
         return f"/visualize/{view}?{urlencode(state.params(view))}"
 
 
-def _model_shape() -> dict:
+def model_shape() -> dict:
     cfg = loaded_model().config
     return {
         "n_layers": {"encoder": cfg.n_encoder_layers, "decoder": cfg.n_decoder_layers, "cross": cfg.n_decoder_layers},
@@ -213,7 +270,7 @@ def parse_state(view: str, query: Mapping[str, Sequence[str]]) -> tuple[State, l
     Bad selections fall back to their defaults so the form can be re-rendered next to the message.
     """
     errors: list[str] = []
-    shape = _model_shape()
+    shape = model_shape()
 
     def one(name: str) -> str | None:
         values = query.get(name)
@@ -378,14 +435,33 @@ def alignment_score(weights: Sequence[Sequence[float]], pairs: Sequence[tuple[in
 
 
 def alignment_table(tr: dict) -> list[list[float]]:
+    """Per decoder layer: the score of each head, then of the head-averaged weights (last column)."""
     pairs = expected_alignment(tr)
-    return [[alignment_score(head["weights"], pairs) for head in layer] for layer in tr["attention"]["cross"]]
+    table = []
+    for layer in tr["attention"]["cross"]:
+        scores = [alignment_score(head["weights"], pairs) for head in layer]
+        mean = [
+            [statistics.fmean(col) for col in zip(*rows, strict=True)]
+            for rows in zip(*(h["weights"] for h in layer), strict=True)
+        ]
+        table.append([*scores, alignment_score(mean, pairs)])
+    return table
 
 
 def best_alignment(tr: dict) -> dict:
+    """The single head (or head average) whose strongest key most often is the expected source position."""
     table = alignment_table(tr)
-    layer, head = max(((i, j) for i in range(len(table)) for j in range(len(table[i]))), key=lambda ij: table[ij[0]][ij[1]])
-    return {"layer": layer, "head": head, "score": table[layer][head], "positions": len(expected_alignment(tr))}
+    n_heads = len(table[0]) - 1
+    layer, col = max(
+        ((i, j) for i in range(len(table)) for j in range(len(table[i]))),
+        key=lambda ij: (table[ij[0]][ij[1]], ij[1] < n_heads),
+    )
+    return {
+        "layer": layer,
+        "head": col if col < n_heads else None,
+        "score": table[layer][col],
+        "positions": len(expected_alignment(tr)),
+    }
 
 
 def entropy_bits(p: Sequence[float]) -> float:
@@ -407,14 +483,16 @@ def _cid(state: State, *parts: object) -> str:
 
 
 def summary(tr: dict) -> dict:
+    """Tokens and output for the strip above every view, with the output a perfect model would give."""
+    chars = [UNK_DISPLAY if t["unk"] else t["text"] for t in tr["source_tokens"][1:-1]]
+    expected = "".join(reversed(chars) if tr["task"] == "reverse" else chars)
     return {
         "source_tokens": tr["source_tokens"],
         "output": tr["output"],
         "output_tokens": tr["output_tokens"],
-        "output_probs": tr.get("output_probs", []),
         "n_unk": sum(1 for t in tr["source_tokens"] if t["unk"]),
-        "correct": tr["output"] == (tr["text"][::-1] if tr["task"] == "reverse" else tr["text"]),
-        "expected": tr["text"][::-1] if tr["task"] == "reverse" else tr["text"],
+        "correct": tr["output"] == expected,
+        "expected": expected,
     }
 
 
@@ -495,7 +573,6 @@ class MatrixView:
     note: str = ""
     row_start: int = 0
     col_start: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def _bg(v: float, vmax: float, weights: bool) -> str:
@@ -577,7 +654,10 @@ def view_steps(state: State, tr: dict) -> dict:
     kdims = [f"d{j}" for j in range(d_k)]
     pe = tr["positional_encoding"]["source" if state.kind == "encoder" else "target"]
     key_start = _window(len(k_cols), TABLE_COLS, row) if state.kind != "cross" else 0
-    masked = [[s if m else float("-inf") for s, m in zip(sr, mr, strict=True)] for sr, mr in zip(f["scores"], f["mask"], strict=True)]
+    masked = [
+        [s if m else float("-inf") for s, m in zip(sr, mr, strict=True)]
+        for sr, mr in zip(f["scores"], f["mask"], strict=True)
+    ]
     source = "解码器" if state.kind != "encoder" else "编码器"
     kv_from = "编码器输出 memory" if state.kind == "cross" else "同一序列"
     steps = []
@@ -609,12 +689,59 @@ def view_steps(state: State, tr: dict) -> dict:
         )
     src_name = "LN(X)" if tr.get("norm_first", True) else "X"
     kv_name = "memory" if state.kind == "cross" else src_name
+    if state.kind == "cross":
+        steps.append(
+            matrix_view(
+                "memory",
+                "编码器最后一层的输出（K、V 都由它投影而来，整句只算一次）",
+                f["kv_input"],
+                row_labels=k_cols,
+                col_labels=dims,
+            )
+        )
     steps += [
-        matrix_view("Q", f"Q = {src_name} · W_Q（第 {state.head} 头的 {d_k} 列）", f["q"], row_labels=q_rows, row=row, col_labels=kdims),
-        matrix_view("K", f"K = {kv_name} · W_K（键来自{kv_from}）", f["k"], row_labels=k_cols, row=row if state.kind != "cross" else None, col_labels=kdims),
-        matrix_view("V", f"V = {kv_name} · W_V", f["v"], row_labels=k_cols, row=row if state.kind != "cross" else None, col_labels=kdims),
-        matrix_view("QKᵀ", "未缩放的点积分数 Q Kᵀ", f["scores_unscaled"], row_labels=q_rows, col_labels=k_cols, row=row, col_start=key_start),
-        matrix_view("QKᵀ/√d_k", f"除以 √d_k = √{d_k} = {math.sqrt(d_k):.3f}", f["scores"], row_labels=q_rows, col_labels=k_cols, row=row, col_start=key_start),
+        matrix_view(
+            "Q",
+            f"Q = {src_name} · W_Q（第 {state.head} 头的 {d_k} 列）",
+            f["q"],
+            row_labels=q_rows,
+            row=row,
+            col_labels=kdims,
+        ),
+        matrix_view(
+            "K",
+            f"K = {kv_name} · W_K（键来自{kv_from}）",
+            f["k"],
+            row_labels=k_cols,
+            row=row if state.kind != "cross" else None,
+            col_labels=kdims,
+        ),
+        matrix_view(
+            "V",
+            f"V = {kv_name} · W_V",
+            f["v"],
+            row_labels=k_cols,
+            row=row if state.kind != "cross" else None,
+            col_labels=kdims,
+        ),
+        matrix_view(
+            "QKᵀ",
+            "未缩放的点积分数 Q Kᵀ",
+            f["scores_unscaled"],
+            row_labels=q_rows,
+            col_labels=k_cols,
+            row=row,
+            col_start=key_start,
+        ),
+        matrix_view(
+            "QKᵀ/√d_k",
+            f"除以 √d_k = √{d_k} = {math.sqrt(d_k):.3f}",
+            f["scores"],
+            row_labels=q_rows,
+            col_labels=k_cols,
+            row=row,
+            col_start=key_start,
+        ),
         matrix_view(
             "+ mask",
             "不允许看的位置填 −∞（掩码 True = 可以看）",
@@ -635,7 +762,14 @@ def view_steps(state: State, tr: dict) -> dict:
             col_start=key_start,
             weights=True,
         ),
-        matrix_view("× V", "输出 = softmax(...) · V：值向量的加权平均", f["output"], row_labels=q_rows, row=row, col_labels=kdims),
+        matrix_view(
+            "× V",
+            "输出 = softmax(...) · V：值向量的加权平均",
+            f["output"],
+            row_labels=q_rows,
+            row=row,
+            col_labels=kdims,
+        ),
     ]
     weights_row = f["weights"][row]
     top = sorted(range(len(weights_row)), key=weights_row.__getitem__, reverse=True)[:3]
@@ -708,7 +842,11 @@ def view_scaling(state: State, tr: dict) -> dict:
         "row_options": [(i, lab) for i, lab in enumerate(q_rows)],
         "d_k": f["d_k"],
         "sqrt_dk": math.sqrt(f["d_k"]),
-        "with": {"entropy": entropy_bits(with_scale), "max": max(with_scale), "spread": max(scaled_vals) - min(scaled_vals)},
+        "with": {
+            "entropy": entropy_bits(with_scale),
+            "max": max(with_scale),
+            "spread": max(scaled_vals) - min(scaled_vals),
+        },
         "without": {"entropy": entropy_bits(without), "max": max(without), "spread": max(raw_vals) - min(raw_vals)},
         "max_entropy": math.log2(len(keys)) if keys else 0.0,
         "n_keys": len(keys),
@@ -718,8 +856,16 @@ def view_scaling(state: State, tr: dict) -> dict:
 def _scaling_experiment_uncached(seed: int, samples: int, n_keys: int) -> dict:
     """Measure Var(q·k) for random N(0,1) vectors as d_k grows, and how peaked softmax gets."""
     g = torch.Generator().manual_seed(seed)
-    out: dict = {"seed": seed, "samples": samples, "n_keys": n_keys, "d_k": [], "var_raw": [], "var_scaled": [],
-                 "max_raw": [], "max_scaled": []}
+    out: dict = {
+        "seed": seed,
+        "samples": samples,
+        "n_keys": n_keys,
+        "d_k": [],
+        "var_raw": [],
+        "var_scaled": [],
+        "max_raw": [],
+        "max_scaled": [],
+    }
     started = time.perf_counter()
     for d in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
         q = torch.randn(samples, d, generator=g)
@@ -747,7 +893,6 @@ def scaling_experiment(seed: int = 0, samples: int = 4000, n_keys: int = 16) -> 
         if key not in _experiment:
             _experiment[key] = _scaling_experiment_uncached(seed, samples, n_keys)
         return _experiment[key]
-
 
 
 def view_masks(state: State, tr: dict) -> dict:
@@ -785,7 +930,9 @@ def view_masks(state: State, tr: dict) -> dict:
         scores = torch.tensor(batch["scores"][b], dtype=torch.float64)  # (T, T)
         keep = torch.tensor(key_mask)
         correct = torch.tensor(batch["weights"][b], dtype=torch.float64)
-        wrong = torch.softmax(scores, dim=-1) * keep  # softmax first, then zero the padded keys: rows no longer sum to 1
+        wrong = (
+            torch.softmax(scores, dim=-1) * keep
+        )  # softmax first, then zero the padded keys: rows no longer sum to 1
         shown = wrong if state.wrong else correct
         toks = labels(batch["tokens"][b])
         pad_cols = [j for j, m in enumerate(key_mask) if not m]
@@ -835,16 +982,37 @@ def view_masks(state: State, tr: dict) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=32)
+def pe_tables(length: int, d_model: int) -> dict:
+    """The PE matrix, a longer one for the curves, PE·PEᵀ and its largest spread along a diagonal (pure, cached)."""
+    pe = bundled.positional_encoding(length, d_model)  # (L, d_model)
+    span = max(length, 48)
+    sim = (pe.double() @ pe.double().T).float()  # (L, L)
+    idx = torch.arange(length)
+    offset = (idx[:, None] - idx[None, :] + length - 1).flatten()  # which diagonal p - q each cell is on
+    lo = torch.full((2 * length - 1,), float("inf")).scatter_reduce(0, offset, sim.flatten(), "amin")
+    hi = torch.full((2 * length - 1,), float("-inf")).scatter_reduce(0, offset, sim.flatten(), "amax")
+    return {
+        "pe": pe,
+        "matrix": pe.tolist(),
+        "long": bundled.positional_encoding(span, d_model).T.tolist(),  # (d_model, span): one curve per dimension
+        "span": span,
+        "sim": sim.tolist(),
+        "diag_spread": float((hi - lo).max()),
+    }
+
+
 def view_pe(state: State, tr: dict) -> dict:
     d_model = tr["d_model"]
     length = len(tr["source_tokens"])
-    pe = bundled.positional_encoding(length, d_model)  # (L, d_model) the pure function
+    tables = pe_tables(length, d_model)
+    pe = tables["pe"]
     used = torch.tensor(tr["positional_encoding"]["source"])
     same_as_model = float((pe - used).abs().max())
     cell_w = max(2.0, min(6.0, 640 / d_model))
-    cell_h = max(4.0, min(12.0, 360 / length))
+    cell_h = max(4.0, min(16.0, 360 / length))
     heat = svg.quantised_heatmap(
-        pe.tolist(),
+        tables["matrix"],
         chart_id=_cid(state, "matrix", length),
         title=f"PE 矩阵：{length} 个位置 × {d_model} 维",
         cell_w=cell_w,
@@ -858,11 +1026,10 @@ def view_pe(state: State, tr: dict) -> dict:
         y_label="位置 pos ↓",
         digits=4,
     )
-    span = max(length, 48)
-    long_pe = bundled.positional_encoding(span, d_model)
+    span = tables["span"]
     curves = svg.line_chart(
         [
-            {"label": f"d{d}（{'sin' if d % 2 == 0 else 'cos'}）", "x": list(range(span)), "y": long_pe[:, d].tolist()}
+            {"label": f"d{d}（{'sin' if d % 2 == 0 else 'cos'}）", "x": list(range(span)), "y": tables["long"][d]}
             for d in state.dims
         ],
         chart_id=_cid(state, "curves", "-".join(map(str, state.dims))),
@@ -872,13 +1039,13 @@ def view_pe(state: State, tr: dict) -> dict:
         markers=span <= 64,
         v_lines=[(length - 1, f"当前输入最后一个位置 {length - 1}")],
     )
-    sim = pe @ pe.T  # (L, L)
+    sim_cell = max(4.0, min(12.0, 360 / length))
     sim_chart = svg.quantised_heatmap(
-        sim.tolist(),
+        tables["sim"],
         chart_id=_cid(state, "similarity", length),
         title="PE(p)·PE(q) 相似度",
-        cell_w=max(4.0, min(12.0, 360 / length)),
-        cell_h=max(4.0, min(12.0, 360 / length)),
+        cell_w=sim_cell,
+        cell_h=sim_cell,
         diverging=True,
         hover=True,
         left=20,
@@ -887,11 +1054,7 @@ def view_pe(state: State, tr: dict) -> dict:
         y_label="p ↓",
         digits=3,
     )
-    # Along each diagonal p - q = k the dot product is constant: Σ_i cos(ω_i k).
-    spread = 0.0
-    for k in range(-(length - 1), length):
-        diag = torch.diagonal(sim, offset=k)
-        spread = max(spread, float(diag.max() - diag.min()))
+    spread = tables["diag_spread"]
     freqs = [(d, 10000 ** ((d - d % 2) / d_model)) for d in state.dims]
     return {
         "heat": heat,
@@ -926,6 +1089,7 @@ def view_cross(state: State, tr: dict) -> dict:
         "chart": chart,
         "table": table,
         "best": best,
+        "best_url": state.url(layer=best["layer"], head=best["head"] if best["head"] is not None else state.head),
         "layer": layer,
         "score": table[layer][state.head],
         "pattern": "反对角线 anti-diagonal" if state.task == "reverse" else "对角线 diagonal",
@@ -956,7 +1120,9 @@ def decode_limit(text: str, task: str) -> int:
 def get_steps(*, text: str, task: str, steps: int, head: int) -> dict:
     loaded = loaded_model()
     key = (_model_key(loaded), text, task, steps, head)
-    return STEPS_CACHE.get_or_compute(key, lambda: decoding.incremental_steps(loaded, text, task, steps=steps, head=head))
+    return STEPS_CACHE.get_or_compute(
+        key, lambda: decoding.incremental_steps(loaded, text, task, steps=steps, head=head)
+    )
 
 
 def view_kv(state: State, tr: dict) -> dict:
@@ -977,11 +1143,25 @@ def view_kv(state: State, tr: dict) -> dict:
         fed_labels = labels(fed)
         src_labels = labels(run["source_tokens"])
         ctx["last"] = last
-        ctx["k"] = matrix_view("K cache", f"缓存的键：{len(fed)} 行 × d_k", lay["k"], row_labels=fed_labels, row=len(fed) - 1, col_labels=[f"d{j}" for j in range(len(lay["k"][0]))])
-        ctx["v"] = matrix_view("V cache", f"缓存的值：{len(fed)} 行 × d_k", lay["v"], row_labels=fed_labels, row=len(fed) - 1, col_labels=[f"d{j}" for j in range(len(lay["v"][0]))])
+        ctx["k"] = matrix_view(
+            "K cache",
+            f"缓存的键：{len(fed)} 行 × d_k",
+            lay["k"],
+            row_labels=fed_labels,
+            row=len(fed) - 1,
+            col_labels=[f"d{j}" for j in range(len(lay["k"][0]))],
+        )
+        ctx["v"] = matrix_view(
+            "V cache",
+            f"缓存的值：{len(fed)} 行 × d_k",
+            lay["v"],
+            row_labels=fed_labels,
+            row=len(fed) - 1,
+            col_labels=[f"d{j}" for j in range(len(lay["v"][0]))],
+        )
         ctx["self_chart"] = svg.bar_chart(
             fed_labels,
-            [{"label": f"新查询行（第 {steps - 1} 步）对缓存的注意力", "values": lay["weights"], "colour": svg.ACCENT}],
+            [{"label": f"第 {steps - 1} 步的 query", "values": lay["weights"], "colour": svg.ACCENT}],
             chart_id=_cid(state, "self", layer, state.head, steps),
             title="新 query 对缓存 K 的注意力权重",
             y_label="权重",
@@ -989,7 +1169,7 @@ def view_kv(state: State, tr: dict) -> dict:
         )
         ctx["cross_chart"] = svg.bar_chart(
             src_labels,
-            [{"label": "新查询行对源序列的交叉注意力", "values": lay["cross_weights"], "colour": "#1f8a4c"}],
+            [{"label": f"第 {steps - 1} 步的 query → 源序列", "values": lay["cross_weights"], "colour": "#1f8a4c"}],
             chart_id=_cid(state, "cross", layer, state.head, steps),
             title="新 query 对编码器输出的交叉注意力",
             y_label="权重",
@@ -1013,7 +1193,9 @@ def view_kv(state: State, tr: dict) -> dict:
             digits=3,
         )
     ctx["timing"] = timing
-    ctx["speedup"] = (timing["no_cache"]["total_ms"] / timing["cache"]["total_ms"]) if timing["cache"]["total_ms"] else None
+    ctx["speedup"] = (
+        (timing["no_cache"]["total_ms"] / timing["cache"]["total_ms"]) if timing["cache"]["total_ms"] else None
+    )
     return ctx
 
 
@@ -1051,7 +1233,7 @@ class Page:
 def build_page(state: State, errors: list[str]) -> Page:
     """Validate the text and compute the selected view; nothing runs while there are errors."""
     started = time.perf_counter()
-    page = Page(state=state, errors=list(errors), shape=_model_shape())
+    page = Page(state=state, errors=list(errors), shape=model_shape())
     cleaned, problem = check_text(state.text)
     if problem == "empty":
         page.prompt = True
@@ -1067,7 +1249,7 @@ def build_page(state: State, errors: list[str]) -> Page:
         return page
     state = replace(state, text=cleaned)
     if state.view in FOCUS_VIEWS:
-        tr = get_trace(text=cleaned, task=state.task, kind=state.kind, layer=state.layer, head=state.head)
+        tr = get_focus_trace(text=cleaned, task=state.task, kind=state.kind, layer=state.layer, head=state.head)
     else:
         tr = get_trace(text=cleaned, task=state.task)
     page.summary = summary(tr)
@@ -1087,7 +1269,7 @@ def api_attention(*, text: str, task: str, kind: str = "encoder", layer: int = 0
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    shape = _model_shape()
+    shape = model_shape()
     if not 0 <= layer < shape["n_layers"][kind]:
         raise ValueError(f"layer must be in 0..{shape['n_layers'][kind] - 1} for {kind}, got {layer}")
     if not 0 <= head < shape["n_heads"]:
@@ -1097,7 +1279,7 @@ def api_attention(*, text: str, task: str, kind: str = "encoder", layer: int = 0
         raise ValueError("text is empty (after removing control characters): enter at least 1 character")
     if problem:
         raise ValueError(f"text is {len(cleaned)} characters long; the maximum is {MAX_LEN} characters")
-    tr = get_trace(text=cleaned, task=task, kind=kind, layer=layer, head=head)
+    tr = get_focus_trace(text=cleaned, task=task, kind=kind, layer=layer, head=head)
     f = tr["focus"]
     return {
         "text": tr["text"],

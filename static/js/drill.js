@@ -20,7 +20,8 @@
   function submit(form, button) {
     if (!form || (busy && Date.now() - busy < 10000)) return;
     if (button && button.disabled) return;
-    if (form.requestSubmit) form.requestSubmit(button || undefined); else (button || form).click();
+    // A real click, so htmx sends the clicked button's name=value (requestSubmit(button) would not).
+    if (button) button.click(); else if (form.requestSubmit) form.requestSubmit(); else form.submit();
   }
 
   function reveal() { var el = root(); if (el) submit(el.querySelector("form.drill-front"), null); }
@@ -91,7 +92,23 @@
     e.target.focus({ preventScroll: true });
     if (window.scrollY > e.target.offsetTop) e.target.scrollIntoView();
   });
-  document.addEventListener("DOMContentLoaded", function () { noteShown(); var el = root(); if (el) el.focus({ preventScroll: true }); });
+  // Due times are rendered in UTC on the server; show them in the learner's own time zone (UTC stays in the tooltip).
+  function localTimes(scope) {
+    (scope || document).querySelectorAll("time[data-local]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (isNaN(d.getTime())) return;
+      t.title = t.textContent;
+      t.textContent = d.toLocaleString("zh-CN", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }) + "（本地时间）";
+      t.removeAttribute("data-local");
+    });
+  }
+  document.addEventListener("htmx:load", function (e) { localTimes(e.target); });
+  document.addEventListener("DOMContentLoaded", function () {
+    localTimes(document);
+    noteShown();
+    var el = root();
+    if (el) el.focus({ preventScroll: true });
+  });
   // A page restored from the back/forward cache may show a card graded since: reload to get the current one.
   window.addEventListener("pageshow", function (e) { if (e.persisted && root()) window.location.reload(); });
 })();

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 19:46:07.456377
+Create Date: 2026-11-26 19:51:11.580259
 """
 
 from collections.abc import Sequence
@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('review_token')
     )
     with op.batch_alter_table('drill_review', schema=None) as batch_op:
+        batch_op.create_index('ix_drill_review_user_id', ['user_id', 'id'], unique=False)
         batch_op.create_index('ix_drill_review_user_reviewed_at', ['user_id', 'reviewed_at'], unique=False)
 
     op.create_table('drill_settings',
@@ -156,6 +157,7 @@ def downgrade() -> None:
     op.drop_table('drill_settings')
     with op.batch_alter_table('drill_review', schema=None) as batch_op:
         batch_op.drop_index('ix_drill_review_user_reviewed_at')
+        batch_op.drop_index('ix_drill_review_user_id')
 
     op.drop_table('drill_review')
     with op.batch_alter_table('drill_card', schema=None) as batch_op:

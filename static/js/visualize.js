@@ -1,0 +1,178 @@
+// Visualizer page behaviour: hover read-outs, line-view focus and head toggles, SVG download, character count.
+// Everything else (recomputing views) is server-rendered and swapped in by htmx.
+(function () {
+  "use strict";
+
+  var tip = null;
+  function tooltip() {
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.className = "vz-tip";
+      tip.id = "vz-tip";
+      tip.setAttribute("role", "status");
+      tip.hidden = true;
+      document.body.appendChild(tip);
+    }
+    return tip;
+  }
+  function showTip(text, evt) {
+    var t = tooltip();
+    t.textContent = text;
+    t.hidden = false;
+    var x = Math.min(evt.clientX + 14, window.innerWidth - t.offsetWidth - 8);
+    t.style.left = Math.max(4, x) + "px";
+    t.style.top = evt.clientY + 16 + "px";
+  }
+  function hideTip() { if (tip) tip.hidden = true; }
+
+  function parseList(svg, name) {
+    if (!svg["_" + name]) {
+      try { svg["_" + name] = JSON.parse(svg.getAttribute("data-" + name) || "null"); } catch (e) { svg["_" + name] = null; }
+    }
+    return svg["_" + name];
+  }
+
+  function clearHighlight(svg) {
+    svg.querySelectorAll(".hl-row, .hl-col").forEach(function (el) { el.classList.remove("hl-row", "hl-col"); });
+  }
+
+  // Heatmaps with one <rect> per cell: the value is in its <title>, the row in the parent <g data-r>.
+  function heatmapHover(evt) {
+    var rect = evt.target;
+    var svg = rect.ownerSVGElement;
+    var g = rect.parentNode;
+    if (!g || !g.hasAttribute || !g.hasAttribute("data-r")) return false;
+    var i = +g.getAttribute("data-r");
+    var j = Array.prototype.indexOf.call(g.children, rect);
+    var rows = parseList(svg, "rows") || [], cols = parseList(svg, "cols") || [];
+    var title = rect.querySelector("title");
+    clearHighlight(svg);
+    var rl = svg.querySelectorAll(".rl text")[i], cl = svg.querySelectorAll(".cl text")[j];
+    if (rl) rl.classList.add("hl-row");
+    if (cl) cl.classList.add("hl-col");
+    showTip((rows[i] || i) + " → " + (cols[j] || j) + " : " + (title ? title.textContent : ""), evt);
+    return true;
+  }
+
+  // Quantised heatmaps carry their values in data-m; find the cell under the pointer.
+  function quantisedHover(evt, svg) {
+    var m = parseList(svg, "m");
+    if (!m) return false;
+    var pt = svg.createSVGPoint();
+    pt.x = evt.clientX; pt.y = evt.clientY;
+    var ctm = svg.getScreenCTM();
+    if (!ctm) return false;
+    var p = pt.matrixTransform(ctm.inverse());
+    var j = Math.floor((p.x - +svg.getAttribute("data-x0")) / +svg.getAttribute("data-cw"));
+    var i = Math.floor((p.y - +svg.getAttribute("data-y0")) / +svg.getAttribute("data-ch"));
+    if (i < 0 || j < 0 || i >= m.length || j >= m[i].length) { hideTip(); return true; }
+    showTip("[" + i + ", " + j + "] = " + m[i][j], evt);
+    return true;
+  }
+
+  document.addEventListener("mouseover", function (evt) {
+    var el = evt.target;
+    if (!el || !el.closest) return;
+    var svg = el.closest("svg.vz-svg");
+    if (!svg) return;
+    var kind = svg.getAttribute("data-kind");
+    if (kind === "heatmap" && el.tagName === "use" && heatmapHover(evt)) return;
+    if (kind === "lines" && el.classList.contains("tok")) { focusToken(svg, el); return; }
+    var title = el.querySelector && el.querySelector(":scope > title");
+    if (title && (el.tagName === "rect" || el.tagName === "circle" || el.tagName === "line")) showTip(title.textContent, evt);
+  });
+  document.addEventListener("mousemove", function (evt) {
+    var svg = evt.target && evt.target.closest && evt.target.closest("svg.vz-svg[data-kind=quantised]");
+    if (svg) quantisedHover(evt, svg);
+  });
+  document.addEventListener("mouseout", function (evt) {
+    var svg = evt.target && evt.target.closest && evt.target.closest("svg.vz-svg");
+    if (!svg) return;
+    if (evt.relatedTarget && svg.contains(evt.relatedTarget) && svg.getAttribute("data-kind") !== "lines") return;
+    hideTip();
+    clearHighlight(svg);
+    if (svg.getAttribute("data-kind") === "lines" && !svg._pinned) unfocus(svg);
+  });
+
+  // Line view: hovering (or tapping) a token shows only its lines.
+  function unfocus(svg) {
+    svg.classList.remove("focus");
+    svg.querySelectorAll(".on").forEach(function (el) { el.classList.remove("on"); });
+  }
+  function focusToken(svg, tok) {
+    unfocus(svg);
+    var side = tok.classList.contains("q") ? "q" : "k";
+    var i = tok.getAttribute("data-i");
+    svg.classList.add("focus");
+    tok.classList.add("on");
+    svg.querySelectorAll("line[data-" + side + '="' + i + '"]').forEach(function (ln) {
+      ln.classList.add("on");
+      var other = svg.querySelector(".tok." + (side === "q" ? "k" : "q") + '[data-i="' + ln.getAttribute("data-" + (side === "q" ? "k" : "q")) + '"]');
+      if (other) other.classList.add("on");
+    });
+  }
+
+  document.addEventListener("click", function (evt) {
+    var el = evt.target;
+    if (!el || !el.closest) return;
+    var tok = el.closest("svg.vz-svg[data-kind=lines] .tok");
+    if (tok) {
+      var svg = tok.ownerSVGElement;
+      if (svg._pinned === tok) { svg._pinned = null; unfocus(svg); } else { svg._pinned = tok; focusToken(svg, tok); }
+      return;
+    }
+    var dl = el.closest("a.vz-dl");
+    if (dl) {
+      evt.preventDefault();
+      var fig = dl.closest("figure");
+      var chart = fig && fig.querySelector("svg");
+      if (chart) download(chart, dl.getAttribute("data-filename") || "chart.svg");
+      return;
+    }
+    var all = el.closest("a.vz-dl-all");
+    if (all) {
+      evt.preventDefault();
+      var view = all.closest(".vz-view");
+      (view ? view.querySelectorAll("svg.vz-svg") : []).forEach(function (s, k) { download(s, (s.id || "chart-" + k) + ".svg"); });
+    }
+  });
+
+  document.addEventListener("change", function (evt) {
+    var box = evt.target;
+    if (!box.matches || !box.matches(".vz-heads input[type=checkbox]")) return;
+    var wrap = document.querySelector(box.closest(".vz-heads").getAttribute("data-target"));
+    var g = wrap && wrap.querySelector(".head.h" + box.getAttribute("data-head"));
+    if (g) g.classList.toggle("off", !box.checked);
+  });
+
+  // "下载 SVG": serialise the chart as it is on screen into a standalone file.
+  function download(svg, filename) {
+    var clone = svg.cloneNode(true);
+    clone.querySelectorAll(".hl-row, .hl-col, .on").forEach(function (el) { el.classList.remove("hl-row", "hl-col", "on"); });
+    clone.classList.remove("focus");
+    clone.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+    var text = '<?xml version="1.0" encoding="UTF-8"?>\n' + new XMLSerializer().serializeToString(clone);
+    var url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml;charset=utf-8" }));
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = filename;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+  window.vzDownload = download;
+
+  // Live character count against the model's limit (control characters are dropped by the tokenizer).
+  function updateCount() {
+    var input = document.getElementById("vz-text"), out = document.getElementById("vz-count");
+    if (!input || !out) return;
+    var n = Array.from(input.value.replace(/[\u0000-\u001f\u007f-\u009f]/g, "")).length;
+    var max = +out.getAttribute("data-max");
+    out.textContent = n + " / " + max;
+    out.classList.toggle("over", n > max);
+  }
+  document.addEventListener("input", function (evt) { if (evt.target && evt.target.id === "vz-text") updateCount(); });
+  document.addEventListener("DOMContentLoaded", updateCount);
+  document.addEventListener("htmx:afterSwap", function () { hideTip(); });
+})();

@@ -1,0 +1,207 @@
+"""Mock interview pages without JavaScript (plain form posts, redirect after post) and the htmx fragments."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from app.models import DrillReview, MockSession
+from app.question_bank import get_bank
+from app.routes.mock import get_rng
+
+BANK = get_bank()
+
+
+@pytest.fixture(autouse=True)
+def fixed_rng(client):
+    """The pages draw questions from the injected rng: fix it so every run asks the same questions."""
+    from app.main import app
+
+    app.dependency_overrides[get_rng] = lambda: random.Random(2026)
+
+
+def current_qid(html: str) -> str:
+    match = re.search(r'name="question_id" value="(q\d\d)"', html)
+    assert match, "the page carries the current question id"
+    return match.group(1)
+
+
+def start(client, **form) -> str:
+    data = {"count": "3", "selection": "random", "seconds": "", **form}
+    r = client.post("/mock", data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return r.headers["location"]
+
+
+def test_setup_page_offers_the_settings_and_the_interview_technique(client):
+    html = client.get("/mock").text
+    for value in ("3", "5", "10", "30"):
+        assert f'name="count" value="{value}"' in html
+    for value in ("random", "weakest", "due"):
+        assert f'name="selection" value="{value}"' in html
+    assert 'name="hard_stop"' in html and 'name="practice"' in html
+    assert 'href="/notes/technique"' in html
+    assert "STAR" in html and "直觉 → 数学 → 深一步" in html and "我不知道" in html
+    assert 'href="/mock/history"' in html
+
+
+def test_bad_setup_re_renders_the_form_with_the_message(client, engine):
+    r = client.post("/mock", data={"count": "7x", "selection": "random"})
+    assert r.status_code == 422 and "题数必须是整数" in r.text
+    r = client.post("/mock", data={"count": "3", "selection": "random", "categories": "cooking"})
+    assert r.status_code == 422 and "unknown category" in r.text
+    assert 'value="cooking"' not in r.text
+    with Session(engine) as s:
+        assert s.exec(select(MockSession)).all() == []
+
+
+def test_a_session_through_the_forms(client, clock, engine):
+    url = start(client, categories="basics", practice="on")
+    mock_id = int(url.rsplit("/", 1)[1])
+    page = client.get(url).text
+    qid = current_qid(page)
+    assert BANK[qid].category.value == "basics"
+    assert 'id="mock-timer"' in page and f'data-allowed="{[120, 180, 300][BANK[qid].difficulty - 1]}"' in page
+    assert "第 1 / 3 题" in page
+
+    # A hint without htmx: back to the page, which now shows it.
+    r = client.post(f"/mock/{mock_id}/hint", data={"question_id": qid}, follow_redirects=True)
+    assert BANK[qid].key_points[0].label in r.text
+
+    clock.advance(timedelta(seconds=75))
+    first_kw = BANK[qid].key_points[0].keywords[0][0]
+    text = f"<script>alert(1)</script> {first_kw}"
+    r = client.post(
+        f"/mock/{mock_id}/answer",
+        data={"question_id": qid, "text": text, "client_seconds": "74"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/mock/{mock_id}#review"
+    page = client.get(f"/mock/{mock_id}").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '<mark data-kp="0' in page  # the learner's words that matched key point 1 are highlighted
+    assert "用时 <strong>1:15</strong>" in page
+
+    # Flip a verdict through htmx: the fragment comes back with the new state.
+    r = client.post(
+        f"/mock/{mock_id}/verdict",
+        data={"question_id": qid, "index": "1", "verdict": "covered"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200
+    assert r.text.lstrip().startswith('<section class="mock-keypoints panel" id="mock-keypoints"')
+    assert "已改判" in r.text and "<html" not in r.text
+    # A bad verdict comes back as a 422 fragment with the message, nothing changed.
+    r = client.post(
+        f"/mock/{mock_id}/verdict",
+        data={"question_id": qid, "index": "1", "verdict": "wow"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 422 and "verdict must be one of" in r.text
+
+    r = client.post(f"/mock/{mock_id}/follow-up", data={"question_id": qid}, follow_redirects=True)
+    assert 'id="follow-up-form"' in r.text
+    r = client.post(
+        f"/mock/{mock_id}/follow-up/answer",
+        data={"question_id": qid, "text": "我的推理是……", "action": "answer"},
+        follow_redirects=True,
+    )
+    assert 'id="rating-form"' in r.text and "我的推理是……" in r.text
+    checked = re.search(r'name="rating" value="(\d)" checked', r.text)
+    assert checked, "the self-rating is pre-selected"
+
+    r = client.post(f"/mock/{mock_id}/confirm", data={"question_id": qid, "rating": "1"}, follow_redirects=False)
+    assert r.headers["location"] == f"/mock/{mock_id}"
+    page = client.get(f"/mock/{mock_id}").text
+    second = current_qid(page)
+    assert second != qid and "第 2 / 3 题" in page
+    with Session(engine) as s:
+        assert [(r.question_id, r.rating, r.source) for r in s.exec(select(DrillReview)).all()] == [(qid, 1, "mock")]
+
+    # Double submit of the same form: one answer; the page shows the stored one.
+    for _ in range(2):
+        r = client.post(
+            f"/mock/{mock_id}/answer",
+            data={"question_id": second, "text": "", "dont_know": "1"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+    page = client.get(f"/mock/{mock_id}").text
+    assert "我不知道 I don't know" in page and 'id="to-follow-up"' in page
+
+    # Finish early from the page: the report.
+    r = client.post(f"/mock/{mock_id}/finish", follow_redirects=False)
+    assert r.headers["location"] == f"/mock/{mock_id}/report"
+    report = client.get(f"/mock/{mock_id}/report").text
+    assert 'id="report-score"' in report and 'href="/drill"' in report
+    assert f"/notes/{BANK[qid].notes_section}" in report
+    assert "2/3" in report  # answered
+    # A finished session's page goes to its report.
+    assert client.get(f"/mock/{mock_id}", follow_redirects=False).headers["location"] == f"/mock/{mock_id}/report"
+
+    history = client.get("/mock/history").text
+    assert f'href="/mock/{mock_id}/report"' in history
+
+
+def test_last_confirm_goes_to_the_report(client):
+    url = start(client, count="3", categories="implementation")
+    mock_id = int(url.rsplit("/", 1)[1])
+    for n in range(3):
+        qid = current_qid(client.get(url).text)
+        client.post(f"/mock/{mock_id}/answer", data={"question_id": qid, "text": "不会"})
+        client.post(f"/mock/{mock_id}/follow-up/answer", data={"question_id": qid, "action": "skip"})
+        r = client.post(f"/mock/{mock_id}/confirm", data={"question_id": qid, "rating": "2"}, follow_redirects=False)
+        expected = f"/mock/{mock_id}/report" if n == 2 else f"/mock/{mock_id}"
+        assert r.headers["location"] == expected
+    page = client.get(f"/mock/{mock_id}/report").text
+    assert page.count('class="verdict-tag v-missed"') >= 1
+
+
+def test_code_questions_get_the_editor(client):
+    url = start(client, count="30")
+    mock_id = int(url.rsplit("/", 1)[1])
+    seen = set()
+    for _ in range(30):
+        page = client.get(url).text
+        qid = current_qid(page)
+        seen.add(qid)
+        is_code = 'class="code"' in page
+        assert is_code == (qid in {"q21", "q22"}), qid
+        if {"q21", "q22"} <= seen and len(seen) >= 3:
+            break
+        client.post(f"/mock/{mock_id}/answer", data={"question_id": qid, "text": "x"})
+        client.post(f"/mock/{mock_id}/confirm", data={"question_id": qid, "rating": "3"})
+
+
+def test_discarded_and_unknown_sessions(client):
+    url = start(client)
+    mock_id = int(url.rsplit("/", 1)[1])
+    assert f'action="/mock/{mock_id}/discard"' in client.get("/mock").text  # offered on the setup page
+    r = client.post(f"/mock/{mock_id}/discard", follow_redirects=False)
+    assert r.headers["location"] == "/mock/history"
+    assert "已放弃" in client.get(f"/mock/{mock_id}").text
+    assert "已放弃" in client.get("/mock/history").text
+    assert client.get("/mock/abc").status_code == 404
+    assert client.get("/mock/12345/report").status_code == 404
+
+
+def test_form_newlines_are_stored_as_typed_and_a_stale_fragment_reloads(client):
+    url = start(client)
+    mock_id = int(url.rsplit("/", 1)[1])
+    qid = current_qid(client.get(url).text)
+    client.post(f"/mock/{mock_id}/answer", data={"question_id": qid, "text": "第一行\r\n第二行"})
+    answer = client.get(f"/api/mock-sessions/{mock_id}/answers/{qid}").json()
+    assert answer["text"] == "第一行\n第二行"
+    client.post(f"/mock/{mock_id}/confirm", data={"question_id": qid, "rating": "3"})
+    # A verdict flip from a tab still showing the confirmed question: the page reloads, nothing changes.
+    r = client.post(
+        f"/mock/{mock_id}/verdict",
+        data={"question_id": qid, "index": "0", "verdict": "covered"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200 and r.headers["HX-Redirect"] == f"/mock/{mock_id}"
+    assert client.get(f"/api/mock-sessions/{mock_id}/answers/{qid}").json()["key_points"][0]["verdict"] == "missed"

@@ -1,0 +1,111 @@
+"""The visualizer in Chromium with the shipped, trained model: live updates, heads, hover, downloads, alignment."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from tests.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+SENTENCE = "注意力就是你所需要的"  # 10 characters -> 12 source tokens with <copy> and <eos>
+
+
+def query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def test_type_a_sentence_switch_heads_hover_and_see_the_reverse_alignment(live_server, page) -> None:
+    page.goto(live_server.url + "/visualize/attention")
+    page.wait_for_selector("#vz-panel svg.vz-svg .cells use")
+    page.evaluate("window.__sameDocument = true")  # survives htmx swaps, not a full reload
+
+    with page.expect_response(lambda r: "/visualize?" in r.url and SENTENCE[:2] in unquote(r.url)) as typed:
+        page.fill("#vz-text", SENTENCE)
+    # Typing replaces the history entry and never re-renders the input being typed in.
+    assert typed.value.headers["hx-replace-url"].startswith("/visualize/attention?")
+    assert "hx-swap-oob" not in typed.value.text()
+    page.wait_for_function("document.querySelectorAll('#vz-panel svg .cells use').length === 12 * 12")
+    assert page.evaluate("window.__sameDocument") is True
+    assert query(page.url)["text"] == [SENTENCE]
+    assert page.inner_text("#vz-count") == "10 / 64"
+    labels = page.eval_on_selector_all("#vz-panel svg .rl text", "els => els.map(e => e.textContent)")
+    assert labels == ["<copy>", *SENTENCE, "<eos>"]
+    assert page.inner_text("#vz-output-text") == SENTENCE  # the trained model copies it
+
+    page.select_option("select[name=head]", "2")
+    page.wait_for_function("new URLSearchParams(location.search).get('head') === '2'")
+    page.wait_for_selector("figcaption:has-text('头 H2')")
+    assert page.evaluate("window.__sameDocument") is True
+
+    page.locator("#vz-panel svg .cells use").nth(12 * 3 + 4).hover()  # row 3 (力), column 4 (就)
+    page.wait_for_selector("#vz-tip:not([hidden])")
+    assert re.fullmatch(r"力 → 就 : \d\.\d{4}", page.inner_text("#vz-tip"))
+    screenshot(page, "visualize-attention")
+
+    with page.expect_download() as download:
+        page.click("a.vz-dl")
+    assert download.value.suggested_filename == "attention-encoder-L0-H2.svg"
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    assert saved.startswith("<?xml") and "<svg" in saved and SENTENCE[0] in saved
+
+    page.select_option("select[name=task]", "reverse")
+    page.wait_for_function("new URLSearchParams(location.search).get('task') === 'reverse'")
+    page.click("#vz-tab-cross-attention")
+    page.wait_for_selector("#vz-best")
+    assert urlsplit(page.url).path == "/visualize/cross-attention"
+    assert page.inner_text("#vz-output-text") == SENTENCE[::-1]
+    best = float(page.get_attribute("#vz-best", "data-score"))
+    assert best >= 0.9, page.inner_text("#vz-best")
+    assert "反对角线" in page.inner_text("#vz-best")
+    screenshot(page, "visualize-cross-attention")
+
+
+def test_kv_cache_steps_one_token_per_click_and_masks_toggle(live_server, page) -> None:
+    page.goto(live_server.url + "/visualize/kv-cache?text=" + SENTENCE + "&task=copy&steps=1")
+    page.wait_for_selector("#vz-kv-next")
+    for expected in ("2", "3"):
+        page.click("#vz-kv-next")
+        page.wait_for_function(f"document.getElementById('vz-steps').textContent === '{expected}'")
+    assert page.inner_text("#vz-kv-output") == SENTENCE[:3]
+    assert query(page.url)["steps"] == ["3"]
+    assert float(page.inner_text("#vz-ms-cache")) > 0 and float(page.inner_text("#vz-ms-nocache")) > 0
+    screenshot(page, "visualize-kv-cache")
+
+    page.click("#vz-tab-masks")
+    page.wait_for_selector("select[name=wrong]")
+    assert page.locator(".vz-pad-max").all_inner_texts()[:2] == ["0.0", "0.0"]
+    page.select_option("select[name=wrong]", "1")
+    page.wait_for_selector(".vz-wrong-sum")
+    sums = [float(t.split("–")[0]) for t in page.locator(".vz-wrong-sum").all_inner_texts()]
+    assert min(sums) < 0.999  # a padded sentence: rows no longer sum to 1
+    screenshot(page, "visualize-masks")
+
+
+def test_every_tab_renders_and_the_page_fits_a_phone(live_server, browser) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    for slug in (
+        "attention",
+        "model-view",
+        "line-view",
+        "step-by-step",
+        "scaling",
+        "masks",
+        "positional-encoding",
+        "cross-attention",
+        "kv-cache",
+    ):
+        pg.goto(f"{live_server.url}/visualize/{slug}?text=我爱自然语言处理")
+        assert pg.locator(".vz-explain").count() == 1, slug
+        overflow = pg.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"/visualize/{slug} scrolls sideways by {overflow}px on a phone"
+    screenshot(pg, "visualize-phone-kv-cache")
+    context.close()
+    assert not errors
