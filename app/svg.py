@@ -301,7 +301,7 @@ def _ticks(lo: float, hi: float, log: bool) -> list[float]:
     if log:
         start, stop = math.floor(math.log2(lo)), math.ceil(math.log2(hi))
         step = max(1, (stop - start) // 6)
-        return [2.0**e for e in range(start, stop + 1, step)]
+        return [2.0**e for e in range(start, stop + 1) if e % step == 0]  # keeps 1 = 2^0 among the ticks
     if hi == lo:
         return [lo]
     raw = (hi - lo) / 5

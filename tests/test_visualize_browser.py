@@ -51,7 +51,7 @@ def test_type_a_sentence_switch_heads_hover_and_see_the_reverse_alignment(live_s
         page.click("a.vz-dl")
     assert download.value.suggested_filename == "attention-encoder-L0-H2.svg"
     saved = Path(download.value.path()).read_text(encoding="utf-8")
-    assert saved.startswith("<?xml") and "<svg" in saved and SENTENCE[0] in saved
+    assert saved.startswith("<?xml") and '<svg xmlns="http://www.w3.org/2000/svg"' in saved and SENTENCE[0] in saved
 
     page.select_option("select[name=task]", "reverse")
     page.wait_for_function("new URLSearchParams(location.search).get('task') === 'reverse'")

@@ -515,7 +515,7 @@ def view_attention(state: State, tr: dict) -> dict:
 def view_model(state: State, tr: dict) -> dict:
     layers = tr["attention"][state.kind]
     n = max(len(_query_rows(tr, state.kind)), len(_key_cols(tr, state.kind)))
-    cell = max(1.5, min(8.0, 132 / n))
+    cell = max(1.5, min(14.0, 150 / n))
     align = alignment_table(tr) if state.kind == "cross" else None
     grid = []
     for li, layer in enumerate(layers):

@@ -150,7 +150,6 @@
     var clone = svg.cloneNode(true);
     clone.querySelectorAll(".hl-row, .hl-col, .on").forEach(function (el) { el.classList.remove("hl-row", "hl-col", "on"); });
     clone.classList.remove("focus");
-    clone.setAttribute("xmlns", "http://www.w3.org/2000/svg");
     var text = '<?xml version="1.0" encoding="UTF-8"?>\n' + new XMLSerializer().serializeToString(clone);
     var url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml;charset=utf-8" }));
     var a = document.createElement("a");
