@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from app import mock_report as rules
@@ -16,23 +15,14 @@ from app.deps import ClockDep, SessionDep, UserIdDep
 from app.keypoints import VERDICTS
 from app.question_bank import CATEGORY_LABELS, Category, get_bank
 from app.services import mock as svc
-from app.templating import is_htmx, render_markdown, templates
+from app.templating import is_htmx, templates
 
 router = APIRouter(tags=["mock"])
 
 NOT_FOUND = "Mock interview not found"
 
 
-def inline_markdown(text: str) -> Markup:
-    """Bank text that is one short paragraph (question titles) as inline HTML: code and math, no <p>."""
-    html = str(render_markdown(text)).strip()
-    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
-        html = html[3:-4]
-    return Markup(html)  # noqa: S704 - rendered by markdown-it with html=False: bank text cannot inject markup
-
-
 templates.env.filters["mock_duration"] = rules.format_duration
-templates.env.filters["mock_inline"] = inline_markdown
 
 
 def get_rng() -> random.Random:
