@@ -40,6 +40,7 @@ browser:
 	@/usr/bin/chromium --version
 
 test: install-dev browser
+	$(VENV)/bin/ruff check app model tests benchmarks
 	$(PY) -m pytest -q
 
 lint: install-dev

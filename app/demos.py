@@ -15,7 +15,11 @@ class Demo:
 DEMOS: dict[str, Demo] = {
     d.slug: d
     for d in [
-        Demo("attention", "注意力热力图 Attention heatmaps", "编码器自注意力、解码器掩码自注意力与交叉注意力，逐层逐头查看"),
+        Demo(
+            "attention",
+            "注意力热力图 Attention heatmaps",
+            "编码器自注意力、解码器掩码自注意力与交叉注意力，逐层逐头查看",
+        ),
         Demo("model-view", "全模型视图 Model view", "所有层 × 所有头的缩略图，一眼看出各个头学到的模式"),
         Demo("line-view", "连线视图 Head view", "BertViz 风格：两列词元，连线透明度即注意力权重"),
         Demo("step-by-step", "逐步计算 Step by step", "X+PE → Q, K, V → QKᵀ → ÷√d_k → + mask → softmax → ×V，真实数值"),

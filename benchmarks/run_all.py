@@ -16,7 +16,7 @@ def main() -> int:
             continue
         print(f"\n=== {script.name} ===", flush=True)
         failures += subprocess.call([sys.executable, str(script)], cwd=HERE.parent) != 0
-    print(f"\n=== model (python -m model.bench) ===", flush=True)
+    print("\n=== model (python -m model.bench) ===", flush=True)
     failures += subprocess.call([sys.executable, "-m", "model.bench"], cwd=HERE.parent) != 0
     return 1 if failures else 0
 

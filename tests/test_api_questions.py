@@ -18,7 +18,17 @@ def test_list_returns_the_thirty(client):
 
 def test_full_record_fields(client):
     data = client.get("/api/questions/q04").json()
-    for field in ("id", "category", "difficulty", "question", "answer", "key_points", "follow_ups", "notes_section", "demo"):
+    for field in (
+        "id",
+        "category",
+        "difficulty",
+        "question",
+        "answer",
+        "key_points",
+        "follow_ups",
+        "notes_section",
+        "demo",
+    ):
         assert field in data
     assert data["id"] == "q04"
     kp = data["key_points"][0]

@@ -22,7 +22,8 @@ def note_text(slug: str) -> str:
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
 def notes_index(request: Request) -> HTMLResponse:
     sections = [
-        {"slug": slug, "title": title, "count": len(questions_for_notes(slug))} for slug, title in NOTES_SECTIONS.items()
+        {"slug": slug, "title": title, "count": len(questions_for_notes(slug))}
+        for slug, title in NOTES_SECTIONS.items()
     ]
     return templates.TemplateResponse(request, "notes_index.html", {"sections": sections})
 
