@@ -60,6 +60,8 @@ def create_app() -> FastAPI:
         title="transformer-prep",
         summary="Transformer 面试备考：题库、FSRS 闪卡、模拟面试与注意力可视化",
         lifespan=lifespan,
+        docs_url=None,  # app/routes/docs.py serves /docs from static/vendor (no CDN)
+        redoc_url=None,
     )
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
     application.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")

@@ -44,3 +44,19 @@ def test_phone_width_has_no_horizontal_scroll(live_server, browser):
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
     screenshot(pg, "phone-question")
     context.close()
+
+
+def test_every_page_loads_with_no_request_leaving_the_machine(live_server, browser):
+    """The network-unplugged promise, checked in the browser: every request a page makes stays local."""
+    context = browser.new_context()
+    pg = context.new_page()
+    remote: list[str] = []
+    pg.on("request", lambda req: None if req.url.startswith(live_server.url) else remote.append(req.url))
+    for path in ("/", "/questions/q04", "/drill", "/stats", "/settings", "/mock", "/visualize", "/docs"):
+        pg.goto(live_server.url + path)
+        pg.wait_for_load_state("networkidle")
+    # The API docs are the vendored Swagger UI: it rendered the operations from /openapi.json.
+    pg.wait_for_selector(".opblock")
+    assert pg.locator(".opblock").count() > 20
+    assert remote == []
+    context.close()

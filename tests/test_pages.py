@@ -87,7 +87,8 @@ def test_every_note_renders(client, slug):
 
 
 def test_pages_reference_no_external_url(client):
-    for path in ("/", "/questions", "/questions/q04", "/notes/self-attention", "/notes"):
+    paths = ("/", "/questions", "/questions/q04", "/notes/self-attention", "/notes", "/drill", "/stats")
+    for path in (*paths, "/settings", "/mock", "/mock/history", "/visualize", "/docs"):
         html = client.get(path).text
         assert not re.search(r'(src|href)="(https?:)?//', html), path
 

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.routes import drill, home, mock, notes, questions, settings, stats, visualize
+from app.routes import docs, drill, home, mock, notes, questions, settings, stats, visualize
 
 router = APIRouter()
-for module in (home, questions, notes, drill, stats, settings, mock, visualize):
+for module in (docs, home, questions, notes, drill, stats, settings, mock, visualize):
     router.include_router(module.router)
