@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     MAX_BODY_BYTES: int = Field(default=2_000_000, ge=1_024)
     # The one local learner until accounts exist.
     DEFAULT_USER_NAME: str = "学习者"
+    # Run the bundled model once in the background at start-up (the suite's in-process clients skip it).
+    WARM_UP_MODEL: bool = True
 
 
 settings = Settings()

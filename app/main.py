@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,10 +30,24 @@ def prepare_database(target=engine) -> None:  # type: ignore[no-untyped-def]
         ensure_default_user(session=session, name=settings.DEFAULT_USER_NAME)
 
 
+def warm_up_model() -> None:
+    """Load the bundled model and run it once, so the learner's first visualizer request does not pay
+    for reading the weights and torch's first-call set-up (about a second on a 2-core machine)."""
+    from app.services.visualize import loaded_model
+    from model import instrument
+
+    try:
+        instrument.trace(loaded_model(), "预热 warm-up")
+    except FileNotFoundError:  # no weights: the visualizer page explains how to train them
+        return
+
+
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     get_bank()  # a malformed question file stops start-up here, naming the file and field
     prepare_database()
+    if settings.WARM_UP_MODEL:
+        threading.Thread(target=warm_up_model, name="warm-up-model", daemon=True).start()
     yield
 
 

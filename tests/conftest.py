@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.clock import FixedClock, get_clock
+from app.config import settings
 from app.db import get_session, make_engine
 from app.main import app, prepare_database
 
@@ -51,6 +52,7 @@ def client(engine, clock) -> Iterator[TestClient]:
 
     app.dependency_overrides[get_session] = _session
     app.dependency_overrides[get_clock] = lambda: clock
+    settings.WARM_UP_MODEL = False  # hundreds of in-process clients; the live server warms up as in production
     with TestClient(app) as c:
         yield c
     app.dependency_overrides.clear()
