@@ -1,4 +1,7 @@
-"""ASGI middleware that refuses request bodies over MAX_BODY_BYTES before any handler reads them."""
+"""ASGI middleware that refuses request bodies over MAX_BODY_BYTES before any handler reads them.
+
+A few paths (the import of an export file) may carry more; their own handler bounds them and says so.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +15,20 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = per_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.max_bytes)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
             return
 
         received = 0
@@ -34,7 +39,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -48,11 +53,11 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await self._reject(send)
+                await self._reject(send, limit)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, limit: int) -> None:
         body = json.dumps(
-            {"detail": f"请求体过大：最多 {self.max_bytes} 字节 (request body larger than {self.max_bytes} bytes)"},
+            {"detail": f"请求体过大：最多 {limit} 字节 (request body larger than {limit} bytes)"},
             ensure_ascii=False,
         ).encode()
         await send(

@@ -19,6 +19,7 @@ from app.db import engine, run_migrations
 from app.limits import BodySizeLimitMiddleware
 from app.question_bank import get_bank
 from app.routes import router
+from app.services import drill_transfer
 from app.services.users import ensure_default_user
 from app.templating import templates
 
@@ -78,7 +79,13 @@ def create_app() -> FastAPI:
         docs_url=None,  # app/routes/docs.py serves /docs from static/vendor (no CDN)
         redoc_url=None,
     )
-    application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
+    # An export file grows with the review log: its import routes take up to MAX_IMPORT_BYTES (+ form overhead).
+    import_limit = drill_transfer.MAX_IMPORT_BYTES + 64 * 1024
+    application.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.MAX_BODY_BYTES,
+        per_path={"/api/import": import_limit, "/settings/import": import_limit},
+    )
     application.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
     application.include_router(router)
     application.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

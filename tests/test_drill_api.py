@@ -244,3 +244,18 @@ def test_home_today_panel(client):
     _grade(client, 4)
     html = client.get("/").text
     assert 'id="home-readiness"' in html and "还有 18 天" in html
+
+
+def test_grade_page_with_a_stale_token_says_so_in_chinese_and_writes_nothing(client, engine):
+    card = client.get("/api/drill/next").json()
+    body = {"question_id": "q01", "rating": 3, "review_token": card["review_token"]}
+    assert client.post("/api/drill/reviews", json=body).status_code == 201
+    client.post("/api/drill/undo")  # q01 is new again; a token from a different state is stale
+    response = client.post(
+        "/drill/grade",
+        data={"question_id": "q01", "review_token": "1.q01.3.ffffffffffffffff", "rating": "3"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "q01 在显示之后已经变化" in response.text and "这次评分没有记录" in response.text
+    assert _reviews(engine) == 0

@@ -132,3 +132,124 @@ def test_settings_form(client, form, status, text):
         assert saved == {"desired_retention": 0.8, "new_per_day": 5, "interview_date": "2026-12-01"}
     else:
         assert saved["new_per_day"] == 10
+
+
+# ---------------------------------------------------------------- hostile and hand-edited files
+
+
+def test_deeply_nested_json_is_a_clear_422_not_a_server_error(client, clock):
+    _study(client, clock, n=2)
+    before = _state(client)
+    nested = b"[" * 100_000 + b"]" * 100_000
+    response = client.post("/api/import", content=nested)
+    assert response.status_code == 422 and "嵌套过深" in response.json()["detail"]
+    page = client.post("/settings/import", files={"file": ("deep.json", nested, "application/json")})
+    assert page.status_code == 422 and "嵌套过深" in page.text
+    assert _state(client) == before
+
+
+def test_oversized_file_is_refused_and_changes_nothing(client, clock, monkeypatch):
+    from app.services import drill_transfer
+
+    _study(client, clock, n=2)
+    exported = client.get("/api/export").json()
+    client.post("/api/drill/undo")
+    before = _state(client)
+    body = json.dumps(exported, indent=1).encode()  # a valid export …
+    monkeypatch.setattr(drill_transfer, "MAX_IMPORT_BYTES", len(body) - 1)  # … one byte over the limit
+    response = client.post("/api/import", content=body)
+    assert response.status_code == 422 and "导入文件太大" in response.json()["detail"]
+    page = client.post("/settings/import", files={"file": ("big.json", body, "application/json")})
+    assert page.status_code == 422 and "导入文件太大" in page.text
+    assert _state(client) == before
+    monkeypatch.setattr(drill_transfer, "MAX_IMPORT_BYTES", len(body))
+    assert client.post("/api/import", content=body).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("stability", None), ("difficulty", None)],
+)
+def test_a_card_fsrs_cannot_schedule_is_refused_so_the_pages_keep_working(client, clock, field, value):
+    _study(client, clock)
+    exported = client.get("/api/export").json()
+    before = _state(client)
+    bad = copy.deepcopy(exported)
+    card = next(c for c in bad["cards"] if c["state"] == 2)  # a review card
+    card[field] = value
+    response = client.post("/api/import", content=json.dumps(bad))
+    assert response.status_code == 422, response.text
+    assert f"{card['question_id']} is not a consistent FSRS card" in response.json()["detail"]
+    assert _state(client) == before
+    assert client.get("/drill").status_code == 200 and client.get("/stats").status_code == 200
+
+
+def test_a_relearning_card_without_a_step_is_refused(client, clock):
+    _study(client, clock)
+    bad = client.get("/api/export").json()
+    card = next(c for c in bad["cards"] if c["state"] == 2)
+    card.update(state=3, step=None)
+    response = client.post("/api/import", content=json.dumps(bad))
+    assert response.status_code == 422 and "not a consistent FSRS card" in response.json()["detail"]
+
+
+def test_a_snapshot_with_a_naive_last_review_is_refused(client, clock):
+    _study(client, clock)
+    bad = client.get("/api/export").json()
+    bad["reviews"][-1]["card_after"]["last_review"] = "2026-11-02T09:00:00"
+    response = client.post("/api/import", content=json.dumps(bad))
+    assert response.status_code == 422 and "reviews.5.card_after" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("form", "chinese"),
+    [
+        ({"desired_retention": "0.99", "new_per_day": "5", "interview_date": ""}, "期望保留率必须在 0.7 到 0.97 之间"),
+        ({"desired_retention": "0.9", "new_per_day": "500", "interview_date": ""}, "每日新卡数必须是 0 到 100 的整数"),
+        ({"desired_retention": "0.9", "new_per_day": "abc", "interview_date": ""}, "每日新卡数必须是 0 到 100 的整数"),
+        ({"desired_retention": "0.9", "new_per_day": "5", "interview_date": "2026/12/01"}, "面试日期必须是有效日期"),
+    ],
+)
+def test_settings_form_errors_are_in_chinese(client, form, chinese):
+    response = client.post("/settings", data=form)
+    assert response.status_code == 422
+    assert chinese in response.text
+    assert client.get("/api/settings").json()["new_per_day"] == 10
+
+
+def test_settings_api_errors_are_in_chinese_with_the_english_detail(client):
+    detail = client.put("/api/settings", json={"interview_date": "next friday"}).json()["detail"]
+    assert detail.startswith("面试日期必须是有效日期") and "interview_date must be an ISO date" in detail
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1999-12-31", "2101-01-01"])
+def test_an_interview_date_out_of_range_is_refused_and_the_pages_keep_working(client, clock, day):
+    _study(client, clock, n=2)
+    response = client.put("/api/settings", json={"interview_date": day})
+    assert response.status_code == 422
+    assert "面试日期必须在 2000-01-01 到 2100-12-31 之间" in response.json()["detail"]
+    form = client.post("/settings", data={"desired_retention": "0.9", "new_per_day": "5", "interview_date": day})
+    assert form.status_code == 422 and "面试日期必须在" in form.text
+    exported = client.get("/api/export").json()
+    exported["settings"]["interview_date"] = day
+    assert client.post("/api/import", content=json.dumps(exported)).status_code == 422
+    assert client.get("/api/settings").json()["interview_date"] == "2026-12-24"
+    for path in ("/", "/drill", "/stats", "/api/drill/next"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_an_export_larger_than_the_general_body_limit_still_imports(client, clock):
+    """A long review log outgrows MAX_BODY_BYTES (2 MB); the import routes take up to MAX_IMPORT_BYTES."""
+    from app.config import settings
+
+    _study(client, clock, n=2)
+    exported = client.get("/api/export").json()
+    client.post("/api/drill/undo")
+    body = json.dumps(exported).encode()
+    body = body[:-1] + b" " * (settings.MAX_BODY_BYTES + 1000) + b"}"  # same JSON, bigger than 2 MB
+    response = client.post("/api/import", content=body)
+    assert response.status_code == 200, response.text
+    page = client.post("/settings/import", files={"file": ("big.json", body, "application/json")})
+    assert page.status_code == 200 and "已导入" in page.text
+    # every other route keeps the general limit
+    assert client.put("/api/settings", content=body).status_code == 413

@@ -23,7 +23,7 @@ def _merge(current: svc.DrillSettingsView, changes: dict[str, Any]) -> svc.Drill
     """Apply the given fields over the current settings; ValueError names a bad field or value."""
     unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
     if unknown:
-        raise ValueError(f"unknown setting {unknown[0]!r}; expected {', '.join(SETTINGS_FIELDS)}")
+        raise ValueError(f"未知设置项 (unknown setting {unknown[0]!r}; expected {', '.join(SETTINGS_FIELDS)})")
     values = current.to_dict()
     values.update(changes)
     return svc.validate_settings(
@@ -40,9 +40,26 @@ def _page(request: Request, *, settings: svc.DrillSettingsView, status: int = 20
         "max_retention": sched.MAX_DESIRED_RETENTION,
         "max_new": svc.MAX_NEW_PER_DAY,
         "final_days": sched.FINAL_WINDOW_DAYS,
+        "min_date": svc.MIN_INTERVIEW_DATE.isoformat(),
+        "max_date": svc.MAX_INTERVIEW_DATE.isoformat(),
         **extra,
     }
     return templates.TemplateResponse(request, "settings.html", context, status_code=status)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 422 as soon as it passes `limit` bytes (never held whole in memory)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(422, detail=drill_transfer.too_large_message())
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(422, detail=drill_transfer.too_large_message())
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @router.get("/settings", response_class=HTMLResponse, include_in_schema=False)
@@ -66,7 +83,7 @@ def settings_form(
             retention: Any = float(desired_retention)
         except ValueError:
             raise ValueError(
-                f"期望保留率必须是数字 (desired_retention must be a number), got {desired_retention[:20]!r}"
+                f"期望保留率必须是数字 (desired_retention must be a number, got {desired_retention[:20]!r})"
             ) from None
         per_day: Any = int(new_per_day) if new_per_day.strip().isdigit() else new_per_day[:20]
         wanted = _merge(
@@ -83,7 +100,7 @@ def settings_form(
 async def settings_import(
     request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep, file: Annotated[UploadFile, File()]
 ) -> HTMLResponse:
-    raw = await file.read()
+    raw = await file.read(drill_transfer.MAX_IMPORT_BYTES + 1)  # one byte over is enough to refuse it
     try:
         summary = drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())
     except ValueError as exc:
@@ -126,7 +143,7 @@ def api_export(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> JSON
 @router.post("/api/import")
 async def api_import(request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     """Replace the drill state with an export file (the JSON body); 422 says why and changes nothing."""
-    raw = await request.body()
+    raw = await _read_limited(request, drill_transfer.MAX_IMPORT_BYTES)
     try:
         return {"imported": drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())}
     except ValueError as exc:

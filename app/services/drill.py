@@ -43,6 +43,10 @@ MAX_NEW_PER_DAY = 100
 MAX_DURATION_MS = 24 * 3600 * 1000
 SOURCES = ("drill", "mock")
 _TOKEN_NAMESPACE = "transformer-prep/drill-review/v1"
+_DATE_ZH = "面试日期必须是有效日期（YYYY-MM-DD），或留空"
+# A sane range for an interview date; the scheduler's date arithmetic overflows near year 1.
+MIN_INTERVIEW_DATE = date(2000, 1, 1)
+MAX_INTERVIEW_DATE = date(2100, 12, 31)
 
 
 class ReviewConflict(Exception):
@@ -87,16 +91,27 @@ def get_settings(*, session: Session, user_id: int) -> DrillSettingsView:
 def validate_settings(*, desired_retention: object, new_per_day: object, interview_date: object) -> DrillSettingsView:
     """Check raw values; ValueError names the bad field and value."""
     if isinstance(desired_retention, bool) or not isinstance(desired_retention, int | float):
-        raise ValueError(f"desired_retention must be a number, got {desired_retention!r}")
+        raise ValueError(f"期望保留率必须是数字 (desired_retention must be a number, got {desired_retention!r})")
     if not sched.MIN_DESIRED_RETENTION <= float(desired_retention) <= sched.MAX_DESIRED_RETENTION:
+        low, high = sched.MIN_DESIRED_RETENTION, sched.MAX_DESIRED_RETENTION
         raise ValueError(
-            f"desired_retention must be between {sched.MIN_DESIRED_RETENTION} and {sched.MAX_DESIRED_RETENTION}, "
-            f"got {desired_retention!r}"
+            f"期望保留率必须在 {low} 到 {high} 之间 "
+            f"(desired_retention must be between {low} and {high}, got {desired_retention!r})"
         )
     if isinstance(new_per_day, bool) or not isinstance(new_per_day, int) or not 0 <= new_per_day <= MAX_NEW_PER_DAY:
-        raise ValueError(f"new_per_day must be a whole number from 0 to {MAX_NEW_PER_DAY}, got {new_per_day!r}")
+        raise ValueError(
+            f"每日新卡数必须是 0 到 {MAX_NEW_PER_DAY} 的整数 "
+            f"(new_per_day must be a whole number from 0 to {MAX_NEW_PER_DAY}, got {new_per_day!r})"
+        )
     if interview_date is not None and not isinstance(interview_date, date):
-        raise ValueError(f"interview_date must be an ISO date (YYYY-MM-DD) or null, got {interview_date!r}")
+        raise ValueError(
+            f"{_DATE_ZH} (interview_date must be an ISO date (YYYY-MM-DD) or null, got {interview_date!r})"
+        )
+    if interview_date is not None and not MIN_INTERVIEW_DATE <= interview_date <= MAX_INTERVIEW_DATE:
+        raise ValueError(
+            f"面试日期必须在 {MIN_INTERVIEW_DATE} 到 {MAX_INTERVIEW_DATE} 之间 (interview_date must be between "
+            f"{MIN_INTERVIEW_DATE} and {MAX_INTERVIEW_DATE}, got {interview_date.isoformat()})"
+        )
     return DrillSettingsView(round(float(desired_retention), 4), new_per_day, interview_date)
 
 
@@ -111,7 +126,7 @@ def parse_iso_date(value: object) -> date | None:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise ValueError(f"interview_date must be an ISO date (YYYY-MM-DD) or null, got {str(value)[:40]!r}")
+    raise ValueError(f"{_DATE_ZH} (interview_date must be an ISO date (YYYY-MM-DD) or null, got {str(value)[:40]!r})")
 
 
 def save_settings(*, session: Session, user_id: int, settings: DrillSettingsView, now: datetime) -> DrillSettingsView:
@@ -379,8 +394,9 @@ def _record_once(
             return _result_from_log(done, replayed=True, desired_retention=settings.desired_retention)
         if token != review_token(user_id=user_id, question_id=question_id, row=row):
             raise ValueError(
-                f"review_token {token[:80]!r} does not match the current state of {question_id}: "
-                "it is invalid or from a card that has changed since it was shown — load the next card again"
+                f"{question_id} 在显示之后已经变化（可能在另一个窗口评过分或撤销过），这次评分没有记录，请看当前这张卡 "
+                f"(review_token {token[:80]!r} does not match the current state of {question_id}: "
+                "it is invalid or from a card that has changed since it was shown — load the next card again)"
             )
 
     before = _fsrs_card(row) if row else sched.new_card(question_id=question_id, now=now)

@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fsrs import Card
+from fsrs import Card, State
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -23,6 +23,9 @@ from app.services import drill
 
 EXPORT_FORMAT = "transformer-prep/drill-export"
 EXPORT_VERSION = 1
+# An export is ~0.7 KB per review; 64 MB is ~90 000 reviews (3 000 per question), far beyond a real
+# learner, while parsing a file this size stays under a few hundred MB of memory.
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
 QuestionId = Annotated[str, Field(pattern=r"^q(0[1-9]|[12][0-9]|30)$")]
 
@@ -34,7 +37,7 @@ class _Strict(BaseModel):
 class SettingsIn(_Strict):
     desired_retention: float = Field(ge=sched.MIN_DESIRED_RETENTION, le=sched.MAX_DESIRED_RETENTION)
     new_per_day: int = Field(ge=0, le=drill.MAX_NEW_PER_DAY)
-    interview_date: date | None
+    interview_date: date | None = Field(le=drill.MAX_INTERVIEW_DATE, ge=drill.MIN_INTERVIEW_DATE)
 
 
 class CardIn(_Strict):
@@ -47,6 +50,29 @@ class CardIn(_Strict):
     last_review: AwareDatetime | None
     reps: int = Field(ge=1)
     fails: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _schedulable(self) -> CardIn:
+        # A card must be usable by the very calls the pages make (grade preview, retrievability),
+        # otherwise an accepted file would break /drill and /stats afterwards.
+        card = Card(
+            card_id=int(self.question_id[1:]),
+            state=State(self.state),
+            step=self.step,
+            stability=self.stability,
+            difficulty=self.difficulty,
+            due=sched.utc(self.due),
+            last_review=None if self.last_review is None else sched.utc(self.last_review),
+        )
+        try:
+            sched.preview(card=card, now=card.due)
+            sched.retrievability(card, at=card.due)
+        except Exception as exc:  # fsrs signals an inconsistent card with assertions and type errors
+            raise ValueError(
+                f"{self.question_id} is not a consistent FSRS card (state={self.state}, step={self.step}, "
+                f"stability={self.stability}, difficulty={self.difficulty}): {type(exc).__name__}"
+            ) from None
+        return self
 
 
 class ReviewIn(_Strict):
@@ -70,8 +96,8 @@ class ReviewIn(_Strict):
             card = Card.from_dict(value)  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a valid FSRS card: {exc!r}") from None
-        if card.due.tzinfo is None:
-            raise ValueError("card due must carry a timezone")
+        if card.due.tzinfo is None or (card.last_review is not None and card.last_review.tzinfo is None):
+            raise ValueError("card due and last_review must carry a timezone")
         for key in ("reps", "fails"):
             if not isinstance(value.get(key), int) or value[key] < 0:
                 raise ValueError(f"card snapshot needs a non-negative integer {key!r}")
@@ -171,13 +197,24 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+def too_large_message() -> str:
+    return (
+        f"导入文件太大（上限 {MAX_IMPORT_BYTES // (1024 * 1024)} MB），不是本应用的导出文件 "
+        f"(file larger than {MAX_IMPORT_BYTES} bytes)"
+    )
+
+
 def parse_export(raw: bytes | str | dict) -> ExportFile:
     """Validate an export file; ValueError says exactly what is wrong."""
     if isinstance(raw, bytes | str):
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise ValueError(too_large_message())
         try:
             raw = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"导入文件不是有效的 JSON (not valid JSON): {exc}") from None
+        except RecursionError:
+            raise ValueError("导入文件嵌套过深，不是导出文件 (JSON nested too deeply to be an export)") from None
     if not isinstance(raw, dict):
         raise ValueError("导入文件顶层必须是 JSON 对象 (expected a JSON object at the top level)")
     if raw.get("format") != EXPORT_FORMAT:
