@@ -475,6 +475,30 @@ def test_finish_early_counts_unanswered_questions_as_zero(client, engine):
     assert r.status_code == 409
 
 
+def test_an_abandoned_question_keeps_the_time_it_had_when_the_session_ended(client, clock):
+    data = create(client, count=3)
+    sid, qid = data["id"], data["current"]["question_id"]
+    run_question(client, sid, qid, "不知道")
+    clock.advance(timedelta(seconds=45))
+    client.get(f"/api/mock-sessions/{sid}")  # the second question is shown, its clock starts
+    clock.advance(timedelta(seconds=30))
+    client.post(f"/api/mock-sessions/{sid}/finish")
+    clock.advance(timedelta(days=1))  # the report is opened again the next day
+    report = client.get(f"/api/mock-sessions/{sid}/report").json()
+    second = report["questions"][1]
+    assert (second["answered"], second["seconds_used"]) == (False, 30)
+    assert second["seconds_remaining"] == second["seconds_allowed"] - 30
+    assert client.get(f"/api/mock-sessions/{sid}").json()["questions"][1]["seconds_used"] == 30
+    page = client.get(f"/mock/{sid}/report").text
+    assert f"0:30 / {second['seconds_allowed'] // 60}:00" in page
+
+    thrown = create(client, count=3)
+    clock.advance(timedelta(seconds=20))
+    client.post(f"/api/mock-sessions/{thrown['id']}/discard")
+    clock.advance(timedelta(hours=5))
+    assert client.get(f"/api/mock-sessions/{thrown['id']}").json()["questions"][0]["seconds_used"] == 20
+
+
 def test_discard_keeps_the_session_out_of_the_trend(client):
     kept = create(client, count=3)
     client.post(f"/api/mock-sessions/{kept['id']}/finish")

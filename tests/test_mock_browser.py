@@ -159,3 +159,28 @@ def test_report_trend_chart_after_several_sessions(live_server, page):
     expect(page.locator("#trend-table tbody tr")).to_have_count(len(report["trend"]))
     expect(page.locator("#trend-table tr.current")).to_contain_text(f"#{sid}")
     screenshot(page, "mock_report_trend")
+
+
+def test_countdown_names_the_overrun_and_hard_stop_submits_at_zero(live_server, page):
+    # The page's clock is Playwright's fake one: 35 seconds pass in the browser in an instant.
+    page.clock.install()
+    free = httpx.post(f"{live_server.url}/api/mock-sessions", json={"count": 3, "seconds_per_question": 30}).json()
+    page.goto(f"{live_server.url}/mock/{free['id']}")
+    expect(page.locator("#mock-timer-label")).to_have_text("剩余时间")
+    page.clock.run_for(35_000)
+    expect(page.locator("#mock-timer")).to_have_class(re.compile(r"\bovertime\b"))
+    expect(page.locator("#mock-timer-label")).to_have_text("已超时 Overtime")
+    expect(page.locator("#mock-timer-value")).to_have_text(re.compile(r"^\+0:0[45]$"))
+    assert page.locator("#answer-text").is_visible(), "without hard stop the learner keeps answering"
+
+    strict = httpx.post(
+        f"{live_server.url}/api/mock-sessions", json={"count": 3, "seconds_per_question": 30, "hard_stop": True}
+    ).json()
+    qid = strict["current"]["question_id"]
+    page.goto(f"{live_server.url}/mock/{strict['id']}")
+    page.fill("#answer-text", "时间到之前写下的回答")
+    page.clock.run_for(31_000)
+    expect(page.locator("#review")).to_be_visible()
+    stored = httpx.get(f"{live_server.url}/api/mock-sessions/{strict['id']}/answers/{qid}").json()
+    assert stored["text"] == "时间到之前写下的回答"
+    assert stored["late_unscored"] is False, "submitted by the page at 0:00, so it counts"

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from app.models import DrillReview, MockSession
+from app.models import DrillReview, MockQuestion, MockSession
 from app.question_bank import get_bank
 from app.routes.mock import get_rng
 
@@ -57,6 +57,41 @@ def test_bad_setup_re_renders_the_form_with_the_message(client, engine):
     assert 'value="cooking"' not in r.text
     with Session(engine) as s:
         assert s.exec(select(MockSession)).all() == []
+
+
+def test_a_pool_smaller_than_the_count_is_explained(client):
+    implementation = [q for q in BANK.values() if q.category.value == "implementation"]
+    location = start(client, count="10", categories="implementation")
+    html = client.get(location).text
+    assert f"你选了 10 题，但所选分类只有 {len(implementation)} 题" in html
+    assert f"第 1 / {len(implementation)} 题" in html
+    client.post(f"{location}/finish")
+    assert f"（选了 10 题，所选分类只有 {len(implementation)} 题）" in client.get(f"{location}/report").text
+    assert "你选了" not in client.get(start(client, count="3", categories="implementation")).text
+
+
+def test_a_different_answer_after_the_back_button_is_refused_with_a_reason(client, engine):
+    url = start(client)
+    qid = current_qid(client.get(url).text)
+    form = {"question_id": qid, "text": "第一次的回答"}
+    for _ in range(2):  # a double click: the same answer twice is no conflict, no notice
+        r = client.post(f"{url}/answer", data=form, follow_redirects=True)
+        assert r.status_code == 200 and 'id="stale-notice"' not in r.text
+    r = client.post(f"{url}/answer", data={"question_id": qid, "text": "返回后改写的回答"}, follow_redirects=True)
+    assert r.status_code == 200 and 'id="stale-notice"' in r.text
+    assert "第一次的回答" in r.text and "返回后改写的回答" not in r.text
+    with Session(engine) as s:
+        (row,) = [q for q in s.exec(select(MockQuestion)).all() if q.submitted_at is not None]
+        assert row.text == "第一次的回答"
+
+
+def test_an_overrun_question_says_overtime_not_time_left(client, clock):
+    url = start(client, seconds="60")
+    assert 'id="mock-timer-label">剩余时间<' in client.get(url).text
+    clock.advance(timedelta(seconds=75))
+    page = client.get(url).text
+    assert 'id="mock-timer-label">已超时 Overtime<' in page
+    assert 'id="mock-timer-value">+0:15<' in page  # as the countdown script shows it
 
 
 def test_a_session_through_the_forms(client, clock, engine):

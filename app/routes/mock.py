@@ -382,6 +382,7 @@ def _session_page(request: Request, session, user_id: int, mock, now, error=None
     if mock.status == "active":
         svc.serve_current(session=session, user_id=user_id, mock_id=mock.id, now=now)
     context = _session_context(session, user_id, mock, now, error)
+    context["stale"] = request.query_params.get("stale") == "1"
     return templates.TemplateResponse(request, "mock_session.html", context, status_code=status)
 
 
@@ -403,7 +404,8 @@ def _after_post(request: Request, session, user_id: int, mock, now, action) -> R
     try:
         target = action()
     except svc.MockConflict:
-        return RedirectResponse(f"/mock/{mock.id}", status_code=303)
+        # Say why the page did not take the input (a different answer after the back button, a stale tab).
+        return RedirectResponse(f"/mock/{mock.id}?stale=1", status_code=303)
     except ValueError as exc:
         return _session_page(request, session, user_id, mock, now, error=str(exc), status=422)
     return RedirectResponse(target or f"/mock/{mock.id}", status_code=303)

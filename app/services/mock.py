@@ -168,6 +168,16 @@ def seconds_elapsed(item: MockQuestion, now: datetime) -> int:
     return max(0, int((now - item.started_at).total_seconds()))
 
 
+def clock_stop(mock: MockSession, now: datetime) -> datetime:
+    """The moment the session's clocks stop: now while active, else when it was finished or discarded.
+
+    A question shown but never answered before the session ended keeps the time it had then, not a
+    figure that grows every time the report is opened.
+    """
+    ended = mock.finished_at if mock.status == "finished" else mock.discarded_at if mock.status == "discarded" else None
+    return min(now, ended) if ended is not None else now
+
+
 def is_code_question(question: Question) -> bool:
     return question.id in CODE_QUESTION_IDS
 
@@ -689,6 +699,8 @@ def item_summary(item: MockQuestion, question: Question, now: datetime) -> dict:
 def answer_view(item: MockQuestion, question: Question, now: datetime, mock: MockSession | None = None) -> dict:
     """Everything about one question: timing, the answer, key points with spans, follow-up, rating."""
     weights = [kp.weight for kp in question.key_points]
+    if mock is not None:
+        now = clock_stop(mock, now)
     view = {
         **item_summary(item, question, now),
         "question": {"zh": question.question.zh, "en": question.question.en},
@@ -766,7 +778,7 @@ def session_view(
         "finished_at": _iso(mock.finished_at),
         "settings": settings_of(mock),
         "count": mock.count,
-        "questions": [item_summary(i, questions[i.question_id], now) for i in items],
+        "questions": [item_summary(i, questions[i.question_id], clock_stop(mock, now)) for i in items],
         "current": answer_view(current, questions[current.question_id], now, mock) if current else None,
         "score": mock.score,
         "auto_score": mock.auto_score,

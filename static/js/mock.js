@@ -16,6 +16,7 @@
   function setupTimer(form) {
     var timer = document.getElementById("mock-timer");
     var value = document.getElementById("mock-timer-value");
+    var label = document.getElementById("mock-timer-label");
     if (!timer || !value) return;
     var remaining0 = parseInt(timer.dataset.remaining, 10);
     var allowed = parseInt(timer.dataset.allowed, 10);
@@ -37,6 +38,8 @@
       value.textContent = left >= 0 ? fmt(Math.ceil(left)) : fmt(left);
       timer.classList.toggle("low", left >= 0 && left <= 30);
       timer.classList.toggle("overtime", left < 0);
+      // "+1:23" under "剩余时间" would read as time left: name the overrun.
+      if (label) label.textContent = left < 0 ? "已超时 Overtime" : "剩余时间";
       if (left <= 0 && hardStop && !submitted) {
         submitted = true;
         value.textContent = "0:00";
