@@ -123,13 +123,13 @@ def heatmap(
     ]
     dim_r, dim_c = set(dim_rows), set(dim_cols)
     # Row labels (queries) on the left, column labels (keys) on top.
-    out.append(f'<g class="lab rl" text-anchor="end" font-size="{font:.1f}">')
+    out.append(f'<g class="lab rl" text-anchor="end" style="font-size:{font:.1f}px">')
     for i, label in enumerate(rows):
         cls = ' class="dim"' if i in dim_r else ""
         out.append(f'<text x="{left - 4:.1f}" y="{top + (i + 0.5) * cell:.1f}" dy="0.35em"{cls}>{escape(label)}</text>')
     out.append("</g>")
     # Single characters stay upright; longer labels (<copy>, <eos>) are rotated to fit one column.
-    out.append(f'<g class="lab cl" font-size="{font:.1f}">')
+    out.append(f'<g class="lab cl" style="font-size:{font:.1f}px">')
     for j, label in enumerate(cols):
         x, y = left + (j + 0.5) * cell, top - 4
         cls = ' class="dim"' if j in dim_c else ""
@@ -173,7 +173,7 @@ def heatmap(
             )
         out.append("</g>")
     if row_notes:
-        out.append(f'<g class="ax" font-size="{font:.1f}">')
+        out.append(f'<g class="ax" style="font-size:{font:.1f}px">')
         for i, note in enumerate(row_notes):
             out.append(
                 f'<text x="{left + n_cols * cell + 6:.1f}" y="{top + (i + 0.5) * cell:.1f}" dy="0.35em">'
@@ -282,7 +282,7 @@ def line_view(
                     f'data-q="{i}" data-k="{j}"><title>H{h}: {_num(v)}</title></line>'
                 )
         out.append("</g>")
-    out.append(f'<g class="lab" font-size="{font:.1f}">')
+    out.append(f'<g class="lab" style="font-size:{font:.1f}px">')
     for i, label in enumerate(left_labels):
         out.append(
             f'<text class="tok q" data-i="{i}" x="{x1 - 4:.1f}" y="{5 + (i + 0.5) * row_h:.1f}" dy="0.35em" '
@@ -465,7 +465,7 @@ def bar_chart(
         )
         legend_x += 24 + _label_width([s["label"]], 10)
     # Single characters stay upright under their bars; longer labels (<copy>, <eos>) are turned.
-    out.append(f'<g class="lab" font-size="{font:.1f}">')
+    out.append(f'<g class="lab" style="font-size:{font:.1f}px">')
     for i, label in enumerate(labels):
         x = left + (i + 0.5) * group
         if len(label) > 1:

@@ -62,6 +62,7 @@ def test_decoder_self_attention_is_causal(client) -> None:
     [
         ({"text": ""}, "text is empty"),
         ({"text": "\n\t"}, "text is empty"),
+        ({"text": "  \u3000 "}, "text is empty (nothing but spaces or control characters)"),
         ({"text": "长" * 65}, "the maximum is 64 characters"),
         ({"text": "hi", "kind": "decoder", "layer": 1}, "layer must be in 0..0 for decoder, got 1"),
         ({"text": "hi", "head": 2}, "head must be in 0..1, got 2"),

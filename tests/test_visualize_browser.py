@@ -109,3 +109,39 @@ def test_every_tab_renders_and_the_page_fits_a_phone(live_server, browser) -> No
     screenshot(pg, "visualize-phone-kv-cache")
     context.close()
     assert not errors
+
+
+def test_labels_of_a_64_character_heatmap_stay_inside_their_cells(live_server, page) -> None:
+    """At the length limit cells are ~7 px: the labels must shrink with them, not overlap or be cut off."""
+    text = ("注意力机制 Attention 让每个词元都能看到其他所有词元，KV Cache 让解码更快。Transformer 2017" * 2)[:64]
+    for slug in ("attention", "masks"):
+        page.goto(f"{live_server.url}/visualize/{slug}?text={text}&task=reverse&kind=decoder")
+        page.wait_for_selector("#vz-panel svg.vz-svg[data-kind=heatmap]")
+        boxes = page.evaluate(
+            """() => {
+              const svg = document.querySelector('#vz-panel svg.vz-svg[data-kind=heatmap]');
+              return {cell: +svg.dataset.cell, x0: +svg.dataset.x0,
+                      rows: [...svg.querySelectorAll('g.rl text')].map(t => { const b = t.getBBox();
+                        return {x: b.x, y: b.y, h: b.height}; })};
+            }"""
+        )
+        rows = boxes["rows"]
+        assert len(rows) >= 65  # <bos> + the 64 output characters (and more if the model overshoots)
+        for label in rows:  # a glyph box is a little taller than the font size; 11 px text overlapped its neighbours
+            cell = boxes["cell"]
+            assert label["h"] <= cell + 2.5, f"{slug}: a {label['h']:.0f} px label in a {cell:.1f} px row"
+        assert min(r["x"] for r in rows) >= 0, f"{slug}: a row label is cut off at the left edge"
+
+
+def test_character_count_follows_the_tokenizer_and_out_of_band_text_changes(live_server, page) -> None:
+    page.goto(live_server.url + "/visualize/attention?text=")
+    assert page.inner_text("#vz-count") == "0 / 64"
+    page.click(".vz-prompt a >> nth=0")  # the example link swaps a new text box in out of band
+    page.wait_for_selector("#vz-panel svg.vz-svg")
+    assert page.input_value("#vz-text") == "我爱自然语言处理"
+    assert page.inner_text("#vz-count") == "8 / 64"
+    # Zero-width joiners and soft hyphens (Unicode Cf) are dropped by the tokenizer, so they do not count.
+    with page.expect_response(lambda r: "/visualize?" in r.url):
+        page.fill("#vz-text", "👨\u200d👩\u200d👧ab\u00ad")
+    page.wait_for_function("document.querySelectorAll('.vz-chips li').length === 7")
+    assert page.inner_text("#vz-count") == "5 / 64"

@@ -10,6 +10,7 @@ import pytest
 
 from app.demos import DEMOS
 from app.services import visualize as svc
+from model.checkpoint import DEFAULT_CHECKPOINT
 from tests.utils.visualize_model import visualizer_model, write_tiny_checkpoint
 
 NS = {"s": "http://www.w3.org/2000/svg"}
@@ -255,3 +256,21 @@ def test_missing_weights_give_a_clear_503_not_a_crash(client, tmp_path) -> None:
         api = client.post("/api/attention", json={"text": "abc"})
     assert page.status_code == 503 and "python -m model.train" in page.text
     assert api.status_code == 503 and "model weights missing" in api.json()["detail"]
+
+
+def test_step_by_step_names_the_score_shape_of_the_selected_attention(client) -> None:
+    cross = client.get("/visualize/step-by-step", params={"text": "abc", "kind": "cross"}, headers=HX).text
+    assert "QKᵀ 是 T × S" in cross and "QKᵀ 是 T × T" not in cross
+    encoder = client.get("/visualize/step-by-step", params={"text": "abc", "kind": "encoder"}, headers=HX).text
+    assert "QKᵀ 是 T × T" in encoder
+
+
+def test_kv_cache_counts_the_steps_actually_decoded_when_eos_comes_first(client) -> None:
+    """Asking for the step limit: the trained model stops at <eos> first and the page says where."""
+    with visualizer_model(DEFAULT_CHECKPOINT):
+        r = client.get("/visualize/kv-cache", params={"text": "你好", "steps": "999"}, headers=HX)
+    assert r.status_code == 200
+    assert "已生成 &lt;eos&gt;，解码结束" in r.text
+    assert 'id="vz-steps">3<' in r.text  # 你, 好, <eos>
+    assert re.search(r'id="vz-kv-prev" [^>]*href="[^"]*steps=2"', r.text)  # one click back shows step 2
+    assert "新 query 对 3 行缓存的自注意力" in r.text

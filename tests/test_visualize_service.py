@@ -128,3 +128,26 @@ def test_switching_heads_slices_the_same_numbers_instrument_trace_reports(kind, 
     reference = instrument.trace(svc.loaded_model(), text, task, layer=layer, head=head, kind=kind)
     assert mine["focus"] == reference["focus"]
     assert mine["attention"] == reference["attention"]
+
+
+def test_step_by_step_cross_attention_shows_the_keys_the_selected_query_attends_to() -> None:
+    """Reverse cross-attention looks at the far end of the source: those key columns must be in the tables."""
+    text = "abcdefghijklmnopqrstuvwxyz0123"  # 30 characters -> 32 source keys, far more than TABLE_COLS
+    tr = svc.get_focus_trace(text=text, task="reverse", kind="cross", layer=0, head=0)
+    weights = tr["focus"]["weights"]
+    keys = svc.labels(tr["source_tokens"])
+    far_rows = [r for r, w in enumerate(weights) if max(range(len(w)), key=w.__getitem__) >= svc.TABLE_COLS]
+    assert far_rows, "the test needs a query whose strongest key lies beyond the first table window"
+    for r in far_rows[:3]:
+        state = svc.State(view="step-by-step", text=text, task="reverse", kind="cross", row=r)
+        view = svc.view_steps(state, tr)
+        best = max(range(len(weights[r])), key=weights[r].__getitem__)
+        for name in ("QKᵀ", "QKᵀ/√d_k", "+ mask", "softmax"):
+            (m,) = [s for s in view["steps"] if s.name == name]
+            assert m.col_start <= best < m.col_start + svc.TABLE_COLS, (name, r, best)
+            assert keys[best] in m.col_labels
+        (softmax,) = [s for s in view["steps"] if s.name == "softmax"]
+        shown = [float(text) for text, _ in softmax.cells[softmax.highlight]]
+        assert max(shown) == pytest.approx(weights[r][best], abs=1e-3)
+        (k,) = [s for s in view["steps"] if s.name == "K"]
+        assert k.row_labels[k.highlight] == keys[best]

@@ -653,7 +653,10 @@ def view_steps(state: State, tr: dict) -> dict:
     dims = [f"d{j}" for j in range(tr["d_model"])]
     kdims = [f"d{j}" for j in range(d_k)]
     pe = tr["positional_encoding"]["source" if state.kind == "encoder" else "target"]
-    key_start = _window(len(k_cols), TABLE_COLS, row) if state.kind != "cross" else 0
+    # The key columns shown follow the selected query: its own position in self-attention, the key it
+    # attends to most in cross-attention (e.g. the far end of the source for reverse).
+    focus_key = row if state.kind != "cross" else max(range(len(k_cols)), key=f["weights"][row].__getitem__)
+    key_start = _window(len(k_cols), TABLE_COLS, focus_key)
     masked = [
         [s if m else float("-inf") for s, m in zip(sr, mr, strict=True)]
         for sr, mr in zip(f["scores"], f["mask"], strict=True)
@@ -696,6 +699,7 @@ def view_steps(state: State, tr: dict) -> dict:
                 "编码器最后一层的输出（K、V 都由它投影而来，整句只算一次）",
                 f["kv_input"],
                 row_labels=k_cols,
+                row=focus_key,
                 col_labels=dims,
             )
         )
@@ -713,7 +717,7 @@ def view_steps(state: State, tr: dict) -> dict:
             f"K = {kv_name} · W_K（键来自{kv_from}）",
             f["k"],
             row_labels=k_cols,
-            row=row if state.kind != "cross" else None,
+            row=focus_key,
             col_labels=kdims,
         ),
         matrix_view(
@@ -721,7 +725,7 @@ def view_steps(state: State, tr: dict) -> dict:
             f"V = {kv_name} · W_V",
             f["v"],
             row_labels=k_cols,
-            row=row if state.kind != "cross" else None,
+            row=focus_key,
             col_labels=kdims,
         ),
         matrix_view(
@@ -1129,6 +1133,7 @@ def view_kv(state: State, tr: dict) -> dict:
     limit = decode_limit(state.text, state.task)
     steps = max(0, min(state.steps, limit))
     run = get_steps(text=state.text, task=state.task, steps=steps, head=state.head)
+    steps = len(run["steps"])  # decoding stops at <eos>, possibly before the requested step
     done = run["done"] or steps >= limit
     layer = min(state.layer, len(tr["attention"]["decoder"]) - 1)
     ctx: dict = {"limit": limit, "steps": steps, "run": run, "done": done, "layer": layer, "head": state.head}
@@ -1276,7 +1281,7 @@ def api_attention(*, text: str, task: str, kind: str = "encoder", layer: int = 0
         raise ValueError(f"head must be in 0..{shape['n_heads'] - 1}, got {head}")
     cleaned, problem = check_text(text)
     if problem == "empty":
-        raise ValueError("text is empty (after removing control characters): enter at least 1 character")
+        raise ValueError("text is empty (nothing but spaces or control characters): enter at least 1 visible character")
     if problem:
         raise ValueError(f"text is {len(cleaned)} characters long; the maximum is {MAX_LEN} characters")
     tr = get_focus_trace(text=cleaned, task=task, kind=kind, layer=layer, head=head)

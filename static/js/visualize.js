@@ -162,11 +162,12 @@
   }
   window.vzDownload = download;
 
-  // Live character count against the model's limit (control characters are dropped by the tokenizer).
+  // Live character count against the model's limit: the tokenizer drops control (Cc) and format (Cf)
+  // characters such as zero-width joiners, so they are not counted here either.
   function updateCount() {
     var input = document.getElementById("vz-text"), out = document.getElementById("vz-count");
     if (!input || !out) return;
-    var n = Array.from(input.value.replace(/[\u0000-\u001f\u007f-\u009f]/g, "")).length;
+    var n = Array.from(input.value.replace(/[\p{Cc}\p{Cf}]/gu, "")).length;
     var max = +out.getAttribute("data-max");
     out.textContent = n + " / " + max;
     out.classList.toggle("over", n > max);
@@ -174,4 +175,7 @@
   document.addEventListener("input", function (evt) { if (evt.target && evt.target.id === "vz-text") updateCount(); });
   document.addEventListener("DOMContentLoaded", updateCount);
   document.addEventListener("htmx:afterSwap", function () { hideTip(); });
+  // A link or tab can replace the text box out of band, and Back restores an older page: recount.
+  document.addEventListener("htmx:afterSettle", updateCount);
+  document.addEventListener("htmx:historyRestore", updateCount);
 })();
