@@ -259,3 +259,70 @@ def test_grade_page_with_a_stale_token_says_so_in_chinese_and_writes_nothing(cli
     assert response.status_code == 422
     assert "q01 在显示之后已经变化" in response.text and "这次评分没有记录" in response.text
     assert _reviews(engine) == 0
+
+
+# ---------------------------------------------------------------- focused practice (?focus=…)
+
+
+def _shown(html: str) -> tuple[str, str]:
+    import re
+
+    match = re.search(r'data-question="(q\d\d)" data-token="([^"]+)"', html)
+    assert match, "no card shown"
+    return match.group(1), match.group(2)
+
+
+def _hidden(html: str, name: str) -> str:
+    import re
+
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+
+
+def test_parse_focus_keeps_known_ids_in_order_once():
+    from app.services.drill import parse_focus
+
+    assert parse_focus("q05, Q02，q05,,x1,q31") == (("q05", "q02"), ["x1", "q31"])
+    assert parse_focus("") == ((), [])
+
+
+def test_focused_practice_shows_its_cards_once_each_then_the_normal_queue(client, engine, clock):
+    page = client.get("/drill?focus=q05,q02").text
+    assert _shown(page)[0] == "q05"  # not q01, the queue's first new card
+    assert "专项练习 Focused practice <strong>0 / 2</strong>" in page
+    focus, since = _hidden(page, "focus"), _hidden(page, "since")
+    assert focus == "q05,q02"
+
+    def grade(html: str, rating: str = "3") -> str:
+        qid, token = _shown(html)
+        data = {"question_id": qid, "review_token": token, "rating": rating, "focus": focus, "since": since}
+        return client.post("/drill/grade", data=data, headers={"HX-Request": "true"}).text
+
+    clock.advance(timedelta(seconds=30))
+    second = grade(page, rating="1")
+    assert _shown(second)[0] == "q02" and "<strong>1 / 2</strong>" in second
+    clock.advance(timedelta(seconds=30))
+    done = grade(second)
+    assert "专项练习完成" in done and _shown(done)[0] == "q01"  # back to the FSRS queue
+    assert 'name="focus"' not in done  # the practice is over: forms stop carrying it
+    assert _reviews(engine) == 2
+    # a refresh of the practice URL does not start it over: both cards were reviewed since it began
+    again = client.get(f"/drill?focus={focus}&since={since.replace('+', '%2B')}").text
+    assert "专项练习完成" in again and _shown(again)[0] == "q01"
+
+
+def test_focused_practice_without_javascript_redirects_back_into_it(client, clock):
+    page = client.get("/drill?focus=q07,q08").text
+    qid, token = _shown(page)
+    data = {"question_id": qid, "review_token": token, "rating": "3"}
+    data |= {"focus": _hidden(page, "focus"), "since": _hidden(page, "since")}
+    response = client.post("/drill/grade", data=data, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/drill?focus=q07%2Cq08&since=")
+    assert _shown(client.get(response.headers["location"]).text)[0] == "q08"
+
+
+def test_focus_with_unknown_ids_says_so_and_uses_the_rest(client):
+    page = client.get("/drill?focus=q99,<b>x</b>,q03").text
+    assert "未知题目已忽略" in page and "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    assert _shown(page)[0] == "q03"
+    only_bad = client.get("/drill?focus=zzz").text
+    assert "未知题目已忽略" in only_bad and _shown(only_bad)[0] == "q01"

@@ -96,7 +96,8 @@ def test_three_question_mock_interview_end_to_end(live_server, page):
     auto = int(page.locator("#report-auto-score").inner_text())
     assert 0 <= score <= 100 and 0 <= auto <= 100
     expect(page.locator("#per-question tbody tr")).to_have_count(3)
-    expect(page.locator("#drill-missed")).to_have_attribute("href", "/drill")
+    expect(page.locator("#drill-missed")).to_have_attribute("href", re.compile(r"^/drill\?focus=q\d\d(,q\d\d)*$"))
+    missed = page.locator("#drill-missed").get_attribute("href").split("=", 1)[1].split(",")
     expect(page.locator("#weakest a[href^='/notes/']").first).to_be_visible()
     expect(page.get_by_text("提示 Hints")).to_be_visible()
     screenshot(page, "mock_report")
@@ -117,6 +118,12 @@ def test_three_question_mock_interview_end_to_end(live_server, page):
     page.goto(report_url)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     screenshot(page, "mock_report_phone")
+
+    # "Drill them now" opens a focused practice on exactly the missed questions, first one first.
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.click("#drill-missed")
+    expect(page.locator("#drill-focus")).to_contain_text(f"0 / {len(missed)}")
+    expect(page.locator("#drill")).to_have_attribute("data-question", missed[0])
 
 
 def test_refresh_mid_question_keeps_the_draft_and_the_clock(live_server, page):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -24,6 +26,7 @@ REASON_LABELS = {
     "new": "新卡",
     "learn_ahead": "提前学习",
     "undo": "已撤销，请重新评分",
+    "focus": "专项练习",
 }
 NO_STORE = {"Cache-Control": "no-store"}
 REVIEW_EXAMPLE = {"question_id": "q01", "rating": 3, "review_token": "1.q01.0.5f0c…", "duration_ms": 8200}
@@ -37,6 +40,48 @@ def _int_or_none(value: str | None) -> int | str | None:
     return int(text) if text.lstrip("-").isdigit() and len(text) < 12 else value
 
 
+def _focus(raw_ids: str, raw_since: str, now: datetime) -> tuple[svc.Focus | None, str | None]:
+    """The focused practice named by `?focus=q03,q20&since=…` (since defaults to now), and an error for unknown ids."""
+    if not raw_ids.strip():
+        return None, None
+    ids, unknown = svc.parse_focus(raw_ids[:400])
+    error = f"未知题目已忽略 (unknown question ids ignored): {', '.join(unknown)}" if unknown else None
+    if not ids:
+        return None, error
+    since = now
+    try:
+        parsed = datetime.fromisoformat(raw_since.strip()[:40])
+        if parsed.tzinfo is not None and parsed <= now:
+            since = parsed
+    except ValueError:
+        pass
+    return svc.Focus(question_ids=ids, since=since), error
+
+
+def _next(*, session: Any, user_id: int, now: datetime, focus: svc.Focus | None) -> svc.NextCard | svc.QueueEmpty:
+    """The focus cards first (each once), then the normal FSRS queue."""
+    if focus is not None:
+        card = svc.next_focus_card(session=session, user_id=user_id, focus=focus, now=now)
+        if card is not None:
+            return card
+    return svc.next_card(session=session, user_id=user_id, now=now)
+
+
+def _focus_view(*, session: Any, user_id: int, focus: svc.Focus | None) -> dict | None:
+    if focus is None:
+        return None
+    remaining = svc.focus_remaining(session=session, user_id=user_id, focus=focus)
+    query = {"focus": ",".join(focus.question_ids), "since": focus.since.isoformat()}
+    return {
+        "ids": query["focus"],
+        "since": query["since"],
+        "total": len(focus.question_ids),
+        "done": len(focus.question_ids) - len(remaining),
+        "finished": not remaining,
+        "url": "/drill?" + urlencode(query),
+    }
+
+
 def _context(
     *,
     session: Any,
@@ -47,8 +92,10 @@ def _context(
     flash: dict | None = None,
     answer: str = "",
     error: str | None = None,
+    focus: svc.Focus | None = None,
 ) -> dict:
     context: dict[str, Any] = {
+        "focus": _focus_view(session=session, user_id=user_id, focus=focus),
         "flash": flash,
         "error": error,
         "answer": answer,
@@ -82,10 +129,19 @@ def _render(request: Request, context: dict, *, status: int = 200) -> HTMLRespon
 
 
 @router.get("/drill", response_class=HTMLResponse, include_in_schema=False)
-def drill_page(request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> HTMLResponse:
+def drill_page(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user_id: UserIdDep,
+    focus: str = "",
+    since: str = "",
+) -> HTMLResponse:
+    """The drill; `?focus=q03,q20` first shows those cards once each (e.g. "drill the missed ones" after a mock)."""
     now = clock.now()
-    item = svc.next_card(session=session, user_id=user_id, now=now)
-    return _render(request, _context(session=session, user_id=user_id, now=now, item=item))
+    practice, error = _focus(focus, since, now)
+    item = _next(session=session, user_id=user_id, now=now, focus=practice)
+    return _render(request, _context(session=session, user_id=user_id, now=now, item=item, error=error, focus=practice))
 
 
 @router.post("/drill/reveal", response_class=HTMLResponse, include_in_schema=False)
@@ -98,15 +154,20 @@ def drill_reveal(
     review_token: str = Form(""),
     answer: str = Form(""),
     reason: str = Form(""),
+    focus: str = Form(""),
+    since: str = Form(""),
 ) -> HTMLResponse:
     """Show the back of the card: reference answer, key points and the learner's coverage. Writes nothing."""
     now = clock.now()
+    practice, _ = _focus(focus, since, now)
     answer = answer[:MAX_ANSWER_CHARS]
     if question_id not in svc.QUESTION_IDS:
-        item = svc.next_card(session=session, user_id=user_id, now=now)
-        ctx = _context(session=session, user_id=user_id, now=now, item=item, error=f"未知题目 {question_id[:20]!r}")
+        item = _next(session=session, user_id=user_id, now=now, focus=practice)
+        ctx = _context(
+            session=session, user_id=user_id, now=now, focus=practice, item=item, error=f"未知题目 {question_id[:20]!r}"
+        )
         return _render(request, ctx, status=422)
-    queued = svc.next_card(session=session, user_id=user_id, now=now)
+    queued = _next(session=session, user_id=user_id, now=now, focus=practice)
     if isinstance(queued, svc.NextCard) and queued.question_id == question_id:
         item = queued  # keeps the queue's reason ("new", "due", …) on the back side
     else:
@@ -120,8 +181,13 @@ def drill_reveal(
     if review_token != item.review_token:
         # The card was graded since it was shown (another tab, back button): move on instead of revealing it.
         flash = {"kind": "stale", "question_id": question_id}
-        return _render(request, _context(session=session, user_id=user_id, now=now, item=queued, flash=flash))
-    return _render(request, _context(session=session, user_id=user_id, now=now, item=item, phase="back", answer=answer))
+        return _render(
+            request, _context(session=session, user_id=user_id, now=now, focus=practice, item=queued, flash=flash)
+        )
+    return _render(
+        request,
+        _context(session=session, user_id=user_id, now=now, focus=practice, item=item, phase="back", answer=answer),
+    )
 
 
 @router.post("/drill/grade", include_in_schema=False)
@@ -134,8 +200,11 @@ def drill_grade(
     review_token: str = Form(""),
     rating: str = Form(""),
     duration_ms: str = Form(""),
+    focus: str = Form(""),
+    since: str = Form(""),
 ) -> Response:
     now = clock.now()
+    practice, _ = _focus(focus, since, now)
     try:
         result = svc.record_review(
             session=session,
@@ -147,34 +216,48 @@ def drill_grade(
             review_token=review_token or None,
         )
     except ValueError as exc:
-        item = svc.next_card(session=session, user_id=user_id, now=now)
+        item = _next(session=session, user_id=user_id, now=now, focus=practice)
         return _render(
-            request, _context(session=session, user_id=user_id, now=now, item=item, error=str(exc)), status=422
+            request,
+            _context(session=session, user_id=user_id, now=now, focus=practice, item=item, error=str(exc)),
+            status=422,
         )
     if not is_htmx(request):
-        return RedirectResponse("/drill", status_code=303)
-    item = svc.next_card(session=session, user_id=user_id, now=now)
+        view = _focus_view(session=session, user_id=user_id, focus=practice)
+        return RedirectResponse(view["url"] if view else "/drill", status_code=303)
+    item = _next(session=session, user_id=user_id, now=now, focus=practice)
     flash = {"kind": "graded", "result": result}
-    return _render(request, _context(session=session, user_id=user_id, now=now, item=item, flash=flash))
+    return _render(request, _context(session=session, user_id=user_id, now=now, focus=practice, item=item, flash=flash))
 
 
 @router.post("/drill/undo", include_in_schema=False)
-def drill_undo(request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> Response:
+def drill_undo(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user_id: UserIdDep,
+    focus: str = Form(""),
+    since: str = Form(""),
+) -> Response:
     now = clock.now()
+    practice, _ = _focus(focus, since, now)
     try:
         undone = svc.undo_last_review(session=session, user_id=user_id, now=now)
     except ValueError as exc:
-        item = svc.next_card(session=session, user_id=user_id, now=now)
+        item = _next(session=session, user_id=user_id, now=now, focus=practice)
         return _render(
-            request, _context(session=session, user_id=user_id, now=now, item=item, error=str(exc)), status=422
+            request,
+            _context(session=session, user_id=user_id, now=now, focus=practice, item=item, error=str(exc)),
+            status=422,
         )
     if not is_htmx(request):
-        return RedirectResponse("/drill", status_code=303)
+        view = _focus_view(session=session, user_id=user_id, focus=practice)
+        return RedirectResponse(view["url"] if view else "/drill", status_code=303)
     item = svc.card_for_question(
         session=session, user_id=user_id, question_id=undone.question_id, now=now, reason="undo"
     )
     flash = {"kind": "undone", "undone": undone}
-    return _render(request, _context(session=session, user_id=user_id, now=now, item=item, flash=flash))
+    return _render(request, _context(session=session, user_id=user_id, now=now, focus=practice, item=item, flash=flash))
 
 
 # ---------------------------------------------------------------- JSON API

@@ -536,7 +536,7 @@ class Counts:
 @dataclass(frozen=True)
 class NextCard:
     question_id: str
-    reason: str  # "due" | "final_pass" | "new" | "learn_ahead" | "undo"
+    reason: str  # "due" | "final_pass" | "new" | "learn_ahead" | "undo" | "focus"
     review_token: str
     card: CardView
     outcomes: dict[int, sched.Outcome]
@@ -709,6 +709,56 @@ def card_for_question(*, session: Session, user_id: int, question_id: str, now: 
         queue=queue,
         now=now,
     )
+
+
+# ---------------------------------------------------------------- focused practice
+
+# Focused practice ("drill these now", e.g. the questions a mock interview just showed were weak): the given
+# cards are shown once each, in order, whether due or not, before the normal queue resumes. A card counts as
+# done once it has a review at or after the moment the practice began, so a refresh or undo needs no state.
+
+
+@dataclass(frozen=True)
+class Focus:
+    question_ids: tuple[str, ...]
+    since: datetime
+
+
+def parse_focus(raw: str) -> tuple[tuple[str, ...], list[str]]:
+    """`"q03,q20"` → the known question ids in the given order without repeats, and the unknown entries."""
+    ids: list[str] = []
+    unknown: list[str] = []
+    for part in raw.replace("，", ",").split(",")[: 2 * len(QUESTION_IDS)]:
+        token = part.strip().lower()
+        if not token:
+            continue
+        if token not in QUESTION_IDS:
+            unknown.append(token[:12])
+        elif token not in ids:
+            ids.append(token)
+    return tuple(ids), unknown
+
+
+def focus_remaining(*, session: Session, user_id: int, focus: Focus) -> list[str]:
+    """The focus questions not yet reviewed since the practice began, in the focus order."""
+    done = set(
+        session.exec(
+            select(DrillReview.question_id).where(
+                col(DrillReview.user_id) == user_id,
+                col(DrillReview.question_id).in_(focus.question_ids),
+                col(DrillReview.reviewed_at) >= sched.utc(focus.since),
+            )
+        )
+    )
+    return [q for q in focus.question_ids if q not in done]
+
+
+def next_focus_card(*, session: Session, user_id: int, focus: Focus, now: datetime) -> NextCard | None:
+    """The next card of a focused practice, or None when every focus card has been reviewed."""
+    remaining = focus_remaining(session=session, user_id=user_id, focus=focus)
+    if not remaining:
+        return None
+    return card_for_question(session=session, user_id=user_id, question_id=remaining[0], now=now, reason="focus")
 
 
 def queue_counts(*, session: Session, user_id: int, now: datetime) -> Counts:
