@@ -101,3 +101,19 @@ def test_static_css_and_js_reference_no_external_url():
         # XML namespace names (xmlns="http://www.w3.org/2000/svg") identify, they are never fetched.
         text = re.sub(r"http://www\.w3\.org/[\w/.]+", "", path.read_text(encoding="utf-8"))
         assert not re.search(r"https?://", text), path
+
+
+def test_question_pages_link_every_demo_that_illustrates_them(client):
+    from app.demos import DEMOS
+    from app.question_bank import get_bank
+
+    bank = get_bank()
+    for demo in DEMOS.values():
+        assert set(demo.also) <= set(bank), demo.slug
+    for qid, question in bank.items():
+        html = client.get(f"/questions/{qid}").text
+        expected = {d.slug for d in DEMOS.values() if qid in d.also} | ({question.demo} if question.demo else set())
+        for slug in expected:
+            assert f'href="/visualize/{slug}"' in html, (qid, slug)
+    # q08 (multi-head formula) names no demo of its own, yet step by step shows its computation
+    assert 'href="/visualize/step-by-step"' in client.get("/questions/q08").text

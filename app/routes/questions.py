@@ -53,6 +53,7 @@ def question_page(request: Request, question_id: str) -> HTMLResponse:
     i = ids.index(question.id)
     context = {
         "question": question,
+        "demos": svc.demos_for_question(question),
         "prev_id": ids[i - 1] if i > 0 else None,
         "next_id": ids[i + 1] if i + 1 < len(ids) else None,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from app.demos import DEMOS, Demo
 from app.question_bank import Category, Question, get_bank
 
 SEARCH_MAX_CHARS = 200
@@ -76,6 +77,12 @@ def questions_for_notes(section: str) -> list[Question]:
 
 def questions_for_demo(slug: str) -> list[Question]:
     return [q for q in all_questions() if q.demo == slug]
+
+
+def demos_for_question(question: Question) -> list[Demo]:
+    """The live demos that illustrate a question: its own `demo` first, then every view that lists it."""
+    own = [DEMOS[question.demo]] if question.demo else []
+    return own + [d for d in DEMOS.values() if question.id in d.also and d.slug != question.demo]
 
 
 def summary(question: Question) -> dict:

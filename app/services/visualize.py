@@ -52,18 +52,6 @@ KIND_LABELS = {
     "cross": "交叉注意力 Cross-attention",
 }
 TASK_LABELS = {"copy": "复制 copy", "reverse": "反转 reverse"}
-# Questions each view illustrates besides those whose `demo` field names it (see the source list).
-EXTRA_QUESTIONS: dict[str, tuple[str, ...]] = {
-    "attention": ("q03", "q07", "q09", "q10"),
-    "model-view": ("q05",),
-    "line-view": ("q03", "q05"),
-    "step-by-step": ("q03", "q08", "q10", "q20", "q21"),
-    "scaling": ("q04",),
-    "masks": ("q09", "q22"),
-    "positional-encoding": ("q06", "q12"),
-    "cross-attention": ("q07", "q10"),
-    "kv-cache": ("q14",),
-}
 
 # The checkpoint to use; None = the shipped model/transformer.{safetensors,json}. Tests point it elsewhere.
 MODEL_PATH: Path | None = None
@@ -397,7 +385,7 @@ def labels(tokens: Sequence[dict]) -> list[str]:
 
 
 def related_questions(view: str) -> list[Question]:
-    ids = {q.id for q in questions_for_demo(view)} | set(EXTRA_QUESTIONS.get(view, ()))
+    ids = {q.id for q in questions_for_demo(view)} | set(DEMOS[view].also)
     return [get_question(qid) for qid in sorted(ids)]
 
 
