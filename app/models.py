@@ -84,7 +84,11 @@ class DrillSettings(SQLModel, table=True):
 # One mock interview: its settings, status (active / finished / discarded) and, once finished, its scores.
 class MockSession(SQLModel, table=True):
     __tablename__ = "mock_session"
-    __table_args__ = (Index("ix_mock_session_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_mock_session_user_created", "user_id", "created_at"),
+        # A double-submitted start form (or a retried API call) carries the same key: one session, not two.
+        Index("uq_mock_session_user_request", "user_id", "request_id", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id")
@@ -102,6 +106,7 @@ class MockSession(SQLModel, table=True):
     seed: int  # the session's random seed (selection order and follow-up ties)
     score: float | None = None  # 0-100 from the confirmed verdicts, set when finished
     auto_score: float | None = None  # 0-100 from the automatic verdicts, set when finished
+    request_id: str | None = Field(default=None, max_length=64)  # the client's idempotency key, if it sent one
 
 
 # One question of a mock interview: server-side timing, the typed answer, verdicts, follow-up and self-rating.

@@ -54,3 +54,31 @@ def test_naive_datetimes_are_refused(session):
 
 def test_default_user_exists_after_start_up(session):
     assert session.get(User, 1) is not None
+
+
+def test_upgrading_a_0001_database_keeps_its_mock_sessions(tmp_path):
+    """The real upgrade path: a learner's database from the first release gains the request_id column."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from app.db import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO user (id, name, created_at) VALUES (1, 'old', '2026-11-01 08:00:00')"))
+        connection.execute(
+            text(
+                "INSERT INTO mock_session (id, user_id, created_at, status, requested_count, count, selection,"
+                " hard_stop, practice, seed) VALUES (7, 1, '2026-11-01 08:05:00', 'active', 3, 3, 'random', 0, 0, 42)"
+            )
+        )
+    run_migrations(engine)
+    assert "request_id" in {c["name"] for c in inspect(engine).get_columns("mock_session")}
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT id, seed, request_id FROM mock_session")).one()
+    assert tuple(row) == (7, 42, None)
+    engine.dispose()

@@ -526,3 +526,16 @@ def test_trend_has_per_category_scores(client, clock):
     assert first["score"] == 0 and set(first["categories"]) == {"basics"}
     assert second["current"] and second["score"] == report["score"] > 0
     assert set(second["categories"]) <= {"basics", "depth"}
+
+
+def test_a_repeated_request_id_returns_the_first_session_and_writes_nothing(client, engine):
+    body = {"count": 3, "request_id": "retry-key-0001"}
+    first = client.post("/api/mock-sessions", json=body)
+    assert first.status_code == 201 and "replayed" not in first.json()
+    again = client.post("/api/mock-sessions", json=body | {"count": 5})
+    assert again.status_code == 200 and again.json()["replayed"] is True
+    assert again.json()["id"] == first.json()["id"] and len(again.json()["questions"]) == 3
+    assert counts(engine)[0] == 1
+    bad = client.post("/api/mock-sessions", json={"count": 3, "request_id": "short"})
+    assert bad.status_code == 422 and "request_id" in str(bad.json()["detail"])
+    assert counts(engine)[0] == 1

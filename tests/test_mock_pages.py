@@ -240,3 +240,17 @@ def test_form_newlines_are_stored_as_typed_and_a_stale_fragment_reloads(client):
     )
     assert r.status_code == 200 and r.headers["HX-Redirect"] == f"/mock/{mock_id}"
     assert client.get(f"/api/mock-sessions/{mock_id}/answers/{qid}").json()["key_points"][0]["verdict"] == "missed"
+
+
+def test_a_double_submitted_start_form_creates_one_session(client, engine):
+    html = client.get("/mock").text
+    key = re.search(r'name="request_id" value="([^"]+)"', html).group(1)
+    assert key != re.search(r'name="request_id" value="([^"]+)"', client.get("/mock").text).group(1)
+    first = start(client, request_id=key)
+    second = start(client, request_id=key)  # double click, or the browser re-posting the form
+    assert first == second
+    with Session(engine) as s:
+        assert len(s.exec(select(MockSession)).all()) == 1
+    assert start(client, request_id=key + "x") != first  # a new form, a new session
+    r = client.post("/mock", data={"count": "3", "selection": "random", "request_id": "<b>bad</b>"})
+    assert r.status_code == 422 and "表单已失效" in r.text and "<b>bad</b>" not in r.text

@@ -173,3 +173,14 @@ def test_cli_predict_arguments_and_stdin() -> None:
     assert bad.stdout.splitlines() == ["你好", "ok"]  # good lines still processed
     assert "input 2" in bad.stderr and "empty" in bad.stderr
     assert "input 3" in bad.stderr and "MAX_LEN = 64" in bad.stderr
+
+
+def test_long_evaluation_texts_fill_their_band_from_held_out_sentences_only():
+    from model.evaluate import LONG_BANDS, long_texts
+
+    heldout = load_heldout()
+    for band in LONG_BANDS:
+        texts = long_texts(heldout, band, n=20)
+        assert texts == long_texts(heldout, band, n=20)  # deterministic
+        assert all(band[0] <= len(t) <= band[1] for t in texts)
+        assert all(any(t.startswith(h) or h.startswith(t) for h in heldout) for t in texts)

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import random
+import re
+import secrets
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from app import mock_report as rules
@@ -20,6 +23,7 @@ from app.templating import is_htmx, templates
 router = APIRouter(tags=["mock"])
 
 NOT_FOUND = "Mock interview not found"
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
 
 templates.env.filters["mock_duration"] = rules.format_duration
@@ -76,6 +80,11 @@ class MockCreate(BaseModel):
     practice: bool = False
     hard_stop: bool = False
     seed: int | None = Field(None, description="fix the question selection (tests, reproducible sessions)")
+    request_id: str | None = Field(
+        None,
+        pattern=REQUEST_ID_PATTERN,
+        description="idempotency key: repeating a request with the same key returns the first session (200)",
+    )
 
 
 class AnswerIn(BaseModel):
@@ -108,9 +117,17 @@ def _answer_json(session, user_id: int, mock_id: int, question_id: str, now) -> 
     return svc.answer_view(item, get_bank()[item.question_id], now, mock)
 
 
-@router.post("/api/mock-sessions", status_code=201)
-def api_create(body: MockCreate, session: SessionDep, clock: ClockDep, user_id: UserIdDep, rng: RngDep) -> dict:
-    """Start a mock interview; the first question's clock starts now."""
+@router.post("/api/mock-sessions", status_code=201, response_model=None)
+def api_create(
+    body: MockCreate, session: SessionDep, clock: ClockDep, user_id: UserIdDep, rng: RngDep
+) -> dict | JSONResponse:
+    """Start a mock interview; the first question's clock starts now. A repeated `request_id` gets the
+    session the first request created (200, `replayed: true`) and writes nothing."""
+    if body.request_id is not None:
+        earlier = svc.session_for_request(session=session, user_id=user_id, request_id=body.request_id)
+        if earlier is not None:
+            view = svc.session_view(session=session, mock=earlier, now=clock.now())
+            return JSONResponse(jsonable_encoder({**view, "replayed": True}))
     with _ApiErrors():
         settings = svc.MockSettings(
             count=body.count,
@@ -127,6 +144,7 @@ def api_create(body: MockCreate, session: SessionDep, clock: ClockDep, user_id: 
             settings=settings,
             now=now,
             rng=random.Random(body.seed) if body.seed is not None else rng,
+            request_id=body.request_id,
         )
         svc.serve_current(session=session, user_id=user_id, mock_id=mock.id or 0, now=now)
         return svc.session_view(session=session, mock=mock, now=now)
@@ -288,6 +306,7 @@ SECONDS_CHOICES = {"": "按难度（2 / 3 / 5 分钟）", "60": "1 分钟", "120
 def _setup_context(session, user_id: int, form: dict | None = None, error: str | None = None) -> dict:  # type: ignore[no-untyped-def]
     sessions = svc.list_sessions(session=session, user_id=user_id)
     return {
+        "request_id": secrets.token_urlsafe(16),  # a fresh idempotency key per rendered form
         "form": form
         or {
             "count": "5",
@@ -325,7 +344,10 @@ async def setup_submit(
         "practice": data.get("practice") == "on",
         "hard_stop": data.get("hard_stop") == "on",
     }
+    request_id = str(data.get("request_id", "")) or None
     try:
+        if request_id is not None and not re.fullmatch(REQUEST_ID_PATTERN, request_id):
+            raise ValueError("表单已失效，请重新开始 (invalid request_id: reload the page)")
         count = int(form["count"]) if form["count"].isdigit() else None
         seconds = int(form["seconds"]) if form["seconds"].isdigit() else None
         if count is None:
@@ -340,7 +362,9 @@ async def setup_submit(
             practice=form["practice"],
             hard_stop=form["hard_stop"],
         )
-        mock = svc.create_session(session=session, user_id=user_id, settings=settings, now=clock.now(), rng=rng)
+        mock = svc.create_session(
+            session=session, user_id=user_id, settings=settings, now=clock.now(), rng=rng, request_id=request_id
+        )
     except ValueError as exc:
         context = _setup_context(session, user_id, form=form, error=str(exc))
         return templates.TemplateResponse(request, "mock.html", context, status_code=422)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import mock_report as rules
@@ -206,8 +207,18 @@ def create_session(
     now: datetime,
     rng: random.Random,
     bank: Mapping[str, Question] | None = None,
+    request_id: str | None = None,
 ) -> MockSession:
-    """Pick the questions (no repeats; recent sessions' questions last) and store the session."""
+    """Pick the questions (no repeats; recent sessions' questions last) and store the session.
+
+    `request_id` is the client's idempotency key (the start form carries a fresh one): a second request
+    with the same key — a double click, a refresh of the POST, a retried API call — returns the session
+    the first one created and writes nothing.
+    """
+    if request_id is not None:
+        existing = _by_request_id(session=session, user_id=user_id, request_id=request_id)
+        if existing is not None:
+            return existing
     questions = _bank(bank)
     allowed = set(settings.categories) if settings.categories else set(Category)
     pool = [qid for qid, q in questions.items() if q.category in allowed]
@@ -235,9 +246,17 @@ def create_session(
         hard_stop=settings.hard_stop,
         practice=settings.practice,
         seed=seed,
+        request_id=request_id,
     )
     session.add(mock)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same key won a race a moment ago: hand back that session
+        session.rollback()
+        existing = _by_request_id(session=session, user_id=user_id, request_id=request_id or "")
+        if existing is None:
+            raise
+        return existing
     for position, qid in enumerate(chosen):
         session.add(
             MockQuestion(
@@ -253,6 +272,17 @@ def create_session(
     session.commit()
     session.refresh(mock)
     return mock
+
+
+def session_for_request(*, session: Session, user_id: int, request_id: str) -> MockSession | None:
+    """The session an earlier request with this idempotency key created, if any."""
+    return _by_request_id(session=session, user_id=user_id, request_id=request_id)
+
+
+def _by_request_id(*, session: Session, user_id: int, request_id: str) -> MockSession | None:
+    return session.exec(
+        select(MockSession).where(col(MockSession.user_id) == user_id, col(MockSession.request_id) == request_id)
+    ).first()
 
 
 # ---------------------------------------------------------------- the current question
