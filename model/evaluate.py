@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,6 +87,33 @@ def load_heldout(path: Path = CORPUS_PATH, limit: int | None = None) -> list[str
     return texts
 
 
+LONG_BANDS: tuple[tuple[int, int], ...] = ((49, 56), (57, 64))  # beyond the 5–48 of the held-out sentences
+
+
+def long_texts(heldout: Sequence[str], band: tuple[int, int], n: int = 60, seed: int = 0) -> list[str]:
+    """`n` texts with lengths in `band`, made by joining held-out sentences and cropping (never trained on)."""
+    rng = random.Random(seed)
+    pool = sorted(heldout)
+    texts = []
+    while len(texts) < n:
+        text = rng.choice(pool)
+        while len(text) < band[0]:
+            text += rng.choice(pool)
+        texts.append(text[: rng.randint(*band)])
+    return texts
+
+
+def evaluate_long(loaded: LoadedModel, heldout: Sequence[str], n: int = 60) -> dict:
+    """Exact match per task on the longer bands the app accepts (up to MAX_LEN characters)."""
+    report: dict = {}
+    for band in LONG_BANDS:
+        texts = long_texts(heldout, band, n)
+        report[f"{band[0]}-{band[1]}"] = {
+            task: sum(exact_matches(loaded.model, loaded.tokenizer, texts, task)) / len(texts) for task in TASKS
+        }
+    return report
+
+
 def evaluate(loaded: LoadedModel, texts: Sequence[str]) -> dict:
     """Both figures per task, and exact match per script (zh / en / mixed)."""
     report: dict = {"n_texts": len(texts), "lengths": [min(map(len, texts)), max(map(len, texts))], "tasks": {}}
@@ -116,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loaded = load_model(args.checkpoint)
     texts = load_heldout(limit=args.limit)
     report = evaluate(loaded, texts)
+    report["long"] = evaluate_long(loaded, texts)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return 0
@@ -127,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{task:8s} exact match {em:.1%}   cross-attention alignment {align:.1%}   [{scripts}]")
         for failure in r["failures"][:3]:
             print(f"    miss: {failure}", file=sys.stderr)
+    for band, by_task in report["long"].items():
+        figures = "   ".join(f"{task} {em:.1%}" for task, em in by_task.items())
+        print(f"longer texts, {band} characters (held-out sentences joined and cropped, n=60): {figures}")
     return 0
 
 
