@@ -268,10 +268,16 @@ class TaskSampler:
             chars[rng.randrange(n)] = UNK
         return chars
 
-    def batch(self, max_len: int, batch_tokens: int) -> tuple[list[list[int]], list[list[int]]]:
-        """A batch of similar lengths (little padding): sources ``<task> c… <eos>``, targets ``c'… <eos>``."""
+    def batch(
+        self, max_len: int, batch_tokens: int, long_fraction: float = 0.0
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        """A batch of similar lengths (little padding): sources ``<task> c… <eos>``, targets ``c'… <eos>``.
+
+        The longest string length is uniform in 1..max_len, except that a `long_fraction` of batches use
+        max_len itself: reversing 60 characters is much harder than 20, and uniform sampling starves it.
+        """
         rng = self.rng
-        top = rng.randint(1, max_len)
+        top = max_len if rng.random() < long_fraction else rng.randint(1, max_len)
         low = max(1, (3 * top) // 4)
         size = max(8, min(256, batch_tokens // top))
         sources, targets = [], []

@@ -49,6 +49,7 @@ class TrainConfig:
     curriculum_start: int = 8  # max string length at step 0 ...
     curriculum_end: int = MAX_LEN  # ... grows linearly to this ...
     curriculum_fraction: float = 0.25  # ... over this fraction of the steps
+    long_batch_fraction: float = 0.25  # share of batches at the current maximum length (long inputs are hardest)
     eval_every: int = 250  # held-out exact match every this many steps
     eval_texts: int = 60  # size of the held-out subset used during training
     threads: int = 2
@@ -92,7 +93,7 @@ def train(cfg: TrainConfig, model_cfg: ModelConfig, corpus: Corpus, out_dir: Pat
     for step in bar:
         model.train()
         max_len = curriculum_max_len(step, cfg)
-        sources, targets = sampler.batch(max_len, cfg.batch_tokens)
+        sources, targets = sampler.batch(max_len, cfg.batch_tokens, long_fraction=cfg.long_batch_fraction)
         src = pad_rows(sources)  # (B, S)
         tgt_out = pad_rows(targets)  # (B, T): c'1 … c'n <eos>
         tgt_in = pad_rows([t[:-1] for t in targets], prefix=[BOS])  # (B, T): <bos> c'1 … c'n
@@ -236,8 +237,9 @@ def readme_section(log: dict, model_cfg: ModelConfig) -> str:
         "curriculum_start",
         "curriculum_end",
         "curriculum_fraction",
+        "long_batch_fraction",
     ):
-        lines.append(f"| `{key}` | {tc[key]} |")
+        lines.append(f"| `{key}` | {tc.get(key, 0.0)} |")
     lines += [
         "",
         "Training curve: mean loss since the previous row; held-out exact match (greedy decoding) and",
