@@ -469,6 +469,8 @@ def test_finish_early_counts_unanswered_questions_as_zero(client, engine):
     assert report["answered"] == 1
     assert report["score"] == round(report["questions"][0]["score"] / 3, 1)
     assert [q["answered"] for q in report["questions"]] == [True, False, False]
+    # the two never answered are among the questions to drill now
+    assert {q["question_id"] for q in report["questions"][1:]} <= set(report["missed_question_ids"])
     with Session(engine) as s:
         assert [r.question_id for r in s.exec(select(DrillReview)).all()] == [qid]  # unanswered: no review
     r = client.post(f"/api/mock-sessions/{sid}/answers", json={"question_id": report["questions"][1]["question_id"]})

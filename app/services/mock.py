@@ -883,7 +883,8 @@ def build_report(
                 "auto_score": s.auto_score,
                 "title": q.question.zh,
                 "rating_label": rules.RATING_LABELS.get(item.rating or 0),
-                "missed": item.rated_at is not None and (item.rating or 0) <= 2,
+                # rated Again/Hard, or never answered (the session was finished early): both are worth drilling
+                "missed": (item.rated_at is not None and (item.rating or 0) <= 2) or item.submitted_at is None,
             }
         )
         per_question.append(view)
