@@ -326,3 +326,12 @@ def test_focus_with_unknown_ids_says_so_and_uses_the_rest(client):
     assert _shown(page)[0] == "q03"
     only_bad = client.get("/drill?focus=zzz").text
     assert "未知题目已忽略" in only_bad and _shown(only_bad)[0] == "q01"
+
+
+def test_home_offers_the_learning_card_the_drill_would_show(client):
+    """No card due and no new allowance, but a learning card due within 20 minutes: home and /drill agree."""
+    client.put("/api/settings", json={"new_per_day": 1})
+    _grade(client, 1)  # q01 → learning, due in 1 minute; today's one new card is used up
+    html = client.get("/").text
+    assert "继续学习 Continue" in html and "1 张学习中的卡片" in html
+    assert 'data-question="q01"' in client.get("/drill").text

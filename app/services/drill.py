@@ -778,16 +778,21 @@ class TodaySummary:
     counts: Counts
     next_due: datetime | None
     seen: int
+    learn_ahead: int = 0  # learning cards due within LEARN_AHEAD, which /drill shows now (as Anki does)
 
     def to_dict(self) -> dict:
         return {
             "counts": self.counts.to_dict(),
             "next_due": self.next_due.isoformat() if self.next_due else None,
             "seen": self.seen,
+            "learn_ahead": self.learn_ahead,
         }
 
 
 def today_summary(*, session: Session, user_id: int, now: datetime) -> TodaySummary:
     now = sched.utc(now)
     queue = _build_queue(session=session, user_id=user_id, now=now)
-    return TodaySummary(counts=queue.counts, next_due=next_due(queue=queue, now=now), seen=len(queue.rows))
+    ahead = sum(1 for r in queue.rows.values() if r.state != State.Review and now < r.due <= now + LEARN_AHEAD)
+    return TodaySummary(
+        counts=queue.counts, next_due=next_due(queue=queue, now=now), seen=len(queue.rows), learn_ahead=ahead
+    )
