@@ -490,7 +490,10 @@ def undo_last_review(*, session: Session, user_id: int, now: datetime) -> UndoRe
     ).first()
     after = json.loads(log.card_after)
     if row is None or row.reps != int(after.get("reps", -1)):
-        raise ValueError(f"the card {log.question_id} no longer matches its newest review; nothing was undone")
+        raise ValueError(
+            f"{log.question_id} 的卡片状态与最近一次评分不一致，未撤销 "
+            f"(the card {log.question_id} no longer matches its newest review; nothing was undone)"
+        )
     settings = get_settings(session=session, user_id=user_id)
     if log.card_before is None:
         session.delete(row)

@@ -76,17 +76,21 @@ class MockSettings:
 
     def __post_init__(self) -> None:
         if isinstance(self.count, bool) or not isinstance(self.count, int) or not 1 <= self.count <= 30:
-            raise ValueError(f"count must be a whole number from 1 to 30, got {self.count!r}")
+            raise ValueError(
+                f"题数必须是 1 到 30 的整数 (count must be a whole number from 1 to 30, got {self.count!r})"
+            )
         if self.categories is not None:
             if not self.categories:
-                raise ValueError("categories must name at least one category, or be null for all")
+                raise ValueError("至少选择一个分类 (categories must name at least one category, or be null for all)")
             try:
                 cats = tuple(dict.fromkeys(Category(c) for c in self.categories))
             except ValueError as exc:
-                raise ValueError(f"unknown category in {list(self.categories)!r}: {exc}") from None
+                raise ValueError(f"未知分类 (unknown category in {list(self.categories)!r}: {exc})") from None
             object.__setattr__(self, "categories", cats)
         if self.selection not in rules.SELECTIONS:
-            raise ValueError(f"selection must be one of {list(rules.SELECTIONS)}, got {self.selection!r}")
+            raise ValueError(
+                f"选题方式无效 (selection must be one of {list(rules.SELECTIONS)}, got {self.selection!r})"
+            )
         s = self.seconds_per_question
         if s is not None and (
             isinstance(s, bool)
@@ -94,8 +98,9 @@ class MockSettings:
             or not MIN_SECONDS_PER_QUESTION <= s <= MAX_SECONDS_PER_QUESTION
         ):
             raise ValueError(
-                f"seconds_per_question must be null or a whole number from {MIN_SECONDS_PER_QUESTION} "
-                f"to {MAX_SECONDS_PER_QUESTION}, got {s!r}"
+                f"每题时间必须为空或 {MIN_SECONDS_PER_QUESTION} 到 {MAX_SECONDS_PER_QUESTION} 秒的整数 "
+                f"(seconds_per_question must be null or a whole number from {MIN_SECONDS_PER_QUESTION} "
+                f"to {MAX_SECONDS_PER_QUESTION}, got {s!r})"
             )
 
     def to_dict(self) -> dict:
@@ -432,7 +437,7 @@ def _require_reviewable(item: MockQuestion) -> None:
 
 def _check_verdict(verdict: object) -> str:
     if verdict not in VERDICTS:
-        raise ValueError(f"verdict must be one of {list(VERDICTS)}, got {str(verdict)[:20]!r}")
+        raise ValueError(f"判定无效 (verdict must be one of {list(VERDICTS)}, got {str(verdict)[:20]!r})")
     return str(verdict)
 
 
