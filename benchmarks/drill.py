@@ -15,28 +15,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
+from _harness import median_p95, served_app, timed_request
+from sqlmodel import Session
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sqlmodel import Session  # noqa: E402
-
-from app import scheduler as sched  # noqa: E402
-from app.db import make_engine  # noqa: E402
-from app.main import prepare_database  # noqa: E402
-from app.models import DrillCard, DrillReview  # noqa: E402
-from app.services.drill import QUESTION_IDS  # noqa: E402
-from app.services.users import DEFAULT_USER_ID  # noqa: E402
+from app import scheduler as sched
+from app.db import make_engine
+from app.main import prepare_database
+from app.models import DrillCard, DrillReview
+from app.services.drill import QUESTION_IDS
+from app.services.users import DEFAULT_USER_ID
 
 
 def seed(db_path: Path, reviews: int) -> None:
@@ -97,51 +90,6 @@ def seed(db_path: Path, reviews: int) -> None:
     engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(db_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("uvicorn did not start")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def measure(url: str, rounds: int, warmup: int) -> dict[str, list[float]]:
     round_trip: list[float] = []
     next_only: list[float] = []
@@ -157,12 +105,10 @@ def measure(url: str, rounds: int, warmup: int) -> dict[str, list[float]]:
             t1 = time.perf_counter()
             if response.status_code != 201:
                 raise RuntimeError(f"grade failed: {response.status_code} {response.text}")
-            t2 = time.perf_counter()
-            client.get("/api/drill/next")
-            t3 = time.perf_counter()
+            next_ms, _ = timed_request(client, "GET", "/api/drill/next")
             if i >= warmup:
                 round_trip.append((t1 - t0) * 1000)
-                next_only.append((t3 - t2) * 1000)
+                next_only.append(next_ms)
     return {"grade round-trip (POST reviews + GET next)": round_trip, "next-card selection (GET next)": next_only}
 
 
@@ -174,20 +120,11 @@ def main() -> None:
     args = parser.parse_args()
     print(f"drill benchmark: {args.rounds} rounds after {args.warmup} warm-up, {os.cpu_count()} CPUs")
     for size in args.log_sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            db_path = Path(tmp) / "bench.db"
-            seed(db_path, size)
-            process, url = start_server(db_path)
-            try:
-                results = measure(url, args.rounds, args.warmup)
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
+        with served_app(prepare=partial(seed, reviews=size)) as url:
+            results = measure(url, args.rounds, args.warmup)
         for name, values in results.items():
-            print(
-                f"  log rows={size:>6}  {name:<44} median {statistics.median(values):6.2f} ms"
-                f"   p95 {percentile(values, 0.95):6.2f} ms"
-            )
+            median, p95 = median_p95(values)
+            print(f"  log rows={size:>6}  {name:<44} median {median:6.2f} ms   p95 {p95:6.2f} ms")
 
 
 if __name__ == "__main__":

@@ -18,65 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import httpx
+from _harness import median_p95, served_app, timed_request
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from app.question_bank import get_bank  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(db_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("uvicorn did not start")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+from app.question_bank import get_bank
 
 
 def timed(
@@ -89,9 +35,7 @@ def timed(
     body: dict | None = None,
 ) -> httpx.Response:
     """One request, its wall time appended to results[name] when `record`; any HTTP error stops the run."""
-    t0 = time.perf_counter()
-    response = client.request(method, path, json=body)
-    elapsed = (time.perf_counter() - t0) * 1000
+    elapsed, response = timed_request(client, method, path, json=body)
     if response.status_code >= 400:
         raise RuntimeError(f"{name}: {response.status_code} {response.text[:300]}")
     if record:
@@ -136,18 +80,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     args = parser.parse_args()
     print(f"mock benchmark: {args.rounds} sessions after {args.warmup} warm-up, {os.cpu_count()} CPUs")
-    with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_server(Path(tmp) / "bench.db")
-        try:
-            results = measure(url, args.rounds, args.warmup)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with served_app() as url:
+        results = measure(url, args.rounds, args.warmup)
     for name, values in results.items():
-        print(
-            f"  {name:<36} n={len(values):>4}  median {statistics.median(values):7.2f} ms"
-            f"   p95 {percentile(values, 0.95):7.2f} ms"
-        )
+        median, p95 = median_p95(values)
+        print(f"  {name:<36} n={len(values):>4}  median {median:7.2f} ms   p95 {p95:7.2f} ms")
 
 
 if __name__ == "__main__":

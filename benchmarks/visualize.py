@@ -12,19 +12,12 @@ HTML/CSS/JS and the vendored libraries. Aim: warm p95 ≤ 60 ms at 32 characters
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+from _harness import median_p95, served_app, timed_request
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED_TEXT = "注意力机制让每个词元都能看到其他所有词元，KV Cache 让解码更快。Transformer 2017 Attention is all you need"
 VIEWS = (
     "attention",
@@ -52,59 +45,11 @@ def text_of(length: int, variant: int) -> str:
     return (rotated * (length // len(rotated) + 1))[:length]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(db: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"uvicorn exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise SystemExit("uvicorn did not become healthy within 60 s")
-
-
 def timed_get(client: httpx.Client, path: str, params: dict) -> tuple[float, int]:
-    started = time.perf_counter()
-    r = client.get(f"{path}?{urlencode(params, doseq=True)}", headers=HX)
-    elapsed = (time.perf_counter() - started) * 1e3
+    elapsed, r = timed_request(client, "GET", f"{path}?{urlencode(params, doseq=True)}", headers=HX)
     if r.status_code != 200:
         raise SystemExit(f"{path} {params} -> HTTP {r.status_code}: {r.text[:300]}")
     return elapsed, len(r.content)
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def measure(url: str, cold_runs: int, warm_runs: int) -> None:
@@ -135,11 +80,10 @@ def measure(url: str, cold_runs: int, warm_runs: int) -> None:
                 }
                 ms, size = timed_get(client, "/visualize/attention", params)
                 warm.append(ms)
-            summary[length] = (statistics.median(warm), p95(warm))
-            print(
-                f"{length:>5} {statistics.median(cold):>12.1f} {p95(cold):>9.1f} "
-                f"{statistics.median(warm):>12.1f} {p95(warm):>9.1f} {size:>8}"
-            )
+            summary[length] = median_p95(warm)
+            cold_median, cold_p95 = median_p95(cold)
+            warm_median, warm_p95 = summary[length]
+            print(f"{length:>5} {cold_median:>12.1f} {cold_p95:>9.1f} {warm_median:>12.1f} {warm_p95:>9.1f} {size:>8}")
 
         print("\nevery view at 32 characters, warm (trace cached; switching heads), ms")
         print(f"{'view':>20} {'median':>8} {'p95':>8} {'bytes':>8}")
@@ -151,7 +95,8 @@ def measure(url: str, cold_runs: int, warm_runs: int) -> None:
                 params = {"text": text, "task": "reverse", "kind": "cross", "layer": i % n_layers, "head": i % n_heads}
                 ms, size = timed_get(client, f"/visualize/{view}", params)
                 times.append(ms)
-            print(f"{view:>20} {statistics.median(times):>8.1f} {p95(times):>8.1f} {size:>8}")
+            median, p95 = median_p95(times)
+            print(f"{view:>20} {median:>8.1f} {p95:>8.1f} {size:>8}")
 
         page = client.get("/visualize/attention", params={"text": "我爱自然语言处理"})
         own = {path: len(client.get(path).content) for path in OWN_ASSETS}
@@ -183,18 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         measure(args.url.rstrip("/"), args.cold, args.warm)
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(Path(tmp) / "bench.db")
-        try:
-            measure(url, args.cold, args.warm)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            if proc.stderr:
-                proc.stderr.close()
+    with served_app() as url:
+        measure(url, args.cold, args.warm)
     return 0
 
 

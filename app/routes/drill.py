@@ -120,9 +120,25 @@ def _context(
     return context
 
 
-def _render(request: Request, context: dict, *, status: int = 200) -> HTMLResponse:
+def _render(request: Request, *, status: int = 200, **context_args: Any) -> HTMLResponse:
+    """The drill page, or only its card for htmx, with the `_context` built from `context_args`."""
     template = "partials/drill_card.html" if is_htmx(request) else "drill.html"
+    context = _context(**context_args)
     return templates.TemplateResponse(request, template, context, status_code=status, headers=NO_STORE)
+
+
+def _refused(
+    request: Request, *, session: Any, user_id: int, now: datetime, focus: svc.Focus | None, error: str
+) -> HTMLResponse:
+    """Input the drill did not take (nothing was written): the next card again with the message, 422."""
+    item = _next(session=session, user_id=user_id, now=now, focus=focus)
+    return _render(request, session=session, user_id=user_id, now=now, focus=focus, item=item, error=error, status=422)
+
+
+def _back_to_drill(*, session: Any, user_id: int, focus: svc.Focus | None) -> RedirectResponse:
+    """Without htmx a grade or an undo redirects back to the drill (PRG), staying in a focused practice."""
+    view = _focus_view(session=session, user_id=user_id, focus=focus)
+    return RedirectResponse(view["url"] if view else "/drill", status_code=303)
 
 
 # ---------------------------------------------------------------- pages
@@ -141,7 +157,7 @@ def drill_page(
     now = clock.now()
     practice, error = _focus(focus, since, now)
     item = _next(session=session, user_id=user_id, now=now, focus=practice)
-    return _render(request, _context(session=session, user_id=user_id, now=now, item=item, error=error, focus=practice))
+    return _render(request, session=session, user_id=user_id, now=now, item=item, error=error, focus=practice)
 
 
 @router.post("/drill/reveal", response_class=HTMLResponse, include_in_schema=False)
@@ -162,11 +178,8 @@ def drill_reveal(
     practice, _ = _focus(focus, since, now)
     answer = answer[:MAX_ANSWER_CHARS]
     if question_id not in svc.QUESTION_IDS:
-        item = _next(session=session, user_id=user_id, now=now, focus=practice)
-        ctx = _context(
-            session=session, user_id=user_id, now=now, focus=practice, item=item, error=f"未知题目 {question_id[:20]!r}"
-        )
-        return _render(request, ctx, status=422)
+        error = f"未知题目 {question_id[:20]!r}"
+        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=error)
     queued = _next(session=session, user_id=user_id, now=now, focus=practice)
     if isinstance(queued, svc.NextCard) and queued.question_id == question_id:
         item = queued  # keeps the queue's reason ("new", "due", …) on the back side
@@ -181,12 +194,9 @@ def drill_reveal(
     if review_token != item.review_token:
         # The card was graded since it was shown (another tab, back button): move on instead of revealing it.
         flash = {"kind": "stale", "question_id": question_id}
-        return _render(
-            request, _context(session=session, user_id=user_id, now=now, focus=practice, item=queued, flash=flash)
-        )
+        return _render(request, session=session, user_id=user_id, now=now, focus=practice, item=queued, flash=flash)
     return _render(
-        request,
-        _context(session=session, user_id=user_id, now=now, focus=practice, item=item, phase="back", answer=answer),
+        request, session=session, user_id=user_id, now=now, focus=practice, item=item, phase="back", answer=answer
     )
 
 
@@ -216,18 +226,12 @@ def drill_grade(
             review_token=review_token or None,
         )
     except ValueError as exc:
-        item = _next(session=session, user_id=user_id, now=now, focus=practice)
-        return _render(
-            request,
-            _context(session=session, user_id=user_id, now=now, focus=practice, item=item, error=str(exc)),
-            status=422,
-        )
+        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc))
     if not is_htmx(request):
-        view = _focus_view(session=session, user_id=user_id, focus=practice)
-        return RedirectResponse(view["url"] if view else "/drill", status_code=303)
+        return _back_to_drill(session=session, user_id=user_id, focus=practice)
     item = _next(session=session, user_id=user_id, now=now, focus=practice)
     flash = {"kind": "graded", "result": result}
-    return _render(request, _context(session=session, user_id=user_id, now=now, focus=practice, item=item, flash=flash))
+    return _render(request, session=session, user_id=user_id, now=now, focus=practice, item=item, flash=flash)
 
 
 @router.post("/drill/undo", include_in_schema=False)
@@ -244,20 +248,14 @@ def drill_undo(
     try:
         undone = svc.undo_last_review(session=session, user_id=user_id, now=now)
     except ValueError as exc:
-        item = _next(session=session, user_id=user_id, now=now, focus=practice)
-        return _render(
-            request,
-            _context(session=session, user_id=user_id, now=now, focus=practice, item=item, error=str(exc)),
-            status=422,
-        )
+        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc))
     if not is_htmx(request):
-        view = _focus_view(session=session, user_id=user_id, focus=practice)
-        return RedirectResponse(view["url"] if view else "/drill", status_code=303)
+        return _back_to_drill(session=session, user_id=user_id, focus=practice)
     item = svc.card_for_question(
         session=session, user_id=user_id, question_id=undone.question_id, now=now, reason="undo"
     )
     flash = {"kind": "undone", "undone": undone}
-    return _render(request, _context(session=session, user_id=user_id, now=now, focus=practice, item=item, flash=flash))
+    return _render(request, session=session, user_id=user_id, now=now, focus=practice, item=item, flash=flash)
 
 
 # ---------------------------------------------------------------- JSON API

@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 import re
 import secrets
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -117,6 +119,15 @@ def _answer_json(session, user_id: int, mock_id: int, question_id: str, now) -> 
     return svc.answer_view(item, get_bank()[item.question_id], now, mock)
 
 
+def _changed_answer(change: Callable[..., object], session, user_id: int, raw_id: str, question_id: str, now) -> dict:  # type: ignore[no-untyped-def]
+    """Apply `change` (a service function, the request's fields bound) to one question of the session and return
+    that answer as GET shows it; a domain error becomes 404/409/422 and nothing is written."""
+    mock = _load(session, user_id, raw_id)
+    with _ApiErrors():
+        change(session=session, user_id=user_id, mock_id=mock.id or 0, question_id=question_id)
+        return _answer_json(session, user_id, mock.id or 0, question_id, now)
+
+
 @router.post("/api/mock-sessions", status_code=201, response_model=None)
 def api_create(
     body: MockCreate, session: SessionDep, clock: ClockDep, user_id: UserIdDep, rng: RngDep
@@ -205,26 +216,14 @@ def api_verdict(
     mock_id: str, question_id: str, body: VerdictIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep
 ) -> dict:
     """Flip one key point's verdict before confirming (the automatic verdict is kept beside it)."""
-    mock = _load(session, user_id, mock_id)
-    with _ApiErrors():
-        svc.set_verdict(
-            session=session,
-            user_id=user_id,
-            mock_id=mock.id or 0,
-            question_id=question_id,
-            index=body.index,
-            verdict=body.verdict,
-        )
-        return _answer_json(session, user_id, mock.id or 0, question_id, clock.now())
+    change = partial(svc.set_verdict, index=body.index, verdict=body.verdict)
+    return _changed_answer(change, session, user_id, mock_id, question_id, clock.now())
 
 
 @router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/follow-up")
 def api_follow_up(mock_id: str, question_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     """Ask the follow-up: chosen once, preferring one about a missed key point."""
-    mock = _load(session, user_id, mock_id)
-    with _ApiErrors():
-        svc.start_follow_up(session=session, user_id=user_id, mock_id=mock.id or 0, question_id=question_id)
-        return _answer_json(session, user_id, mock.id or 0, question_id, clock.now())
+    return _changed_answer(svc.start_follow_up, session, user_id, mock_id, question_id, clock.now())
 
 
 @router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/follow-up/answer")
@@ -232,17 +231,8 @@ def api_follow_up_answer(
     mock_id: str, question_id: str, body: FollowUpIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep
 ) -> dict:
     """Answer (`text`) or skip (`skip: true`) the follow-up."""
-    mock = _load(session, user_id, mock_id)
-    with _ApiErrors():
-        svc.answer_follow_up(
-            session=session,
-            user_id=user_id,
-            mock_id=mock.id or 0,
-            question_id=question_id,
-            text=body.text,
-            skip=body.skip,
-        )
-        return _answer_json(session, user_id, mock.id or 0, question_id, clock.now())
+    change = partial(svc.answer_follow_up, text=body.text, skip=body.skip)
+    return _changed_answer(change, session, user_id, mock_id, question_id, clock.now())
 
 
 @router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/confirm")
@@ -250,19 +240,9 @@ def api_confirm(
     mock_id: str, question_id: str, body: ConfirmIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep
 ) -> dict:
     """Confirm verdicts (overrides) and the self-rating; the rating is recorded as a drill review (source mock)."""
-    mock = _load(session, user_id, mock_id)
-    with _ApiErrors():
-        now = clock.now()
-        svc.confirm(
-            session=session,
-            user_id=user_id,
-            mock_id=mock.id or 0,
-            question_id=question_id,
-            verdicts=body.verdicts,
-            rating=body.rating,
-            now=now,
-        )
-        return _answer_json(session, user_id, mock.id or 0, question_id, now)
+    now = clock.now()
+    change = partial(svc.confirm, verdicts=body.verdicts, rating=body.rating, now=now)
+    return _changed_answer(change, session, user_id, mock_id, question_id, now)
 
 
 @router.post("/api/mock-sessions/{mock_id}/finish")
@@ -435,6 +415,17 @@ def _after_post(request: Request, session, user_id: int, mock, now, action) -> R
     return RedirectResponse(target or f"/mock/{mock.id}", status_code=303)
 
 
+def _answer_action(change: Callable[..., object], session, user_id: int, mock, form: dict, target: str | None = None):  # type: ignore[no-untyped-def]
+    """A page action for `_after_post`: apply `change` (a service function, the form's fields bound) to the form's
+    question of the session, then go to `target` (the session page when None)."""
+
+    def action() -> str | None:
+        change(session=session, user_id=user_id, mock_id=mock.id, question_id=form.get("question_id", ""))
+        return target
+
+    return action
+
+
 @router.post("/mock/{mock_id}/answer", include_in_schema=False)
 async def answer_submit(
     request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep
@@ -443,20 +434,14 @@ async def answer_submit(
     form = await _form(request)
     now = clock.now()
     seconds = form.get("client_seconds", "")
-
-    def action() -> str:
-        svc.submit_answer(
-            session=session,
-            user_id=user_id,
-            mock_id=mock.id,
-            question_id=form.get("question_id", ""),
-            text=form.get("text", ""),
-            dont_know=form.get("dont_know") == "1",
-            client_seconds=int(seconds) if seconds.isdigit() and len(seconds) < 7 else None,
-            now=now,
-        )
-        return f"/mock/{mock.id}#review"
-
+    change = partial(
+        svc.submit_answer,
+        text=form.get("text", ""),
+        dont_know=form.get("dont_know") == "1",
+        client_seconds=int(seconds) if seconds.isdigit() and len(seconds) < 7 else None,
+        now=now,
+    )
+    action = _answer_action(change, session, user_id, mock, form, target=f"/mock/{mock.id}#review")
     return _after_post(request, session, user_id, mock, now, action)
 
 
@@ -476,9 +461,7 @@ async def hint_submit(request: Request, mock_id: str, session: SessionDep, clock
             )
         return templates.TemplateResponse(request, "partials/mock_hint.html", {"hint": label, "error": None})
 
-    def action() -> None:
-        svc.reveal_hint(session=session, user_id=user_id, mock_id=mock.id, question_id=form.get("question_id", ""))
-
+    action = _answer_action(svc.reveal_hint, session, user_id, mock, form)
     return _after_post(request, session, user_id, mock, now, action)
 
 
@@ -487,18 +470,10 @@ async def verdict_submit(request: Request, mock_id: str, session: SessionDep, cl
     mock = _load(session, user_id, mock_id)
     form = await _form(request)
     now = clock.now()
-    index = form.get("index", "")
-
-    def action() -> None:
-        svc.set_verdict(
-            session=session,
-            user_id=user_id,
-            mock_id=mock.id,
-            question_id=form.get("question_id", ""),
-            index=int(index) if index.isdigit() and len(index) < 3 else -1,
-            verdict=form.get("verdict", ""),
-        )
-
+    raw_index = form.get("index", "")
+    index = int(raw_index) if raw_index.isdigit() and len(raw_index) < 3 else -1
+    change = partial(svc.set_verdict, index=index, verdict=form.get("verdict", ""))
+    action = _answer_action(change, session, user_id, mock, form)
     if not is_htmx(request):
         return _after_post(request, session, user_id, mock, now, action)
     error = None
@@ -519,11 +494,7 @@ async def verdict_submit(request: Request, mock_id: str, session: SessionDep, cl
 async def follow_up_start(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
     mock = _load(session, user_id, mock_id)
     form = await _form(request)
-
-    def action() -> str:
-        svc.start_follow_up(session=session, user_id=user_id, mock_id=mock.id, question_id=form.get("question_id", ""))
-        return f"/mock/{mock.id}#follow-up"
-
+    action = _answer_action(svc.start_follow_up, session, user_id, mock, form, target=f"/mock/{mock.id}#follow-up")
     return _after_post(request, session, user_id, mock, clock.now(), action)
 
 
@@ -531,18 +502,8 @@ async def follow_up_start(request: Request, mock_id: str, session: SessionDep, c
 async def follow_up_answer(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
     mock = _load(session, user_id, mock_id)
     form = await _form(request)
-
-    def action() -> str:
-        svc.answer_follow_up(
-            session=session,
-            user_id=user_id,
-            mock_id=mock.id,
-            question_id=form.get("question_id", ""),
-            text=form.get("text", ""),
-            skip=form.get("action") == "skip",
-        )
-        return f"/mock/{mock.id}#rating"
-
+    change = partial(svc.answer_follow_up, text=form.get("text", ""), skip=form.get("action") == "skip")
+    action = _answer_action(change, session, user_id, mock, form, target=f"/mock/{mock.id}#rating")
     return _after_post(request, session, user_id, mock, clock.now(), action)
 
 
