@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -63,9 +66,22 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     return templates.TemplateResponse(request, "error.html", context, status_code=exc.status_code)
 
 
+def _json_safe(value: Any) -> Any:
+    """Validation errors echo the input; NaN/Infinity and lone surrogates cannot be written as JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     if _wants_json(request):
-        return await request_validation_exception_handler(request, exc)
+        return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
     messages = [f"{'.'.join(str(p) for p in e['loc'][1:]) or '输入'}：{e['msg']}" for e in exc.errors()]
     context = {"status_code": 422, "detail": "输入无效", "messages": messages}
     return templates.TemplateResponse(request, "error.html", context, status_code=422)

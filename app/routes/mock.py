@@ -41,7 +41,7 @@ VerdictStr = Literal["covered", "partly", "missed"]
 
 
 def _mock_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # "²".isdigit() is True, int("²") fails
         raise HTTPException(404, detail=NOT_FOUND)
     return int(raw)
 
@@ -315,16 +315,16 @@ def setup_page(request: Request, session: SessionDep, user_id: UserIdDep) -> HTM
 async def setup_submit(
     request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep, rng: RngDep
 ) -> Response:
-    data = await request.form()
-    form = {
-        "count": str(data.get("count", "5")),
-        "categories": [str(c) for c in data.getlist("categories")],
-        "selection": str(data.get("selection", "random")),
-        "seconds": str(data.get("seconds", "")),
-        "practice": data.get("practice") == "on",
-        "hard_stop": data.get("hard_stop") == "on",
-    }
-    request_id = str(data.get("request_id", "")) or None
+    async with request.form() as data:  # closes any uploaded file part
+        form = {
+            "count": str(data.get("count", "5")),
+            "categories": [str(c) for c in data.getlist("categories")],
+            "selection": str(data.get("selection", "random")),
+            "seconds": str(data.get("seconds", "")),
+            "practice": data.get("practice") == "on",
+            "hard_stop": data.get("hard_stop") == "on",
+        }
+        request_id = str(data.get("request_id", "")) or None
     try:
         if request_id is not None and not re.fullmatch(REQUEST_ID_PATTERN, request_id):
             raise ValueError("表单已失效，请重新开始 (invalid request_id: reload the page)")
@@ -398,8 +398,8 @@ def session_page(request: Request, mock_id: str, session: SessionDep, clock: Clo
 
 async def _form(request: Request) -> dict:
     """Form fields as strings; browsers send textarea newlines as CRLF, stored as LF like the API's JSON."""
-    data = await request.form()
-    return {k: str(v).replace("\r\n", "\n") for k, v in data.items()}
+    async with request.form() as data:  # closes any uploaded file part
+        return {k: str(v).replace("\r\n", "\n") for k, v in data.items()}
 
 
 def _after_post(request: Request, session, user_id: int, mock, now, action) -> Response:  # type: ignore[no-untyped-def]

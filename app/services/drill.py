@@ -88,24 +88,34 @@ def get_settings(*, session: Session, user_id: int) -> DrillSettingsView:
     return DrillSettingsView(row.desired_retention, row.new_per_day, row.interview_date)
 
 
+def _shown(value: object) -> str:
+    """A bad value for an error message: its repr, cut short (a JSON number may have hundreds of digits)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def validate_settings(*, desired_retention: object, new_per_day: object, interview_date: object) -> DrillSettingsView:
     """Check raw values; ValueError names the bad field and value."""
     if isinstance(desired_retention, bool) or not isinstance(desired_retention, int | float):
-        raise ValueError(f"期望保留率必须是数字 (desired_retention must be a number, got {desired_retention!r})")
-    if not sched.MIN_DESIRED_RETENTION <= float(desired_retention) <= sched.MAX_DESIRED_RETENTION:
+        raise ValueError(f"期望保留率必须是数字 (desired_retention must be a number, got {_shown(desired_retention)})")
+    try:
+        retention = float(desired_retention)
+    except OverflowError:  # an integer beyond float range (JSON allows any number of digits)
+        retention = float("inf")
+    if not sched.MIN_DESIRED_RETENTION <= retention <= sched.MAX_DESIRED_RETENTION:
         low, high = sched.MIN_DESIRED_RETENTION, sched.MAX_DESIRED_RETENTION
         raise ValueError(
             f"期望保留率必须在 {low} 到 {high} 之间 "
-            f"(desired_retention must be between {low} and {high}, got {desired_retention!r})"
+            f"(desired_retention must be between {low} and {high}, got {_shown(desired_retention)})"
         )
     if isinstance(new_per_day, bool) or not isinstance(new_per_day, int) or not 0 <= new_per_day <= MAX_NEW_PER_DAY:
         raise ValueError(
             f"每日新卡数必须是 0 到 {MAX_NEW_PER_DAY} 的整数 "
-            f"(new_per_day must be a whole number from 0 to {MAX_NEW_PER_DAY}, got {new_per_day!r})"
+            f"(new_per_day must be a whole number from 0 to {MAX_NEW_PER_DAY}, got {_shown(new_per_day)})"
         )
     if interview_date is not None and not isinstance(interview_date, date):
         raise ValueError(
-            f"{_DATE_ZH} (interview_date must be an ISO date (YYYY-MM-DD) or null, got {interview_date!r})"
+            f"{_DATE_ZH} (interview_date must be an ISO date (YYYY-MM-DD) or null, got {_shown(interview_date)})"
         )
     if interview_date is not None and not MIN_INTERVIEW_DATE <= interview_date <= MAX_INTERVIEW_DATE:
         raise ValueError(
@@ -345,8 +355,13 @@ def record_review(
         raise ValueError(f"duration_ms must be a whole number from 0 to {MAX_DURATION_MS}, got {duration_ms!r}")
     if source not in SOURCES:
         raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
-    if review_token is not None and (not isinstance(review_token, str) or not 1 <= len(review_token) <= 80):
-        raise ValueError("review_token must be the token shown with the card (1–80 characters)")
+    if review_token is not None and (
+        not isinstance(review_token, str)
+        or not 1 <= len(review_token) <= 80
+        # Tokens are ASCII; anything else (e.g. a lone surrogate from JSON) cannot be stored or matched.
+        or not (review_token.isascii() and review_token.isprintable())
+    ):
+        raise ValueError("review_token must be the token shown with the card (1–80 printable ASCII characters)")
     now = sched.utc(now)
     last_error: Exception | None = None
     for _attempt in range(8):
