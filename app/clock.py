@@ -1,9 +1,14 @@
-"""The one source of "now": scheduling code asks the injected clock, so tests can walk through days."""
+"""The one source of "now" (scheduling code asks the injected clock, so tests can walk through days),
+and the study time zone that decides where one of the learner's days ends and the next begins."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from app.config import settings
 
 
 class Clock(Protocol):
@@ -38,3 +43,18 @@ system_clock = SystemClock()
 
 def get_clock() -> Clock:
     return system_clock
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def study_tz() -> ZoneInfo:
+    """The learner's time zone for "today", the new-card allowance, the interview day and the charts
+    (`STUDY_TIMEZONE`, Asia/Shanghai unless configured)."""
+    return _zone(settings.STUDY_TIMEZONE)
+
+
+def study_tz_label() -> str:
+    return {"Asia/Shanghai": "北京时间", "UTC": "UTC"}.get(settings.STUDY_TIMEZONE, settings.STUDY_TIMEZONE)

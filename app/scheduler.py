@@ -4,19 +4,20 @@ Everything here is a function of its arguments (no database, no clock): the serv
 
 - Fuzzing is off, so the interval shown on a grade button is exactly what applying that grade does:
   `preview` and `apply_rating` run the same code path.
-- Interview-date cap: a review made before the *final window* (the 3 UTC days before the interview
+- Interview-date cap: a review made before the *final window* (the 3 days before the interview
   date) never schedules the card past the start of that window, so every card is seen again before
   the interview. FSRS's memory state (stability, difficulty) is untouched; only `due` moves earlier.
   Inside the final window no cap applies: the card has just been seen, and the queue's final pass
   shows once more every card not yet reviewed in the window.
-- Day boundaries are UTC days.
+- Day boundaries are the learner's days: every function that needs one takes the study time zone
+  `tz` (the app passes `app.clock.study_tz()`, Beijing time unless configured; UTC by default here).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 from fsrs import Card, Rating, Scheduler, State
@@ -43,13 +44,19 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def day_start(moment: datetime) -> datetime:
-    """00:00 UTC of the UTC day containing `moment`."""
-    return datetime.combine(utc(moment).date(), time(0), tzinfo=UTC)
+def local_date(moment: datetime, tz: tzinfo = UTC) -> date:
+    """The calendar day `moment` falls on in time zone `tz`."""
+    return utc(moment).astimezone(tz).date()
 
 
-def date_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+def date_start(day: date, tz: tzinfo = UTC) -> datetime:
+    """00:00 of `day` in time zone `tz`, as a UTC instant."""
+    return utc(datetime.combine(day, time(0), tzinfo=tz))
+
+
+def day_start(moment: datetime, tz: tzinfo = UTC) -> datetime:
+    """00:00 (in `tz`) of the day containing `moment`, as a UTC instant."""
+    return date_start(local_date(moment, tz), tz)
 
 
 @lru_cache(maxsize=32)
@@ -68,15 +75,15 @@ def new_card(*, question_id: str, now: datetime) -> Card:
     return Card(card_id=int(question_id.lstrip("q")), state=State.Learning, due=utc(now))
 
 
-def final_window_start(interview_date: date) -> datetime:
-    return date_start(interview_date) - timedelta(days=FINAL_WINDOW_DAYS)
+def final_window_start(interview_date: date, tz: tzinfo = UTC) -> datetime:
+    return date_start(interview_date - timedelta(days=FINAL_WINDOW_DAYS), tz)
 
 
-def interview_cap(*, interview_date: date | None, reviewed_at: datetime) -> datetime | None:
+def interview_cap(*, interview_date: date | None, reviewed_at: datetime, tz: tzinfo = UTC) -> datetime | None:
     """The latest allowed `due` for a review made at `reviewed_at`, or None when nothing is capped."""
     if interview_date is None:
         return None
-    window = final_window_start(interview_date)
+    window = final_window_start(interview_date, tz)
     return window if utc(reviewed_at) < window else None
 
 
@@ -105,6 +112,7 @@ def apply_rating(
     now: datetime,
     desired_retention: float = DEFAULT_DESIRED_RETENTION,
     interview_date: date | None = None,
+    tz: tzinfo = UTC,
 ) -> Outcome:
     """Review `card` with `rating` at `now` through fsrs, then apply the interview-date cap."""
     try:
@@ -113,7 +121,7 @@ def apply_rating(
         raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {rating!r}") from None
     now = utc(now)
     reviewed, _log = make_scheduler(desired_retention).review_card(card, rating, review_datetime=now)
-    cap = interview_cap(interview_date=interview_date, reviewed_at=now)
+    cap = interview_cap(interview_date=interview_date, reviewed_at=now, tz=tz)
     capped = cap is not None and reviewed.due > cap
     if capped:
         assert cap is not None
@@ -127,11 +135,17 @@ def preview(
     now: datetime,
     desired_retention: float = DEFAULT_DESIRED_RETENTION,
     interview_date: date | None = None,
+    tz: tzinfo = UTC,
 ) -> dict[Rating, Outcome]:
     """The outcome of each of the four ratings (what the grade buttons show)."""
     return {
         rating: apply_rating(
-            card=card, rating=rating, now=now, desired_retention=desired_retention, interview_date=interview_date
+            card=card,
+            rating=rating,
+            now=now,
+            desired_retention=desired_retention,
+            interview_date=interview_date,
+            tz=tz,
         )
         for rating in Rating
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from fastapi import Request
@@ -10,6 +11,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from app.clock import study_tz, study_tz_label
 from app.config import ROOT
 from app.demos import DEMOS, demo_url
 from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category
@@ -48,6 +50,16 @@ def category_label(category: str | Category) -> str:
     return CATEGORY_LABELS[Category(category)]
 
 
+def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC instant (datetime or ISO text) as wall-clock time of the study time zone."""
+    if value is None:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(study_tz()).strftime(fmt)
+
+
 def is_htmx(request: Request) -> bool:
     """htmx requests get a fragment; history restores and ordinary requests get the full page."""
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
@@ -57,9 +69,11 @@ templates = Jinja2Templates(directory=str(ROOT / "templates"))
 templates.env.filters["markdown"] = render_markdown
 templates.env.filters["inline_markdown"] = render_markdown_inline
 templates.env.filters["category_label"] = category_label
+templates.env.filters["local_time"] = local_time
 templates.env.globals.update(
     DEMOS=DEMOS,
     demo_url=demo_url,
     NOTES_SECTIONS=NOTES_SECTIONS,
     CATEGORY_LABELS={c.value: label for c, label in CATEGORY_LABELS.items()},
+    study_tz_label=study_tz_label,
 )

@@ -23,6 +23,10 @@ from app.main import app, prepare_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The suite's dates and clocks are written in UTC days (the app's default is Beijing time); tests of
+# other study time zones set it themselves (monkeypatch settings.STUDY_TIMEZONE).
+settings.STUDY_TIMEZONE = "UTC"
+
 
 @pytest.fixture
 def engine():
@@ -74,7 +78,7 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{self.db_path}"}
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{self.db_path}", "STUDY_TIMEZONE": "UTC"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT,

@@ -353,3 +353,17 @@ def test_concurrent_mock_reviews_without_tokens_are_both_applied_in_turn(tmp_pat
         assert _log_count(s) == 3
         assert s.exec(select(DrillCard)).one().reps == 3
     engine.dispose()
+
+
+def test_the_new_card_allowance_resets_at_midnight_of_the_study_time_zone(session, monkeypatch):
+    from app.config import settings as app_settings
+
+    monkeypatch.setattr(app_settings, "STUDY_TIMEZONE", "Asia/Shanghai")
+    _settings(session, new_per_day=1)
+    evening = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # 23:00 in Beijing
+    _grade(session, "q01", 4, evening)
+    before_midnight = drill.next_card(session=session, user_id=USER, now=evening + timedelta(minutes=59))
+    assert isinstance(before_midnight, drill.QueueEmpty)
+    assert before_midnight.next_due == datetime(2026, 11, 2, 16, 0, tzinfo=UTC)  # 00:00 Beijing: tomorrow's card
+    after_midnight = drill.next_card(session=session, user_id=USER, now=evening + timedelta(minutes=61))
+    assert isinstance(after_midnight, drill.NextCard) and after_midnight.reason == "new"

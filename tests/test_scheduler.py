@@ -144,3 +144,27 @@ def test_card_json_round_trip_keeps_utc():
 def test_naive_datetime_is_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         sched.utc(datetime(2026, 1, 1))
+
+
+# ---------------------------------------------------------------- study time zone (days are the learner's days)
+
+BEIJING = __import__("zoneinfo").ZoneInfo("Asia/Shanghai")
+
+
+def test_day_boundaries_follow_the_study_time_zone():
+    late = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)  # 07:30 on the 27th in Beijing
+    assert sched.local_date(late, BEIJING) == date(2026, 11, 27)
+    assert sched.day_start(late, BEIJING) == datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
+    assert sched.day_start(late) == datetime(2026, 11, 26, 0, 0, tzinfo=UTC)  # UTC when no zone is given
+    assert sched.date_start(date(2026, 12, 10), BEIJING) == datetime(2026, 12, 9, 16, 0, tzinfo=UTC)
+    assert sched.final_window_start(date(2026, 12, 10), BEIJING) == datetime(2026, 12, 6, 16, 0, tzinfo=UTC)
+
+
+def test_interview_cap_uses_the_local_start_of_the_final_window():
+    card = Card(card_id=1, state=State.Review, stability=60.0, difficulty=5.0, due=datetime(2026, 11, 1, tzinfo=UTC))
+    card.last_review = datetime(2026, 10, 1, tzinfo=UTC)
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    local = sched.apply_rating(card=card, rating=Rating.Good, now=now, interview_date=date(2026, 12, 10), tz=BEIJING)
+    utc_day = sched.apply_rating(card=card, rating=Rating.Good, now=now, interview_date=date(2026, 12, 10))
+    assert local.capped and local.card.due == datetime(2026, 12, 6, 16, 0, tzinfo=UTC)
+    assert utc_day.capped and utc_day.card.due == datetime(2026, 12, 7, 0, 0, tzinfo=UTC)

@@ -128,3 +128,33 @@ def test_stats_page_renders_svg_charts_with_text_numbers(client):
     assert 'id="readiness-overall"' in html
     assert 'id="mastery-data"' in html and "A. 基础与概念" in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_reviews_count_on_the_day_of_the_study_time_zone(session, monkeypatch):
+    from datetime import UTC, date, datetime
+
+    from app.config import settings as app_settings
+    from app.services import drill, stats
+
+    monkeypatch.setattr(app_settings, "STUDY_TIMEZONE", "Asia/Shanghai")
+    at = datetime(2026, 11, 2, 17, 0, tzinfo=UTC)  # 01:00 on 3 November in Beijing
+    item = drill.card_for_question(session=session, user_id=1, question_id="q01", now=at, reason="new")
+    drill.record_review(session=session, user_id=1, question_id="q01", rating=3, now=at, review_token=item.review_token)
+    result = stats.compute_stats(session=session, user_id=1, now=at)
+    assert result.reviews_today == 1
+    assert {c.day: c.count for c in result.heatmap if c.count} == {date(2026, 11, 3): 1}
+    assert result.forecast[0][0] == date(2026, 11, 3)
+
+
+def test_pages_show_times_and_days_in_the_study_time_zone(client, clock, monkeypatch):
+    from datetime import UTC, datetime
+
+    from app.config import settings as app_settings
+
+    monkeypatch.setattr(app_settings, "STUDY_TIMEZONE", "Asia/Shanghai")
+    clock.set(datetime(2026, 11, 2, 17, 0, tzinfo=UTC))  # 01:00 on 3 November in Beijing
+    mock = client.post("/api/mock-sessions", json={"count": 3}).json()
+    assert "2026-11-03 01:00" in client.get("/mock/history").text
+    client.post(f"/api/mock-sessions/{mock['id']}/finish")
+    assert "2026-11-03 01:00（北京时间）" in client.get(f"/mock/{mock['id']}/report").text
+    assert "按北京时间计算" in client.get("/stats").text

@@ -4,9 +4,10 @@ Used by the drill pages, the JSON API and mock interviews (`record_review(source
 
 Queue order (`next_card`):
 1. due cards (`due <= now`), lowest retrievability now first, then most overdue;
-2. in the final window before the interview date (3 UTC days), every seen card not yet reviewed in
+2. in the final window before the interview date (3 days), every seen card not yet reviewed in
    the window, lowest predicted recall at the interview first;
-3. new cards in question order (q01 → q30), while today's new-card allowance lasts (UTC day);
+3. new cards in question order (q01 → q30), while today's new-card allowance lasts (days of the
+   study time zone, `app.clock.study_tz`);
 4. learn-ahead: a learning/relearning card due within the next 20 minutes (as Anki does), so a
    session does not stall on a 10-minute learning step.
 
@@ -32,6 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from app import scheduler as sched
+from app.clock import study_tz
 from app.models import DrillCard, DrillReview, DrillSettings
 from app.question_bank import Category, category_for_number
 
@@ -422,6 +424,7 @@ def _record_once(
         now=now,
         desired_retention=settings.desired_retention,
         interview_date=settings.interview_date,
+        tz=study_tz(),
     )
     after = outcome.card
     reps_before = row.reps if row else 0
@@ -592,7 +595,7 @@ class QueueEmpty:
 
 def _today_review_stats(*, session: Session, user_id: int, now: datetime) -> tuple[int, int]:
     """(reviews today, new cards introduced today) via the (user_id, reviewed_at) index."""
-    start = sched.day_start(now)
+    start = sched.day_start(now, study_tz())
     total, new = session.exec(
         select(
             func.count(),
@@ -614,7 +617,8 @@ def _reviewed_since(*, session: Session, user_id: int, since: datetime) -> set[s
 def final_window_active(interview_date: date | None, now: datetime) -> bool:
     if interview_date is None:
         return False
-    return sched.final_window_start(interview_date) <= now < sched.date_start(interview_date)
+    tz = study_tz()
+    return sched.final_window_start(interview_date, tz) <= now < sched.date_start(interview_date, tz)
 
 
 @dataclass
@@ -639,9 +643,9 @@ def _build_queue(*, session: Session, user_id: int, now: datetime) -> _Queue:
     if final_window_active(settings.interview_date, now):
         assert settings.interview_date is not None
         seen = _reviewed_since(
-            session=session, user_id=user_id, since=sched.final_window_start(settings.interview_date)
+            session=session, user_id=user_id, since=sched.final_window_start(settings.interview_date, study_tz())
         )
-        at = sched.date_start(settings.interview_date)
+        at = sched.date_start(settings.interview_date, study_tz())
         final_pass = [r for r in rows.values() if r.question_id not in seen and r.due > now]
         final_pass.sort(
             key=lambda r: (sched.retrievability(_fsrs_card(r), at=at, desired_retention=retention), r.question_id)
@@ -672,6 +676,7 @@ def _present(
         now=now,
         desired_retention=queue.settings.desired_retention,
         interview_date=queue.settings.interview_date,
+        tz=study_tz(),
     )
     return NextCard(
         question_id=question_id,
@@ -710,7 +715,7 @@ def next_due(*, queue: _Queue, now: datetime) -> datetime | None:
     """When the next card becomes available: the earliest future due, or tomorrow's new-card allowance."""
     candidates = [r.due for r in queue.rows.values() if r.due > now]
     if queue.counts.unseen and queue.settings.new_per_day > 0:
-        candidates.append(sched.day_start(now) + timedelta(days=1))
+        candidates.append(sched.day_start(now + timedelta(days=1), study_tz()))  # tomorrow's allowance
     return min(candidates) if candidates else None
 
 

@@ -13,12 +13,14 @@ All days are UTC days.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
 from app import scheduler as sched
+from app.clock import study_tz
 from app.models import DrillReview
 from app.question_bank import CATEGORY_LABELS, Category
 from app.services import drill
@@ -42,7 +44,7 @@ class QuestionRecall:
 class Readiness:
     interview_date: date
     evaluated_at: datetime
-    days_left: int  # whole UTC days from today to the interview date (0 = today, negative = past)
+    days_left: int  # whole days (study time zone) from today to the interview date (0 = today, negative = past)
     overall: float
     by_category: dict[str, float]
     weakest: list[QuestionRecall]
@@ -74,7 +76,8 @@ def readiness(*, session: Session, user_id: int, now: datetime) -> Readiness | N
     if settings.interview_date is None:
         return None
     now = sched.utc(now)
-    at = max(now, sched.date_start(settings.interview_date))
+    tz = study_tz()
+    at = max(now, sched.date_start(settings.interview_date, tz))
     views = drill.card_states(session=session, user_id=user_id, now=at)
     recalls = [QuestionRecall(qid, v.retrievability or 0.0, v.state) for qid, v in views.items()]
     by_category = {
@@ -84,7 +87,7 @@ def readiness(*, session: Session, user_id: int, now: datetime) -> Readiness | N
     return Readiness(
         interview_date=settings.interview_date,
         evaluated_at=at,
-        days_left=(settings.interview_date - now.date()).days,
+        days_left=(settings.interview_date - sched.local_date(now, tz)).days,
         overall=_mean([r.recall for r in recalls]),
         by_category=by_category,
         weakest=weakest,
@@ -150,18 +153,18 @@ class Stats:
 
 
 def reviews_per_day(*, session: Session, user_id: int, since: datetime) -> dict[date, int]:
-    """Review counts per UTC day since `since` (one grouped query over the (user_id, reviewed_at) index)."""
-    day = func.date(DrillReview.reviewed_at)
-    rows = session.exec(
-        select(day, func.count())
-        .where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= since)
-        .group_by(day)
+    """Review counts per day of the study time zone since `since` (read through the (user_id, reviewed_at)
+    index; grouped here, because SQLite knows no time zones and a fixed offset would be wrong across DST)."""
+    tz = study_tz()
+    times = session.exec(
+        select(DrillReview.reviewed_at).where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= since)
     ).all()
-    return {date.fromisoformat(str(d)): int(n) for d, n in rows}
+    return dict(Counter(sched.local_date(at, tz) for at in times))
 
 
 def true_retention(*, session: Session, user_id: int, now: datetime, days: int) -> Retention:
-    since = sched.day_start(now) - timedelta(days=days - 1)
+    tz = study_tz()
+    since = sched.day_start(now - timedelta(days=days - 1), tz)
     rows = session.exec(
         select(DrillReview.question_id, DrillReview.reviewed_at, DrillReview.rating, DrillReview.state_before)
         .where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= since)
@@ -169,7 +172,7 @@ def true_retention(*, session: Session, user_id: int, now: datetime, days: int) 
     ).all()
     first: dict[tuple[str, date], tuple[int, int]] = {}
     for qid, at, rating, state_before in rows:
-        first.setdefault((qid, at.date()), (rating, state_before))
+        first.setdefault((qid, sched.local_date(at, tz)), (rating, state_before))
     counted = [rating for rating, state_before in first.values() if state_before != sched.NEW_STATE]
     return Retention(days=days, passed=sum(r != 1 for r in counted), total=len(counted))
 
@@ -189,8 +192,10 @@ def _heatmap(per_day: dict[date, int], today: date) -> list[HeatCell]:
 
 def compute_stats(*, session: Session, user_id: int, now: datetime) -> Stats:
     now = sched.utc(now)
-    today_start = sched.day_start(now)
-    tomorrow = today_start + timedelta(days=1)
+    tz = study_tz()
+    today = sched.local_date(now, tz)
+    today_start = sched.date_start(today, tz)
+    tomorrow = sched.date_start(today + timedelta(days=1), tz)
     views = drill.card_states(session=session, user_id=user_id, now=now)
     seen = [v for v in views.values() if v.state != "new"]
     counts = {
@@ -206,19 +211,24 @@ def compute_stats(*, session: Session, user_id: int, now: datetime) -> Stats:
     reviews_total = session.exec(
         select(func.count()).select_from(DrillReview).where(DrillReview.user_id == user_id)
     ).one()
-    per_day = reviews_per_day(session=session, user_id=user_id, since=today_start - timedelta(days=HEATMAP_DAYS - 1))
+    heat_start = sched.date_start(today - timedelta(days=HEATMAP_DAYS - 1), tz)
+    per_day = reviews_per_day(session=session, user_id=user_id, since=heat_start)
     mastery = {c.value: _mean([v.retrievability or 0.0 for v in views.values() if v.category == c]) for c in Category}
     forecast = []
     for i in range(FORECAST_DAYS):
-        day = (today_start + timedelta(days=i)).date()
-        n = counts["due_today"] if i == 0 else sum(v.due is not None and v.due.date() == day for v in seen)
+        day = today + timedelta(days=i)
+        n = (
+            counts["due_today"]
+            if i == 0
+            else sum(v.due is not None and sched.local_date(v.due, tz) == day for v in seen)
+        )
         forecast.append((day, n))
     return Stats(
         now=now,
         counts=counts,
         reviews_total=int(reviews_total),
-        reviews_today=per_day.get(now.date(), 0),
-        heatmap=_heatmap(per_day, now.date()),
+        reviews_today=per_day.get(today, 0),
+        heatmap=_heatmap(per_day, today),
         retention=[true_retention(session=session, user_id=user_id, now=now, days=d) for d in (7, 30)],
         mastery=mastery,
         forecast=forecast,

@@ -92,7 +92,7 @@
     e.target.focus({ preventScroll: true });
     if (window.scrollY > e.target.offsetTop) e.target.scrollIntoView();
   });
-  // Due times are rendered in UTC on the server; show them in the learner's own time zone (UTC stays in the tooltip).
+  // Due times are rendered in the study time zone on the server; show them in the browser's own zone (the server's text stays in the tooltip).
   function localTimes(scope) {
     (scope || document).querySelectorAll("time[data-local]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
