@@ -44,8 +44,8 @@ NOTES_SECTIONS: dict[str, str] = {
     "residual-layernorm": "残差连接与 LayerNorm",
     "masked-attention": "Decoder 的掩码自注意力",
     "cross-attention": "编码器-解码器注意力 Cross-Attention",
-    "technique": "面试技巧",
-    "review-plan": "复习计划",
+    "technique": "面试技巧 Interview technique",
+    "review-plan": "复习计划 Review plan",
 }
 
 NonEmpty = Annotated[str, Field(min_length=1)]

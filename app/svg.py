@@ -371,8 +371,9 @@ def line_chart(
             out.append(
                 f'<text x="{left - 6}" y="{y:.1f}" dy="0.35em" text-anchor="end" stroke="none">{_tick_label(t)}</text>'
             )
+    whole_x = not log_x and all(float(x).is_integer() for x in xs)  # steps, positions: no "2.5" tick
     for t in _ticks(x_lo, x_hi, log_x):
-        if x_lo - 1e-12 <= t <= x_hi + 1e-12:
+        if x_lo - 1e-12 <= t <= x_hi + 1e-12 and (not whole_x or float(t).is_integer()):
             x = px(t)
             out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}"/>')
             out.append(

@@ -14,7 +14,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from app.clock import study_tz, study_tz_label
 from app.config import ROOT
 from app.demos import DEMOS, demo_url
-from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category
+from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category, get_bank
 
 # Raw HTML in Markdown is escaped (html=False): bank text and notes can never inject markup.
 # Math is left as LaTeX inside <span class="math inline"> / <div class="math block"> and typeset
@@ -60,6 +60,11 @@ def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str
     return moment.astimezone(study_tz()).strftime(fmt)
 
 
+def question_title(question_id: str) -> str:
+    """The Chinese question text, for lists that otherwise show only ids (weakest questions, leeches)."""
+    return get_bank()[question_id].question.zh
+
+
 def is_htmx(request: Request) -> bool:
     """htmx requests get a fragment; history restores and ordinary requests get the full page."""
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
@@ -76,4 +81,5 @@ templates.env.globals.update(
     NOTES_SECTIONS=NOTES_SECTIONS,
     CATEGORY_LABELS={c.value: label for c, label in CATEGORY_LABELS.items()},
     study_tz_label=study_tz_label,
+    question_title=question_title,
 )

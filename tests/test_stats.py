@@ -158,3 +158,11 @@ def test_pages_show_times_and_days_in_the_study_time_zone(client, clock, monkeyp
     client.post(f"/api/mock-sessions/{mock['id']}/finish")
     assert "2026-11-03 01:00（北京时间）" in client.get(f"/mock/{mock['id']}/report").text
     assert "按北京时间计算" in client.get("/stats").text
+
+
+def test_weakest_questions_are_listed_with_their_titles(client):
+    client.put("/api/settings", json={"interview_date": "2026-11-20"})
+    html = client.get("/stats").text
+    weakest = html[html.index('<ol class="weakest">') : html.index("</ol>", html.index('<ol class="weakest">'))]
+    assert "q01 用一句话解释 Transformer 的核心思想。" in weakest
+    assert 'title="用一句话解释 Transformer 的核心思想。"' in client.get("/").text

@@ -104,3 +104,24 @@ def test_line_and_bar_charts_carry_exact_values() -> None:
     )
     assert "a · w: 0.2500" in bars and "b · w: 0.7500" in bars
     parse(chart), parse(bars)
+
+
+def test_a_chart_over_whole_steps_labels_only_whole_steps() -> None:
+    steps = list(range(12))  # decode steps 0..11: the default tick step would be 2.5
+    chart = str(
+        svg.line_chart(
+            [{"label": "ms", "x": steps, "y": [1.0] * 12}], chart_id="t", title="t", x_label="step", y_label="ms"
+        )
+    )
+    x_ticks = re.findall(r'text-anchor="middle" stroke="none">([^<]+)</text>', chart)
+    assert x_ticks and all(t.isdigit() for t in x_ticks), x_ticks
+    fractional = str(
+        svg.line_chart(
+            [{"label": "v", "x": [0.0, 0.5, 1.0], "y": [1.0, 2.0, 3.0]}],
+            chart_id="f",
+            title="f",
+            x_label="x",
+            y_label="y",
+        )
+    )
+    assert "0.5" in fractional  # real-valued axes keep their fractional ticks
