@@ -166,3 +166,23 @@ def test_weakest_questions_are_listed_with_their_titles(client):
     weakest = html[html.index('<ol class="weakest">') : html.index("</ol>", html.index('<ol class="weakest">'))]
     assert "q01 用一句话解释 Transformer 的核心思想。" in weakest
     assert 'title="用一句话解释 Transformer 的核心思想。"' in client.get("/").text
+
+
+def test_new_card_plan_counts_today_with_what_is_left_of_its_allowance():
+    from app.services.stats import new_card_plan
+
+    assert new_card_plan(unseen=30, days_left=7, new_per_day=2, new_available_today=2) == (14, 5)
+    assert new_card_plan(unseen=30, days_left=7, new_per_day=10, new_available_today=0) == (30, 5)
+    assert new_card_plan(unseen=0, days_left=7, new_per_day=0, new_available_today=0) == (0, 0)
+    assert new_card_plan(unseen=30, days_left=0, new_per_day=10, new_available_today=10) == (0, 0)
+
+
+def test_home_and_stats_warn_when_the_allowance_cannot_reach_every_question(client):
+    client.put("/api/settings", json={"interview_date": "2026-11-09", "new_per_day": 2})  # 7 days from 2 Nov
+    readiness = client.get("/api/stats").json()["readiness"]
+    assert (readiness["new_capacity"], readiness["new_needed_per_day"], readiness["short_of_new"]) == (14, 5, 16)
+    for page in ("/", "/stats"):
+        html = client.get(page).text
+        assert 'id="new-plan"' in html and "还有 <strong>16</strong> 题一次都学不到" in html
+    client.put("/api/settings", json={"new_per_day": 5})
+    assert 'id="new-plan"' not in client.get("/").text

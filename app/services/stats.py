@@ -49,10 +49,18 @@ class Readiness:
     by_category: dict[str, float]
     weakest: list[QuestionRecall]
     unseen: int
+    new_per_day: int = 0
+    new_capacity: int = 0  # new cards the allowance still lets in before the interview day
+    new_needed_per_day: int = 0  # the smallest daily allowance that would reach every unseen card in time
 
     @property
     def past(self) -> bool:
         return self.days_left < 0
+
+    @property
+    def short_of_new(self) -> int:
+        """Unseen questions the current new-card allowance will not reach before the interview day."""
+        return max(0, self.unseen - self.new_capacity)
 
     def to_dict(self) -> dict:
         return {
@@ -63,11 +71,27 @@ class Readiness:
             "by_category": {k: round(v, 4) for k, v in self.by_category.items()},
             "weakest": [w.to_dict() for w in self.weakest],
             "unseen_count_as_zero": self.unseen,
+            "new_capacity": self.new_capacity,
+            "new_needed_per_day": self.new_needed_per_day,
+            "short_of_new": self.short_of_new,
         }
 
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def new_card_plan(*, unseen: int, days_left: int, new_per_day: int, new_available_today: int) -> tuple[int, int]:
+    """(new cards the allowance admits before the interview day, the daily allowance that would admit all).
+
+    Today counts with what is left of today's allowance; each later day before the interview day with the
+    full allowance. On or after the interview day nothing more is planned.
+    """
+    if days_left <= 0:
+        return 0, 0
+    capacity = min(unseen, new_available_today + new_per_day * (days_left - 1))
+    needed = -(-unseen // days_left)  # ceil: spread evenly over the days left, today included
+    return capacity, needed
 
 
 def readiness(*, session: Session, user_id: int, now: datetime) -> Readiness | None:
@@ -84,14 +108,25 @@ def readiness(*, session: Session, user_id: int, now: datetime) -> Readiness | N
         c.value: _mean([r.recall for r in recalls if drill.category_of(r.question_id) == c]) for c in Category
     }
     weakest = sorted(recalls, key=lambda r: (r.recall, r.question_id))[:WEAKEST]
+    days_left = (settings.interview_date - sched.local_date(now, tz)).days
+    unseen = sum(r.state == "new" for r in recalls)
+    capacity, needed = new_card_plan(
+        unseen=unseen,
+        days_left=days_left,
+        new_per_day=settings.new_per_day,
+        new_available_today=drill.queue_counts(session=session, user_id=user_id, now=now).new_available,
+    )
     return Readiness(
         interview_date=settings.interview_date,
         evaluated_at=at,
-        days_left=(settings.interview_date - sched.local_date(now, tz)).days,
+        days_left=days_left,
         overall=_mean([r.recall for r in recalls]),
         by_category=by_category,
         weakest=weakest,
-        unseen=sum(r.state == "new" for r in recalls),
+        unseen=unseen,
+        new_per_day=settings.new_per_day,
+        new_capacity=capacity,
+        new_needed_per_day=needed,
     )
 
 
