@@ -22,6 +22,7 @@ from app.db import engine, run_migrations
 from app.limits import BodySizeLimitMiddleware
 from app.question_bank import get_bank
 from app.routes import router
+from app.security import SecurityHeadersMiddleware
 from app.services import drill_transfer
 from app.services.users import ensure_default_user
 from app.templating import templates
@@ -97,6 +98,7 @@ def create_app() -> FastAPI:
     )
     # An export file grows with the review log: its import routes take up to MAX_IMPORT_BYTES (+ form overhead).
     import_limit = drill_transfer.MAX_IMPORT_BYTES + 64 * 1024
+    application.add_middleware(SecurityHeadersMiddleware)
     application.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.MAX_BODY_BYTES,

@@ -148,7 +148,9 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
+    # bypass_csp: Playwright's wait_for_function evaluates its string predicate with eval, which the app's
+    # Content-Security-Policy forbids. The CSP itself is checked, without bypass, in test_browser_foundation.
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900}, bypass_csp=True)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -21,7 +21,7 @@ def _wait_phase(page, phase: str, question: str | None = None) -> None:
 
 def test_review_five_cards_with_the_keyboard_then_reopen(live_server, browser):
     httpx.put(live_server.url + "/api/settings", json={"new_per_day": 10, "interview_date": None}).raise_for_status()
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900})
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -74,7 +74,7 @@ def test_review_five_cards_with_the_keyboard_then_reopen(live_server, browser):
 
     # reopen: same place, nothing lost, nothing double-counted, even after a server restart
     live_server.restart()
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900})
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.goto(live_server.url + "/drill")
     _wait_phase(page, "front", next_question)
@@ -125,7 +125,7 @@ def test_pages_screenshots(live_server, page):
 
 
 def test_phone_width_drill_has_no_horizontal_scroll(live_server, browser):
-    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")
+    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN", bypass_csp=True)
     pg = context.new_page()
     pg.goto(live_server.url + "/drill")
     pg.wait_for_selector("#drill")

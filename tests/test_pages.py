@@ -117,3 +117,14 @@ def test_question_pages_link_every_demo_that_illustrates_them(client):
             assert f'href="/visualize/{slug}"' in html, (qid, slug)
     # q08 (multi-head formula) names no demo of its own, yet step by step shows its computation
     assert 'href="/visualize/step-by-step"' in client.get("/questions/q08").text
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    from app.security import CONTENT_SECURITY_POLICY
+
+    for path in ("/", "/drill", "/visualize", "/api/questions", "/static/css/app.css"):
+        headers = client.get(path).headers
+        assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
+    assert "content-security-policy" not in client.get("/docs").headers  # Swagger starts with an inline script

@@ -87,7 +87,7 @@ def test_kv_cache_steps_one_token_per_click_and_masks_toggle(live_server, page) 
 
 
 def test_every_tab_renders_and_the_page_fits_a_phone(live_server, browser) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")
+    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN", bypass_csp=True)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -145,3 +145,22 @@ def test_character_count_follows_the_tokenizer_and_out_of_band_text_changes(live
         page.fill("#vz-text", "👨\u200d👩\u200d👧ab\u00ad")
     page.wait_for_function("document.querySelectorAll('.vz-chips li').length === 7")
     assert page.inner_text("#vz-count") == "5 / 64"
+
+
+def test_no_recompute_in_the_middle_of_an_ime_composition(live_server, page) -> None:
+    page.goto(live_server.url + "/visualize/attention?text=ab")
+    page.wait_for_selector("#vz-panel svg.vz-svg")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/visualize?" in r.url else None)
+    # pinyin being composed: the box holds "zhu" but the learner has not picked 注 yet
+    page.evaluate(
+        """() => { const box = document.querySelector('#vz-text'); box.value = 'abzhu';
+                   box.dispatchEvent(new InputEvent('input', {bubbles: true, isComposing: true})); }"""
+    )
+    page.wait_for_timeout(700)  # longer than the 300 ms debounce
+    assert sent == []
+    with page.expect_response(lambda r: "/visualize?" in r.url and "text=ab%E6%B3%A8" in r.url):
+        page.evaluate(
+            """() => { const box = document.querySelector('#vz-text'); box.value = 'ab注';
+                       box.dispatchEvent(new CompositionEvent('compositionend', {bubbles: true, data: '注'})); }"""
+        )

@@ -3,6 +3,16 @@
 (function () {
   "use strict";
 
+  // Recompute as the learner types, but not in the middle of an IME composition (pinyin → 汉字): the form
+  // listens for "vz-input" (hx-trigger). Done here rather than with an htmx event filter, which would
+  // need eval and the Content-Security-Policy forbids it.
+  function requestRecompute(e) {
+    if (e.isComposing || !e.target.closest || !e.target.closest("#vz-form")) return;
+    e.target.dispatchEvent(new CustomEvent("vz-input", { bubbles: true }));
+  }
+  document.addEventListener("input", requestRecompute);
+  document.addEventListener("compositionend", requestRecompute);
+
   var tip = null;
   function tooltip() {
     if (!tip) {
