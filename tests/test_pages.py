@@ -128,3 +128,13 @@ def test_pages_carry_a_strict_content_security_policy(client):
         assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
     assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
     assert "content-security-policy" not in client.get("/docs").headers  # Swagger starts with an inline script
+
+
+def test_every_link_in_the_study_notes_leads_somewhere(client):
+    from pathlib import Path
+
+    notes = Path(__file__).resolve().parent.parent / "question_bank" / "notes"
+    links = {m for p in notes.glob("*.md") for m in re.findall(r"\]\((/[^)\s]*)\)", p.read_text(encoding="utf-8"))}
+    assert any(link.startswith("/drill?focus=") for link in links)  # the review plan's focused drills
+    for link in sorted(links):
+        assert client.get(link).status_code == 200, link
