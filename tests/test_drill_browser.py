@@ -134,3 +134,19 @@ def test_phone_width_drill_has_no_horizontal_scroll(live_server, browser):
     screenshot(pg, "drill-phone")
     assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     context.close()
+
+
+def test_a_typed_answer_survives_a_refresh_until_the_card_is_graded(live_server, page):
+    page.goto(live_server.url + "/drill")
+    _wait_phase(page, "front")
+    first = page.locator("#drill").get_attribute("data-question")
+    page.fill("#drill-answer", "缩放是为了让点积方差回到 1")
+    page.reload()
+    _wait_phase(page, "front", first)
+    assert page.locator("#drill-answer").input_value() == "缩放是为了让点积方差回到 1"
+    page.click("#reveal-button")
+    _wait_phase(page, "back", first)
+    page.keyboard.press("3")
+    page.wait_for_selector(f'#drill[data-phase="front"]:not([data-question="{first}"])')
+    assert page.locator("#drill-answer").input_value() == ""  # the next card starts empty
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('drill-draft:')).length") == 0

@@ -103,8 +103,33 @@
     });
   }
   document.addEventListener("htmx:load", function (e) { localTimes(e.target); });
+
+  // The typed answer survives a refresh or a closed tab: kept per shown card (its review token) in
+  // localStorage until that card is graded.
+  function storage() { try { return window.localStorage; } catch (err) { return null; } }
+  function draftKey(el) { return "drill-draft:" + el.dataset.token; }
+  function restoreDraft() {
+    var el = root(), store = storage();
+    if (!el || !store || el.dataset.phase !== "front" || !el.dataset.token) return;
+    var box = el.querySelector("#drill-answer"), saved = store.getItem(draftKey(el));
+    if (box && saved && !box.value) box.value = saved;
+  }
+  document.addEventListener("input", function (e) {
+    var el = root(), store = storage();
+    if (!el || !store || !e.target || e.target.id !== "drill-answer" || !el.dataset.token) return;
+    if (e.target.value) store.setItem(draftKey(el), e.target.value); else store.removeItem(draftKey(el));
+  });
+  function forgetDraft(form) {
+    var el = root(), store = storage();
+    if (el && store && form && form.classList && form.classList.contains("drill-grade")) store.removeItem(draftKey(el));
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) { forgetDraft(e.detail.elt); });
+  document.addEventListener("submit", function (e) { forgetDraft(e.target); }, true);
+  document.addEventListener("htmx:load", function (e) { if (e.target && e.target.id === "drill") restoreDraft(); });
+
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
+    restoreDraft();
     noteShown();
     var el = root();
     if (el) el.focus({ preventScroll: true });
