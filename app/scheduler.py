@@ -44,9 +44,14 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def local_time(moment: datetime, tz: tzinfo = UTC) -> datetime:
+    """The same instant as wall-clock time in time zone `tz` (a naive datetime is refused, as in `utc`)."""
+    return utc(moment).astimezone(tz)
+
+
 def local_date(moment: datetime, tz: tzinfo = UTC) -> date:
     """The calendar day `moment` falls on in time zone `tz`."""
-    return utc(moment).astimezone(tz).date()
+    return local_time(moment, tz).date()
 
 
 def date_start(day: date, tz: tzinfo = UTC) -> datetime:

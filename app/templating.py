@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 
 from fastapi import Request
@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from app import scheduler as sched
 from app.clock import study_tz, study_tz_label
 from app.config import ROOT
 from app.demos import DEMOS, demo_url
@@ -55,9 +56,7 @@ def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str
     if value is None:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(study_tz()).strftime(fmt)
+    return sched.local_time(moment, study_tz()).strftime(fmt)
 
 
 def question_title(question_id: str) -> str:

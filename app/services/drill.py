@@ -593,6 +593,17 @@ class QueueEmpty:
         }
 
 
+def _new_allowance(new_per_day: int, new_today: int) -> int:
+    """How many more new cards today: the daily limit minus the new cards already introduced today."""
+    return max(0, new_per_day - new_today)
+
+
+def new_available_today(*, session: Session, user_id: int, now: datetime, unseen: int, new_per_day: int) -> int:
+    """New cards today's allowance still admits, without building the whole queue (one indexed count)."""
+    _, new_today = _today_review_stats(session=session, user_id=user_id, now=now)
+    return min(unseen, _new_allowance(new_per_day, new_today))
+
+
 def _today_review_stats(*, session: Session, user_id: int, now: datetime) -> tuple[int, int]:
     """(reviews today, new cards introduced today) via the (user_id, reviewed_at) index."""
     start = sched.day_start(now, study_tz())
@@ -653,8 +664,7 @@ def _build_queue(*, session: Session, user_id: int, now: datetime) -> _Queue:
 
     reviewed_today, new_today = _today_review_stats(session=session, user_id=user_id, now=now)
     unseen = [qid for qid in QUESTION_IDS if qid not in rows]
-    allowance = max(0, settings.new_per_day - new_today)
-    new_ids = unseen[:allowance]
+    new_ids = unseen[: _new_allowance(settings.new_per_day, new_today)]
     counts = Counts(
         due_now=len(due),
         final_pass=len(final_pass),
@@ -688,6 +698,12 @@ def _present(
     )
 
 
+def _learn_ahead(queue: _Queue, now: datetime) -> list[DrillCard]:
+    """Learning/relearning cards not yet due but due within LEARN_AHEAD: /drill shows them when nothing else is
+    left, as Anki does (cards already due are in `queue.due`)."""
+    return [r for r in queue.rows.values() if r.state != State.Review and now < r.due <= now + LEARN_AHEAD]
+
+
 def next_card(*, session: Session, user_id: int, now: datetime) -> NextCard | QueueEmpty:
     """The card to show now (see the module docstring for the order), or why there is none."""
     now = sched.utc(now)
@@ -702,7 +718,7 @@ def next_card(*, session: Session, user_id: int, now: datetime) -> NextCard | Qu
         )
     if queue.new_ids:
         return _present(user_id=user_id, question_id=queue.new_ids[0], row=None, reason="new", queue=queue, now=now)
-    ahead = [r for r in queue.rows.values() if r.state != State.Review and r.due <= now + LEARN_AHEAD]
+    ahead = _learn_ahead(queue, now)
     if ahead:
         row = min(ahead, key=lambda r: r.due)
         return _present(
@@ -815,7 +831,9 @@ class TodaySummary:
 def today_summary(*, session: Session, user_id: int, now: datetime) -> TodaySummary:
     now = sched.utc(now)
     queue = _build_queue(session=session, user_id=user_id, now=now)
-    ahead = sum(1 for r in queue.rows.values() if r.state != State.Review and now < r.due <= now + LEARN_AHEAD)
     return TodaySummary(
-        counts=queue.counts, next_due=next_due(queue=queue, now=now), seen=len(queue.rows), learn_ahead=ahead
+        counts=queue.counts,
+        next_due=next_due(queue=queue, now=now),
+        seen=len(queue.rows),
+        learn_ahead=len(_learn_ahead(queue, now)),
     )

@@ -180,7 +180,7 @@ def clock_stop(mock: MockSession, now: datetime) -> datetime:
     A question shown but never answered before the session ended keeps the time it had then, not a
     figure that grows every time the report is opened.
     """
-    ended = mock.finished_at if mock.status == "finished" else mock.discarded_at if mock.status == "discarded" else None
+    ended = {"finished": mock.finished_at, "discarded": mock.discarded_at}.get(mock.status)
     return min(now, ended) if ended is not None else now
 
 

@@ -1,14 +1,14 @@
 """Drill statistics and interview readiness, computed from the card table and the review log.
 
 Readiness: with an interview date set, each card's predicted recall *on the interview date*
-(FSRS retrievability evaluated at 00:00 UTC of that date, or now if that has passed) assuming no
+(FSRS retrievability evaluated at 00:00 of that date in the study time zone, or now if that has passed) assuming no
 further reviews; a card never reviewed counts as 0 (honest: nothing has been learnt yet). The
 overall figure is the mean over all 30 questions; per category, the mean over its questions.
 
-True retention: for each card and UTC day, the first review of that day of a card seen before
+True retention: for each card and day, the first review of that day of a card seen before
 (new cards are excluded — failing an unseen card is not forgetting); Again = fail, else pass.
 
-All days are UTC days.
+All days are days of the study time zone (`app.clock.study_tz`, STUDY_TIMEZONE).
 """
 
 from __future__ import annotations
@@ -114,7 +114,9 @@ def readiness(*, session: Session, user_id: int, now: datetime) -> Readiness | N
         unseen=unseen,
         days_left=days_left,
         new_per_day=settings.new_per_day,
-        new_available_today=drill.queue_counts(session=session, user_id=user_id, now=now).new_available,
+        new_available_today=drill.new_available_today(
+            session=session, user_id=user_id, now=now, unseen=unseen, new_per_day=settings.new_per_day
+        ),
     )
     return Readiness(
         interview_date=settings.interview_date,

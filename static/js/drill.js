@@ -88,6 +88,7 @@
   document.addEventListener("htmx:load", function (e) {
     if (!e.target || e.target.id !== "drill") return;
     idle();
+    restoreDraft();
     noteShown();
     e.target.focus({ preventScroll: true });
     if (window.scrollY > e.target.offsetTop) e.target.scrollIntoView();
@@ -125,7 +126,6 @@
   }
   document.addEventListener("htmx:beforeRequest", function (e) { forgetDraft(e.detail.elt); });
   document.addEventListener("submit", function (e) { forgetDraft(e.target); }, true);
-  document.addEventListener("htmx:load", function (e) { if (e.target && e.target.id === "drill") restoreDraft(); });
 
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
