@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     STUDY_TIMEZONE: str = "Asia/Shanghai"
     # Run the bundled model once in the background at start-up (the suite's in-process clients skip it).
     WARM_UP_MODEL: bool = True
+    # The per-install secret (CSRF and review tokens). Empty: a file next to the SQLite database
+    # (`data/transformer_prep.secret`), created with mode 0600 on first start; an in-memory database
+    # gets a secret that lives as long as the process, like its data.
+    SECRET_FILE: str = ""
 
     @field_validator("STUDY_TIMEZONE")
     @classmethod
