@@ -9,6 +9,8 @@ from sqlmodel import Session, func, select
 
 from app.models import DrillReview
 from app.question_bank import get_bank
+from tests.utils.api import error_text
+from tests.utils.csrf import JSON, hx, with_csrf
 
 
 def _reviews(engine) -> int:
@@ -70,18 +72,18 @@ def test_bad_review_is_422_with_a_clear_message_and_writes_nothing(client, engin
     payload = {"question_id": card["question_id"], "rating": 3, "review_token": card["review_token"]} | body
     response = client.post("/api/drill/reviews", json=payload)
     assert response.status_code == 422
-    assert detail in response.json()["detail"]
+    assert detail in error_text(response)
     assert _reviews(engine) == 0
 
 
 def test_undo_restores_the_card_and_the_same_token_works_again(client, engine):
     card, _ = _grade(client, 3)
-    response = client.post("/api/drill/undo")
+    response = client.post("/api/drill/undo", headers=JSON)
     assert response.status_code == 200
     assert response.json()["question_id"] == "q01" and response.json()["card"]["state"] == "new"
     assert _reviews(engine) == 0
     assert client.get("/api/drill/next").json()["review_token"] == card["review_token"]
-    nothing = client.post("/api/drill/undo")
+    nothing = client.post("/api/drill/undo", headers=JSON)
     assert nothing.status_code == 422 and "nothing to undo" in nothing.json()["detail"]
 
 
@@ -110,7 +112,7 @@ def test_settings_api_round_trip_and_validation(client):
     ]:
         response = client.put("/api/settings", json=body)
         assert response.status_code == 422, body
-        assert detail in response.json()["detail"]
+        assert detail in error_text(response)
     assert client.get("/api/settings").json()["desired_retention"] == 0.85
     assert client.put("/api/settings", json={"interview_date": None}).json()["interview_date"] is None
 
@@ -142,8 +144,8 @@ def test_reveal_shows_key_point_coverage_with_escaped_highlights(client, engine)
     typed = "<script>x</script> " + strong
     response = client.post(
         "/drill/reveal",
-        data={"question_id": "q01", "review_token": card["review_token"], "answer": typed},
-        headers={"HX-Request": "true"},
+        data=with_csrf({"question_id": "q01", "review_token": card["review_token"], "answer": typed}),
+        headers=hx(),
     )
     html = response.text
     assert response.status_code == 200
@@ -159,8 +161,10 @@ def test_htmx_grade_swaps_in_the_next_card(client, engine):
     card = client.get("/api/drill/next").json()
     response = client.post(
         "/drill/grade",
-        data={"question_id": "q01", "review_token": card["review_token"], "rating": "3", "duration_ms": "5000"},
-        headers={"HX-Request": "true"},
+        data=with_csrf(
+            {"question_id": "q01", "review_token": card["review_token"], "rating": "3", "duration_ms": "5000"}
+        ),
+        headers=hx(),
     )
     assert response.status_code == 200
     assert 'data-question="q02"' in response.text and "良好 Good" in response.text
@@ -169,8 +173,8 @@ def test_htmx_grade_swaps_in_the_next_card(client, engine):
     # the same form posted again (double click, back button) records nothing more
     again = client.post(
         "/drill/grade",
-        data={"question_id": "q01", "review_token": card["review_token"], "rating": "1"},
-        headers={"HX-Request": "true"},
+        data=with_csrf({"question_id": "q01", "review_token": card["review_token"], "rating": "1"}),
+        headers=hx(),
     )
     assert "本次未重复记录" in again.text
     assert _reviews(engine) == 1
@@ -180,7 +184,7 @@ def test_plain_form_grade_redirects_so_refresh_never_regrades(client, engine):
     card = client.get("/api/drill/next").json()
     response = client.post(
         "/drill/grade",
-        data={"question_id": "q01", "review_token": card["review_token"], "rating": "4"},
+        data=with_csrf({"question_id": "q01", "review_token": card["review_token"], "rating": "4"}),
         follow_redirects=False,
     )
     assert response.status_code == 303 and response.headers["location"] == "/drill"
@@ -191,8 +195,8 @@ def test_grade_page_with_bad_rating_is_422_and_writes_nothing(client, engine):
     card = client.get("/api/drill/next").json()
     response = client.post(
         "/drill/grade",
-        data={"question_id": "q01", "review_token": card["review_token"], "rating": "7"},
-        headers={"HX-Request": "true"},
+        data=with_csrf({"question_id": "q01", "review_token": card["review_token"], "rating": "7"}),
+        headers=hx(),
     )
     assert response.status_code == 422
     assert "rating must be 1" in response.text
@@ -201,18 +205,22 @@ def test_grade_page_with_bad_rating_is_422_and_writes_nothing(client, engine):
 
 def test_undo_page_shows_the_restored_card(client):
     card = client.get("/api/drill/next").json()
-    client.post("/drill/grade", data={"question_id": "q01", "review_token": card["review_token"], "rating": "1"})
-    response = client.post("/drill/undo", headers={"HX-Request": "true"})
+    client.post(
+        "/drill/grade", data=with_csrf({"question_id": "q01", "review_token": card["review_token"], "rating": "1"})
+    )
+    response = client.post("/drill/undo", headers=hx())
     assert 'data-question="q01"' in response.text and "已撤销 q01" in response.text
 
 
 def test_stale_reveal_moves_on(client):
     card = client.get("/api/drill/next").json()
-    client.post("/drill/grade", data={"question_id": "q01", "review_token": card["review_token"], "rating": "3"})
+    client.post(
+        "/drill/grade", data=with_csrf({"question_id": "q01", "review_token": card["review_token"], "rating": "3"})
+    )
     response = client.post(
         "/drill/reveal",
-        data={"question_id": "q01", "review_token": card["review_token"]},
-        headers={"HX-Request": "true"},
+        data=with_csrf({"question_id": "q01", "review_token": card["review_token"]}),
+        headers=hx(),
     )
     assert "已在别处评分" in response.text and 'data-question="q02"' in response.text
 
@@ -250,11 +258,11 @@ def test_grade_page_with_a_stale_token_says_so_in_chinese_and_writes_nothing(cli
     card = client.get("/api/drill/next").json()
     body = {"question_id": "q01", "rating": 3, "review_token": card["review_token"]}
     assert client.post("/api/drill/reviews", json=body).status_code == 201
-    client.post("/api/drill/undo")  # q01 is new again; a token from a different state is stale
+    client.post("/api/drill/undo", headers=JSON)  # q01 is new again; a token from a different state is stale
     response = client.post(
         "/drill/grade",
-        data={"question_id": "q01", "review_token": "1.q01.3.ffffffffffffffff", "rating": "3"},
-        headers={"HX-Request": "true"},
+        data=with_csrf({"question_id": "q01", "review_token": "1.q01.3.ffffffffffffffff", "rating": "3"}),
+        headers=hx(),
     )
     assert response.status_code == 422
     assert "q01 在显示之后已经变化" in response.text and "这次评分没有记录" in response.text
@@ -295,7 +303,7 @@ def test_focused_practice_shows_its_cards_once_each_then_the_normal_queue(client
     def grade(html: str, rating: str = "3") -> str:
         qid, token = _shown(html)
         data = {"question_id": qid, "review_token": token, "rating": rating, "focus": focus, "since": since}
-        return client.post("/drill/grade", data=data, headers={"HX-Request": "true"}).text
+        return client.post("/drill/grade", data=with_csrf(data), headers=hx()).text
 
     clock.advance(timedelta(seconds=30))
     second = grade(page, rating="1")
@@ -315,7 +323,7 @@ def test_focused_practice_without_javascript_redirects_back_into_it(client, cloc
     qid, token = _shown(page)
     data = {"question_id": qid, "review_token": token, "rating": "3"}
     data |= {"focus": _hidden(page, "focus"), "since": _hidden(page, "since")}
-    response = client.post("/drill/grade", data=data, follow_redirects=False)
+    response = client.post("/drill/grade", data=with_csrf(data), follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/drill?focus=q07%2Cq08&since=")
     assert _shown(client.get(response.headers["location"]).text)[0] == "q08"
 

@@ -8,6 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from tests.utils.api import error_text
+from tests.utils.csrf import JSON, with_csrf
+
 
 def _study(client, clock, n=6):
     client.put("/api/settings", json={"desired_retention": 0.85, "new_per_day": 20, "interview_date": "2026-12-24"})
@@ -48,7 +51,7 @@ def test_round_trip_restores_the_same_state(client, clock):
     client.put("/api/settings", json={"desired_retention": 0.7, "new_per_day": 0, "interview_date": None})
     _study(client, clock, n=3)
     assert _state(client) != before
-    response = client.post("/api/import", content=json.dumps(exported))
+    response = client.post("/api/import", content=json.dumps(exported), headers=JSON)
     assert response.status_code == 200, response.text
     assert response.json()["imported"]["reviews"] == 6
     clock.set(moment)
@@ -95,7 +98,7 @@ def test_bad_files_change_nothing_and_say_why(client, clock):
     assert len(cases) == 11
     for payload, message in cases:
         body = payload if isinstance(payload, str) else json.dumps(payload)
-        response = client.post("/api/import", content=body)
+        response = client.post("/api/import", content=body, headers=JSON)
         assert response.status_code == 422, message
         assert message in response.json()["detail"], (message, response.json()["detail"])
         assert _state(client) == before
@@ -106,11 +109,13 @@ def test_settings_page_offers_download_and_upload(client, clock):
     html = client.get("/settings").text
     assert 'href="/api/export"' in html and 'enctype="multipart/form-data"' in html
     exported = client.get("/api/export").content
-    client.post("/api/drill/undo")
-    response = client.post("/settings/import", files={"file": ("backup.json", exported, "application/json")})
+    client.post("/api/drill/undo", headers=JSON)
+    response = client.post(
+        "/settings/import", data=with_csrf(), files={"file": ("backup.json", exported, "application/json")}
+    )
     assert response.status_code == 200 and "已导入" in response.text
     assert len(client.get("/api/export").json()["reviews"]) == 2
-    bad = client.post("/settings/import", files={"file": ("x.json", b"{}", "application/json")})
+    bad = client.post("/settings/import", data=with_csrf(), files={"file": ("x.json", b"{}", "application/json")})
     assert bad.status_code == 422 and "format must be" in bad.text
     assert len(client.get("/api/export").json()["reviews"]) == 2
 
@@ -125,7 +130,7 @@ def test_settings_page_offers_download_and_upload(client, clock):
     ],
 )
 def test_settings_form(client, form, status, text):
-    response = client.post("/settings", data=form)
+    response = client.post("/settings", data=with_csrf(form))
     assert response.status_code == status and text in response.text
     saved = client.get("/api/settings").json()
     if status == 200:
@@ -141,9 +146,9 @@ def test_deeply_nested_json_is_a_clear_422_not_a_server_error(client, clock):
     _study(client, clock, n=2)
     before = _state(client)
     nested = b"[" * 100_000 + b"]" * 100_000
-    response = client.post("/api/import", content=nested)
+    response = client.post("/api/import", content=nested, headers=JSON)
     assert response.status_code == 422 and "嵌套过深" in response.json()["detail"]
-    page = client.post("/settings/import", files={"file": ("deep.json", nested, "application/json")})
+    page = client.post("/settings/import", data=with_csrf(), files={"file": ("deep.json", nested, "application/json")})
     assert page.status_code == 422 and "嵌套过深" in page.text
     assert _state(client) == before
 
@@ -153,17 +158,17 @@ def test_oversized_file_is_refused_and_changes_nothing(client, clock, monkeypatc
 
     _study(client, clock, n=2)
     exported = client.get("/api/export").json()
-    client.post("/api/drill/undo")
+    client.post("/api/drill/undo", headers=JSON)
     before = _state(client)
     body = json.dumps(exported, indent=1).encode()  # a valid export …
     monkeypatch.setattr(drill_transfer, "MAX_IMPORT_BYTES", len(body) - 1)  # … one byte over the limit
-    response = client.post("/api/import", content=body)
+    response = client.post("/api/import", content=body, headers=JSON)
     assert response.status_code == 422 and "导入文件太大" in response.json()["detail"]
-    page = client.post("/settings/import", files={"file": ("big.json", body, "application/json")})
+    page = client.post("/settings/import", data=with_csrf(), files={"file": ("big.json", body, "application/json")})
     assert page.status_code == 422 and "导入文件太大" in page.text
     assert _state(client) == before
     monkeypatch.setattr(drill_transfer, "MAX_IMPORT_BYTES", len(body))
-    assert client.post("/api/import", content=body).status_code == 200
+    assert client.post("/api/import", content=body, headers=JSON).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -177,7 +182,7 @@ def test_a_card_fsrs_cannot_schedule_is_refused_so_the_pages_keep_working(client
     bad = copy.deepcopy(exported)
     card = next(c for c in bad["cards"] if c["state"] == 2)  # a review card
     card[field] = value
-    response = client.post("/api/import", content=json.dumps(bad))
+    response = client.post("/api/import", content=json.dumps(bad), headers=JSON)
     assert response.status_code == 422, response.text
     assert f"{card['question_id']} is not a consistent FSRS card" in response.json()["detail"]
     assert _state(client) == before
@@ -189,7 +194,7 @@ def test_a_relearning_card_without_a_step_is_refused(client, clock):
     bad = client.get("/api/export").json()
     card = next(c for c in bad["cards"] if c["state"] == 2)
     card.update(state=3, step=None)
-    response = client.post("/api/import", content=json.dumps(bad))
+    response = client.post("/api/import", content=json.dumps(bad), headers=JSON)
     assert response.status_code == 422 and "not a consistent FSRS card" in response.json()["detail"]
 
 
@@ -197,7 +202,7 @@ def test_a_snapshot_with_a_naive_last_review_is_refused(client, clock):
     _study(client, clock)
     bad = client.get("/api/export").json()
     bad["reviews"][-1]["card_after"]["last_review"] = "2026-11-02T09:00:00"
-    response = client.post("/api/import", content=json.dumps(bad))
+    response = client.post("/api/import", content=json.dumps(bad), headers=JSON)
     assert response.status_code == 422 and "reviews.5.card_after" in response.json()["detail"]
 
 
@@ -211,15 +216,16 @@ def test_a_snapshot_with_a_naive_last_review_is_refused(client, clock):
     ],
 )
 def test_settings_form_errors_are_in_chinese(client, form, chinese):
-    response = client.post("/settings", data=form)
+    response = client.post("/settings", data=with_csrf(form))
     assert response.status_code == 422
     assert chinese in response.text
     assert client.get("/api/settings").json()["new_per_day"] == 10
 
 
 def test_settings_api_errors_are_in_chinese_with_the_english_detail(client):
-    detail = client.put("/api/settings", json={"interview_date": "next friday"}).json()["detail"]
-    assert detail.startswith("面试日期必须是有效日期") and "interview_date must be an ISO date" in detail
+    [error] = client.put("/api/settings", json={"interview_date": "next friday"}).json()["detail"]
+    assert error["loc"] == ["body", "interview_date"]
+    assert error["msg"].startswith("面试日期必须是有效日期") and "interview_date must be an ISO date" in error["msg"]
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "1999-12-31", "2101-01-01"])
@@ -227,12 +233,14 @@ def test_an_interview_date_out_of_range_is_refused_and_the_pages_keep_working(cl
     _study(client, clock, n=2)
     response = client.put("/api/settings", json={"interview_date": day})
     assert response.status_code == 422
-    assert "面试日期必须在 2000-01-01 到 2100-12-31 之间" in response.json()["detail"]
-    form = client.post("/settings", data={"desired_retention": "0.9", "new_per_day": "5", "interview_date": day})
+    assert "面试日期必须在 2000-01-01 到 2100-12-31 之间" in error_text(response)
+    form = client.post(
+        "/settings", data=with_csrf({"desired_retention": "0.9", "new_per_day": "5", "interview_date": day})
+    )
     assert form.status_code == 422 and "面试日期必须在" in form.text
     exported = client.get("/api/export").json()
     exported["settings"]["interview_date"] = day
-    assert client.post("/api/import", content=json.dumps(exported)).status_code == 422
+    assert client.post("/api/import", content=json.dumps(exported), headers=JSON).status_code == 422
     assert client.get("/api/settings").json()["interview_date"] == "2026-12-24"
     for path in ("/", "/drill", "/stats", "/api/drill/next"):
         assert client.get(path).status_code == 200, path
@@ -244,12 +252,12 @@ def test_an_export_larger_than_the_general_body_limit_still_imports(client, cloc
 
     _study(client, clock, n=2)
     exported = client.get("/api/export").json()
-    client.post("/api/drill/undo")
+    client.post("/api/drill/undo", headers=JSON)
     body = json.dumps(exported).encode()
     body = body[:-1] + b" " * (settings.MAX_BODY_BYTES + 1000) + b"}"  # same JSON, bigger than 2 MB
-    response = client.post("/api/import", content=body)
+    response = client.post("/api/import", content=body, headers=JSON)
     assert response.status_code == 200, response.text
-    page = client.post("/settings/import", files={"file": ("big.json", body, "application/json")})
+    page = client.post("/settings/import", data=with_csrf(), files={"file": ("big.json", body, "application/json")})
     assert page.status_code == 200 and "已导入" in page.text
     # every other route keeps the general limit
-    assert client.put("/api/settings", content=body).status_code == 413
+    assert client.put("/api/settings", content=body, headers=JSON).status_code == 413

@@ -3,7 +3,9 @@
 from fastapi import APIRouter
 
 from app.routes import docs, drill, home, mock, notes, questions, settings, stats, visualize
+from app.routes.contract import document_errors
 
 router = APIRouter()
 for module in (docs, home, questions, notes, drill, stats, settings, mock, visualize):
+    document_errors(module.router.routes)
     router.include_router(module.router)

@@ -6,13 +6,16 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from app import scheduler as sched
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.keypoints import check_key_points, highlight_segments, merge_spans
 from app.question_bank import get_bank
+from app.routes.contract import CONFLICT, explained
 from app.services import drill as svc
 from app.templating import is_htmx, templates
 
@@ -29,7 +32,66 @@ REASON_LABELS = {
     "focus": "专项练习",
 }
 NO_STORE = {"Cache-Control": "no-store"}
-REVIEW_EXAMPLE = {"question_id": "q01", "rating": 3, "review_token": "1.q01.0.5f0c…", "duration_ms": 8200}
+REVIEW_EXAMPLE = {"question_id": "q01", "rating": 3, "review_token": "1.q01.0.5f0c9a2b", "duration_ms": 8200}
+REVIEW_FIELDS = ("question_id", "rating", "review_token", "duration_ms")
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _bad_question(value: object) -> None:
+    raise ValueError(f"未知题目 (unknown question_id {_shown(value)}; expected q01 … q30)")
+
+
+def _bad_rating(value: object) -> None:
+    raise ValueError(f"评分必须是 1–4 (rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {_shown(value)})")
+
+
+def _bad_token(value: object) -> None:
+    if value == "":
+        raise ValueError("缺少评分令牌 (review_token is required: send the token that came with the card)")
+    raise ValueError(
+        "评分令牌无效 (review_token must be the token shown with the card (1–80 printable ASCII characters))"
+    )
+
+
+def _bad_duration(value: object) -> None:
+    raise ValueError(
+        f"用时必须是 0 到 {svc.MAX_DURATION_MS} 的整数毫秒 "
+        f"(duration_ms must be a whole number from 0 to {svc.MAX_DURATION_MS}, got {_shown(value)})"
+    )
+
+
+class ReviewIn(BaseModel):
+    """Body of POST /api/drill/reviews: the grade of the card `GET /api/drill/next` showed, with its token."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [REVIEW_EXAMPLE]})
+
+    question_id: Annotated[str, Field(pattern=r"^q(0[1-9]|[12][0-9]|30)$"), explained(_bad_question)]
+    rating: Annotated[
+        int, Field(ge=1, le=4, strict=True, description="1 Again, 2 Hard, 3 Good, 4 Easy"), explained(_bad_rating)
+    ]
+    review_token: Annotated[
+        str,
+        Field(pattern=r"^[ -~]{1,80}$", description="the one-time token that came with the card"),
+        explained(_bad_token),
+    ]
+    duration_ms: Annotated[
+        int | None,
+        Field(ge=0, le=svc.MAX_DURATION_MS, strict=True, description="time spent on the card"),
+        explained(_bad_duration),
+    ] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        unknown = sorted(set(data) - set(REVIEW_FIELDS)) if isinstance(data, dict) else []
+        if unknown:
+            message = f"未知字段 (unknown field {unknown[0][:40]!r}; expected {', '.join(REVIEW_FIELDS)})"
+            raise PydanticCustomError("extra_forbidden", "{reason}", {"reason": message})
+        return data
 
 
 def _int_or_none(value: str | None) -> int | str | None:
@@ -269,37 +331,26 @@ def api_next(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> JSONRe
     return JSONResponse(item.to_dict(), headers=NO_STORE)
 
 
-@router.post("/api/drill/reviews")
-def api_review(
-    session: SessionDep,
-    clock: ClockDep,
-    user_id: UserIdDep,
-    payload: Annotated[dict[str, Any], Body(examples=[REVIEW_EXAMPLE])],
-) -> JSONResponse:
+@router.post("/api/drill/reviews", status_code=201, responses={200: {"description": "a replayed token"}, **CONFLICT})
+def api_review(session: SessionDep, clock: ClockDep, user_id: UserIdDep, body: ReviewIn) -> JSONResponse:
     """Grade the shown card. 201 with the new card state and next due; a repeated token gets 200 with the
     recorded result (`replayed: true`) and writes nothing; bad input gets 422 and writes nothing."""
-    unknown = sorted(set(payload) - {"question_id", "rating", "review_token", "duration_ms"})
-    if unknown:
-        raise HTTPException(422, detail=f"unknown field {unknown[0]!r}")
-    token = payload.get("review_token")
-    if not isinstance(token, str) or not token:
-        raise HTTPException(422, detail="review_token is required: send the token that came with the card")
     try:
         result = svc.record_review(
             session=session,
             user_id=user_id,
-            question_id=payload.get("question_id"),  # type: ignore[arg-type]
-            rating=payload.get("rating"),  # type: ignore[arg-type]
+            question_id=body.question_id,
+            rating=body.rating,
             now=clock.now(),
-            duration_ms=payload.get("duration_ms"),
-            review_token=token,
+            duration_ms=body.duration_ms,
+            review_token=body.review_token,
         )
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     return JSONResponse(result.to_dict(), status_code=200 if result.replayed else 201)
 
 
-@router.post("/api/drill/undo")
+@router.post("/api/drill/undo", responses=CONFLICT)
 def api_undo(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     """Undo the newest review: restore the card from before it and delete that log row."""
     try:

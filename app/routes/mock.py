@@ -19,10 +19,12 @@ from app import mock_report as rules
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.keypoints import VERDICTS
 from app.question_bank import CATEGORY_LABELS, Category, get_bank
+from app.routes.contract import CONFLICT, NOT_FOUND
 from app.services import mock as svc
 from app.templating import is_htmx, templates
 
 router = APIRouter(tags=["mock"])
+MOCK_ERRORS = {**NOT_FOUND, **CONFLICT}  # an unknown session; a step the session is not at
 
 NOT_FOUND = "Mock interview not found"
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -167,7 +169,7 @@ def api_list(session: SessionDep, user_id: UserIdDep) -> list[dict]:
     return svc.list_sessions(session=session, user_id=user_id)
 
 
-@router.get("/api/mock-sessions/{mock_id}")
+@router.get("/api/mock-sessions/{mock_id}", responses=MOCK_ERRORS)
 def api_get(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     """The session and its current question in full (serving it starts that question's clock)."""
     mock = _load(session, user_id, mock_id)
@@ -176,7 +178,7 @@ def api_get(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdD
     return svc.session_view(session=session, mock=mock, now=now)
 
 
-@router.post("/api/mock-sessions/{mock_id}/answers")
+@router.post("/api/mock-sessions/{mock_id}/answers", responses=MOCK_ERRORS)
 def api_answer(mock_id: str, body: AnswerIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     """Save and check an answer: key points with verdict and highlight spans, the reference answer."""
     mock = _load(session, user_id, mock_id)
@@ -195,14 +197,14 @@ def api_answer(mock_id: str, body: AnswerIn, session: SessionDep, clock: ClockDe
         return svc.answer_view(item, get_bank()[item.question_id], now, mock)
 
 
-@router.get("/api/mock-sessions/{mock_id}/answers/{question_id}")
+@router.get("/api/mock-sessions/{mock_id}/answers/{question_id}", responses=MOCK_ERRORS)
 def api_get_answer(mock_id: str, question_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     mock = _load(session, user_id, mock_id)
     with _ApiErrors():
         return _answer_json(session, user_id, mock.id or 0, question_id, clock.now())
 
 
-@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/hint")
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/hint", responses=MOCK_ERRORS)
 def api_hint(mock_id: str, question_id: str, session: SessionDep, user_id: UserIdDep) -> dict:
     """Practice mode only: the first key point's label (that key point then earns at most half credit)."""
     mock = _load(session, user_id, mock_id)
@@ -211,7 +213,7 @@ def api_hint(mock_id: str, question_id: str, session: SessionDep, user_id: UserI
         return {"question_id": question_id, "hint": label}
 
 
-@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/verdicts")
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/verdicts", responses=MOCK_ERRORS)
 def api_verdict(
     mock_id: str, question_id: str, body: VerdictIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep
 ) -> dict:
@@ -220,13 +222,13 @@ def api_verdict(
     return _changed_answer(change, session, user_id, mock_id, question_id, clock.now())
 
 
-@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/follow-up")
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/follow-up", responses=MOCK_ERRORS)
 def api_follow_up(mock_id: str, question_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     """Ask the follow-up: chosen once, preferring one about a missed key point."""
     return _changed_answer(svc.start_follow_up, session, user_id, mock_id, question_id, clock.now())
 
 
-@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/follow-up/answer")
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/follow-up/answer", responses=MOCK_ERRORS)
 def api_follow_up_answer(
     mock_id: str, question_id: str, body: FollowUpIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep
 ) -> dict:
@@ -235,7 +237,7 @@ def api_follow_up_answer(
     return _changed_answer(change, session, user_id, mock_id, question_id, clock.now())
 
 
-@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/confirm")
+@router.post("/api/mock-sessions/{mock_id}/answers/{question_id}/confirm", responses=MOCK_ERRORS)
 def api_confirm(
     mock_id: str, question_id: str, body: ConfirmIn, session: SessionDep, clock: ClockDep, user_id: UserIdDep
 ) -> dict:
@@ -245,7 +247,7 @@ def api_confirm(
     return _changed_answer(change, session, user_id, mock_id, question_id, now)
 
 
-@router.post("/api/mock-sessions/{mock_id}/finish")
+@router.post("/api/mock-sessions/{mock_id}/finish", responses=MOCK_ERRORS)
 def api_finish(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     """End the session (answered but unrated questions get their suggested rating) and return the report."""
     mock = _load(session, user_id, mock_id)
@@ -255,7 +257,7 @@ def api_finish(mock_id: str, session: SessionDep, clock: ClockDep, user_id: User
         return svc.build_report(session=session, user_id=user_id, mock_id=mock.id or 0, now=now)
 
 
-@router.post("/api/mock-sessions/{mock_id}/discard")
+@router.post("/api/mock-sessions/{mock_id}/discard", responses=MOCK_ERRORS)
 def api_discard(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     """Discard an unfinished session (ratings already given stay in the drill scheduler)."""
     mock = _load(session, user_id, mock_id)
@@ -265,7 +267,7 @@ def api_discard(mock_id: str, session: SessionDep, clock: ClockDep, user_id: Use
         return svc.session_view(session=session, mock=mock, now=now)
 
 
-@router.get("/api/mock-sessions/{mock_id}/report")
+@router.get("/api/mock-sessions/{mock_id}/report", responses=MOCK_ERRORS)
 def api_report(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
     mock = _load(session, user_id, mock_id)
     return svc.build_report(session=session, user_id=user_id, mock_id=mock.id or 0, now=clock.now())
@@ -311,20 +313,31 @@ def setup_page(request: Request, session: SessionDep, user_id: UserIdDep) -> HTM
     return templates.TemplateResponse(request, "mock.html", _setup_context(session, user_id))
 
 
-@router.post("/mock", include_in_schema=False)
-async def setup_submit(
-    request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep, rng: RngDep
-) -> Response:
+async def _setup_form(request: Request) -> dict:
+    """The setup form's fields, read on the event loop; the route itself runs in the threadpool (it writes)."""
     async with request.form() as data:  # closes any uploaded file part
-        form = {
+        return {
             "count": str(data.get("count", "5")),
             "categories": [str(c) for c in data.getlist("categories")],
             "selection": str(data.get("selection", "random")),
             "seconds": str(data.get("seconds", "")),
             "practice": data.get("practice") == "on",
             "hard_stop": data.get("hard_stop") == "on",
+            "request_id": str(data.get("request_id", "")),
         }
-        request_id = str(data.get("request_id", "")) or None
+
+
+@router.post("/mock", include_in_schema=False)
+def setup_submit(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user_id: UserIdDep,
+    rng: RngDep,
+    fields: Annotated[dict, Depends(_setup_form)],
+) -> Response:
+    form = dict(fields)
+    request_id = form.pop("request_id") or None
     try:
         if request_id is not None and not re.fullmatch(REQUEST_ID_PATTERN, request_id):
             raise ValueError("表单已失效，请重新开始 (invalid request_id: reload the page)")
@@ -397,9 +410,14 @@ def session_page(request: Request, mock_id: str, session: SessionDep, clock: Clo
 
 
 async def _form(request: Request) -> dict:
-    """Form fields as strings; browsers send textarea newlines as CRLF, stored as LF like the API's JSON."""
+    """Form fields as strings; browsers send textarea newlines as CRLF, stored as LF like the API's JSON.
+
+    A dependency: the body is read on the event loop, then the (database-bound) route runs in the threadpool."""
     async with request.form() as data:  # closes any uploaded file part
         return {k: str(v).replace("\r\n", "\n") for k, v in data.items()}
+
+
+FormDep = Annotated[dict, Depends(_form)]
 
 
 def _after_post(request: Request, session, user_id: int, mock, now, action) -> Response:  # type: ignore[no-untyped-def]
@@ -427,11 +445,10 @@ def _answer_action(change: Callable[..., object], session, user_id: int, mock, f
 
 
 @router.post("/mock/{mock_id}/answer", include_in_schema=False)
-async def answer_submit(
-    request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep
+def answer_submit(
+    request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep, form: FormDep
 ) -> Response:
     mock = _load(session, user_id, mock_id)
-    form = await _form(request)
     now = clock.now()
     seconds = form.get("client_seconds", "")
     change = partial(
@@ -446,9 +463,10 @@ async def answer_submit(
 
 
 @router.post("/mock/{mock_id}/hint", include_in_schema=False)
-async def hint_submit(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+def hint_submit(
+    request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep, form: FormDep
+):
     mock = _load(session, user_id, mock_id)
-    form = await _form(request)
     now = clock.now()
     if is_htmx(request):
         try:
@@ -466,9 +484,10 @@ async def hint_submit(request: Request, mock_id: str, session: SessionDep, clock
 
 
 @router.post("/mock/{mock_id}/verdict", include_in_schema=False)
-async def verdict_submit(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+def verdict_submit(
+    request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep, form: FormDep
+):
     mock = _load(session, user_id, mock_id)
-    form = await _form(request)
     now = clock.now()
     raw_index = form.get("index", "")
     index = int(raw_index) if raw_index.isdigit() and len(raw_index) < 3 else -1
@@ -491,26 +510,29 @@ async def verdict_submit(request: Request, mock_id: str, session: SessionDep, cl
 
 
 @router.post("/mock/{mock_id}/follow-up", include_in_schema=False)
-async def follow_up_start(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+def follow_up_start(
+    request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep, form: FormDep
+):
     mock = _load(session, user_id, mock_id)
-    form = await _form(request)
     action = _answer_action(svc.start_follow_up, session, user_id, mock, form, target=f"/mock/{mock.id}#follow-up")
     return _after_post(request, session, user_id, mock, clock.now(), action)
 
 
 @router.post("/mock/{mock_id}/follow-up/answer", include_in_schema=False)
-async def follow_up_answer(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+def follow_up_answer(
+    request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep, form: FormDep
+):
     mock = _load(session, user_id, mock_id)
-    form = await _form(request)
     change = partial(svc.answer_follow_up, text=form.get("text", ""), skip=form.get("action") == "skip")
     action = _answer_action(change, session, user_id, mock, form, target=f"/mock/{mock.id}#rating")
     return _after_post(request, session, user_id, mock, clock.now(), action)
 
 
 @router.post("/mock/{mock_id}/confirm", include_in_schema=False)
-async def confirm_submit(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
+def confirm_submit(
+    request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep, form: FormDep
+):
     mock = _load(session, user_id, mock_id)
-    form = await _form(request)
     now = clock.now()
     rating = form.get("rating", "")
 

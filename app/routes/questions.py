@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from app.question_bank import Category
+from app.routes.contract import NOT_FOUND
 from app.services import questions as svc
 from app.templating import is_htmx, templates
 
@@ -66,7 +67,7 @@ def api_list_questions() -> list[dict]:
     return [svc.summary(q) for q in svc.all_questions()]
 
 
-@router.get("/api/questions/{question_id}")
+@router.get("/api/questions/{question_id}", responses=NOT_FOUND)
 def api_get_question(question_id: str) -> dict:
     """The full record: answer, key_points [{label, keywords}], follow_ups, notes_section, demo."""
     try:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from app import scheduler as sched
 from app.deps import ClockDep, SessionDep, UserIdDep
+from app.routes.contract import explained
 from app.services import drill as svc
 from app.services import drill_transfer
 from app.templating import templates
@@ -17,6 +21,52 @@ router = APIRouter(tags=["settings"])
 
 SETTINGS_FIELDS = ("desired_retention", "new_per_day", "interview_date")
 SETTINGS_EXAMPLE = {"desired_retention": 0.9, "new_per_day": 10, "interview_date": "2026-12-15"}
+
+
+def _bad_retention(value: object) -> None:
+    svc.validate_settings(desired_retention=value, new_per_day=0, interview_date=None)
+
+
+def _bad_new_per_day(value: object) -> None:
+    svc.validate_settings(desired_retention=sched.DEFAULT_DESIRED_RETENTION, new_per_day=value, interview_date=None)
+
+
+def _bad_date(value: object) -> None:
+    day = svc.parse_iso_date(value)
+    svc.validate_settings(desired_retention=sched.DEFAULT_DESIRED_RETENTION, new_per_day=0, interview_date=day)
+
+
+class SettingsUpdate(BaseModel):
+    """Body of PUT /api/settings: any of the fields; a field left out keeps its value."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SETTINGS_EXAMPLE]})
+
+    desired_retention: Annotated[
+        float | None,
+        Field(ge=sched.MIN_DESIRED_RETENTION, le=sched.MAX_DESIRED_RETENTION, strict=True, allow_inf_nan=False),
+        explained(_bad_retention),
+    ] = Field(None, description="期望保留率 (FSRS desired retention); null keeps the current value")
+    new_per_day: Annotated[
+        int | None, Field(ge=0, le=svc.MAX_NEW_PER_DAY, strict=True), explained(_bad_new_per_day)
+    ] = Field(None, description="每日新卡数 (new cards per day); null keeps the current value")
+    interview_date: Annotated[
+        date | None,
+        Field(ge=svc.MIN_INTERVIEW_DATE, le=svc.MAX_INTERVIEW_DATE),
+        BeforeValidator(svc.parse_iso_date),  # only YYYY-MM-DD (Pydantic alone would take timestamps)
+        explained(_bad_date),
+    ] = Field(
+        None,
+        description=f"面试日期 YYYY-MM-DD, {svc.MIN_INTERVIEW_DATE} … {svc.MAX_INTERVIEW_DATE}; null clears it",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        unknown = sorted(set(data) - set(SETTINGS_FIELDS)) if isinstance(data, dict) else []
+        if unknown:
+            message = f"未知设置项 (unknown setting {unknown[0][:40]!r}; expected {', '.join(SETTINGS_FIELDS)})"
+            raise PydanticCustomError("extra_forbidden", "{reason}", {"reason": message})
+        return data
 
 
 def _merge(current: svc.DrillSettingsView, changes: dict[str, Any]) -> svc.DrillSettingsView:
@@ -97,10 +147,12 @@ def settings_form(
 
 
 @router.post("/settings/import", response_class=HTMLResponse, include_in_schema=False)
-async def settings_import(
+def settings_import(
     request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep, file: Annotated[UploadFile, File()]
 ) -> HTMLResponse:
-    raw = await file.read(drill_transfer.MAX_IMPORT_BYTES + 1)  # one byte over is enough to refuse it
+    # A plain `def`: the multipart body is spooled on the event loop, then reading, parsing and the one-transaction
+    # replacement (seconds for a large file) run in the threadpool, so other requests keep being answered.
+    raw = file.file.read(drill_transfer.MAX_IMPORT_BYTES + 1)  # one byte over is enough to refuse it
     try:
         summary = drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())
     except ValueError as exc:
@@ -120,12 +172,16 @@ def api_put_settings(
     session: SessionDep,
     clock: ClockDep,
     user_id: UserIdDep,
-    payload: Annotated[dict[str, Any], Body(examples=[SETTINGS_EXAMPLE])],
+    body: SettingsUpdate,
 ) -> dict:
     """Change any of the settings (fields left out keep their value); 422 and nothing saved on a bad value."""
     current = svc.get_settings(session=session, user_id=user_id)
+    changes = body.model_dump(exclude_unset=True)
+    for kept in ("desired_retention", "new_per_day"):
+        if changes.get(kept, 0) is None:
+            del changes[kept]
     try:
-        wanted = _merge(current, payload)
+        wanted = _merge(current, changes)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     return svc.save_settings(session=session, user_id=user_id, settings=wanted, now=clock.now()).to_dict()
@@ -140,10 +196,25 @@ def api_export(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> JSON
     return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@router.post("/api/import")
-async def api_import(request: Request, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+async def _import_body(request: Request) -> bytes:
+    """The export file, read on the event loop (bounded); parsing and writing it happen in the threadpool."""
+    return await _read_limited(request, drill_transfer.MAX_IMPORT_BYTES)
+
+
+IMPORT_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "description": f"an export file from GET /api/export (at most {drill_transfer.MAX_IMPORT_BYTES} bytes)",
+        "content": {"application/json": {"schema": {"type": "object", "title": "Export file"}}},
+    }
+}
+
+
+@router.post("/api/import", openapi_extra=IMPORT_BODY_DOC)
+def api_import(
+    session: SessionDep, clock: ClockDep, user_id: UserIdDep, raw: Annotated[bytes, Depends(_import_body)]
+) -> dict:
     """Replace the drill state with an export file (the JSON body); 422 says why and changes nothing."""
-    raw = await _read_limited(request, drill_transfer.MAX_IMPORT_BYTES)
     try:
         return {"imported": drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())}
     except ValueError as exc:

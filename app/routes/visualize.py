@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.demos import DEMOS
+from app.routes.contract import UNAVAILABLE
 from app.services import visualize as svc
 from app.templating import is_htmx, templates
 from model.tokenizer import MAX_LEN
@@ -88,7 +89,7 @@ class AttentionRequest(BaseModel):
     head: int = Field(default=0, ge=0, le=63)
 
 
-@router.post("/api/attention")
+@router.post("/api/attention", responses=UNAVAILABLE)
 def api_attention(body: AttentionRequest) -> dict:
     """Tokens, output, weights per attention type/layer/head, and scores + Q/K/V of the selected head."""
     try:

@@ -1,0 +1,104 @@
+"""What the OpenAPI schema promises beyond each route's own models: the error bodies every route may answer
+with, and request fields whose refusals keep the service's wording (Chinese first, naming the bad value).
+
+Two 422 shapes exist and both are documented: a list of field errors when the body or query does not fit
+the schema (FastAPI/Pydantic), and one sentence when well-formed values are refused by the domain (an
+unknown review token, a finished mock interview, an import file that contradicts itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import PydanticCustomError
+from starlette.routing import BaseRoute
+
+
+class ErrorMessage(BaseModel):
+    """An error as one sentence: Chinese first, the English detail in brackets."""
+
+    detail: str = Field(examples=["模拟面试不存在 (Mock interview not found)"])
+
+
+class FieldError(BaseModel):
+    """One field that does not fit the schema (FastAPI's validation error item)."""
+
+    loc: list[str | int] = Field(description='where: ["body", "rating"], ["query", "length"], …')
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class ValidationFailed(BaseModel):
+    """422: nothing was written."""
+
+    detail: list[FieldError] | str = Field(
+        description="a list of field errors when the request does not fit the schema; "
+        "one sentence (Chinese first) when well-formed values are refused by the domain"
+    )
+
+
+def _error(description: str, model: type[BaseModel] = ErrorMessage) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+# Answered by middleware: a Host not served (any route); a cross-site write, a body over the size limit, a JSON
+# route given another content type (writes). 422 wherever input is validated or a write can be refused.
+ANY_ROUTE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("Host 不在允许列表，或请求格式错误 (Host not allowed, or a malformed request)"),
+}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: _error("跨站请求被拒绝 (cross-site request refused: same-origin writes only)"),
+    413: _error("请求体过大 (request body over the size limit)"),
+    415: _error("只接受 application/json (JSON routes accept application/json only)"),
+}
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: _error("输入无效，未写入任何数据 (invalid input; nothing was written)", ValidationFailed),
+}
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("不存在 (not found)")}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: _error("与当前状态冲突，未写入 (conflicts with the current state; nothing was written)")
+}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: _error("模型权重缺失 (model weights missing: run python -m model.train)")
+}
+
+
+def document_errors(routes: Sequence[BaseRoute]) -> None:
+    """Add the error responses middleware and validation can give to each JSON route's OpenAPI entry
+    (a route's own `responses=` win); replaces FastAPI's default 422, which only knows the list form."""
+    for route in routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        extra = dict(ANY_ROUTE_ERRORS)
+        writes = bool(route.methods & WRITE_METHODS)
+        if writes:
+            extra |= WRITE_ERRORS
+        if writes or route.dependant.query_params or route.dependant.path_params or route.body_field is not None:
+            extra |= INVALID
+        route.responses = {**extra, **route.responses}
+
+
+def explained(check: Callable[[Any], object]) -> WrapValidator:
+    """Keep a field's schema constraint, but word its refusal as the service does.
+
+    `check(value)` raises the service's ValueError for a bad value; when it does not (the schema is stricter
+    than the service, e.g. "3" for an integer), Pydantic's own message stands.
+    """
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            try:
+                check(value)
+            except (ValueError, TypeError) as exc:
+                raise PydanticCustomError("value_error", "{reason}", {"reason": str(exc)}) from None
+            raise
+
+    return WrapValidator(validate)
