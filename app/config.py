@@ -24,10 +24,28 @@ class Settings(BaseSettings):
     STUDY_TIMEZONE: str = "Asia/Shanghai"
     # Run the bundled model once in the background at start-up (the suite's in-process clients skip it).
     WARM_UP_MODEL: bool = True
+    # Model runs (visualizer) allowed at once; more visitors queue for a slot instead of thrashing the CPU.
+    TORCH_WORKERS: int = Field(default=2, ge=1, le=64)
+    # torch's intra-op threads per run: workers × threads ≈ the cores (the model's matrices are small).
+    TORCH_THREADS: int = Field(default=1, ge=1, le=64)
     # The per-install secret (CSRF and review tokens). Empty: a file next to the SQLite database
     # (`data/transformer_prep.secret`), created with mode 0600 on first start; an in-memory database
     # gets a secret that lives as long as the process, like its data.
     SECRET_FILE: str = ""
+    # Host names (or IPs) this server answers to, comma-separated; any other Host header gets 400, which
+    # stops DNS rebinding. localhost, 127.0.0.1 and [::1] are always allowed; `*` allows any (only behind
+    # a proxy that checks Host itself). Serving on a LAN: ALLOWED_HOSTS=192.168.1.20,mybox.local
+    ALLOWED_HOSTS: str = "localhost,127.0.0.1,[::1]"
+    # The address `make run` binds (its HOST); allowed as a Host name too unless it is 0.0.0.0 / ::.
+    SERVE_HOST: str = ""
+
+    @field_validator("ALLOWED_HOSTS")
+    @classmethod
+    def _plain_host_names(cls, value: str) -> str:
+        for name in filter(None, (part.strip() for part in value.split(","))):
+            if any(c in name for c in "/ @?#") or "://" in name:
+                raise ValueError(f"ALLOWED_HOSTS entry {name!r} must be a bare host name or IP, e.g. mybox.local")
+        return value
 
     @field_validator("STUDY_TIMEZONE")
     @classmethod

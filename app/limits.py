@@ -1,6 +1,8 @@
 """ASGI middleware that refuses request bodies over MAX_BODY_BYTES before any handler reads them.
 
 A few paths (the import of an export file) may carry more; their own handler bounds them and says so.
+A chunked body (no Content-Length) is counted as it arrives and answered 413 the moment it passes the
+limit, even when a body parser inside caught the error and tried to answer 400 itself.
 """
 
 from __future__ import annotations
@@ -32,21 +34,32 @@ class BodySizeLimitMiddleware:
             return
 
         received = 0
+        exceeded = False
+        replaced = False
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
-            nonlocal response_started
+            nonlocal response_started, replaced
             if message["type"] == "http.response.start":
                 response_started = True
+                if exceeded:
+                    # A body parser caught BodyTooLarge and answered (FastAPI: 400 "error parsing the
+                    # body"); the truth is 413, and the handler's own answer is dropped.
+                    replaced = True
+                    await self._reject(send, limit)
+                    return
+            elif replaced:
+                return
             await send(message)
 
         try:

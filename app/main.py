@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -18,11 +18,13 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import ROOT, settings
+from app.csrf import SameOriginMiddleware, require_form_token
 from app.db import engine, run_migrations
 from app.limits import BodySizeLimitMiddleware
 from app.question_bank import get_bank
 from app.routes import router
-from app.security import SecurityHeadersMiddleware
+from app.secrets import install_secret
+from app.security import HostAllowListMiddleware, SecurityHeadersMiddleware
 from app.services import drill_transfer
 from app.services.users import ensure_default_user
 from app.templating import templates
@@ -51,6 +53,7 @@ def warm_up_model() -> None:
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     get_bank()  # a malformed question file stops start-up here, naming the file and field
     prepare_database()
+    install_secret()  # created on first start (or a damaged file stops start-up, naming it)
     if settings.WARM_UP_MODEL:
         threading.Thread(target=warm_up_model, name="warm-up-model", daemon=True).start()
     yield
@@ -95,15 +98,22 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # app/routes/docs.py serves /docs from static/vendor (no CDN)
         redoc_url=None,
+        dependencies=[Depends(require_form_token)],  # every form route, including ones added later
     )
     # An export file grows with the review log: its import routes take up to MAX_IMPORT_BYTES (+ form overhead).
     import_limit = drill_transfer.MAX_IMPORT_BYTES + 64 * 1024
-    application.add_middleware(SecurityHeadersMiddleware)
+    # Added innermost first; a request passes them in the reverse order: security headers (outermost, so
+    # every answer below carries them) → Host allow-list (400) → same-origin and JSON-only writes
+    # (403/415, before any body is read) → body size (413) → the routes, where the CSRF form token is
+    # checked by the app-wide dependency.
     application.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.MAX_BODY_BYTES,
         per_path={"/api/import": import_limit, "/settings/import": import_limit},
     )
+    application.add_middleware(SameOriginMiddleware)
+    application.add_middleware(HostAllowListMiddleware)
+    application.add_middleware(SecurityHeadersMiddleware)
     application.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
     application.include_router(router)
     application.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

@@ -1,14 +1,26 @@
-"""Response headers that make a missed escape harmless: a strict Content-Security-Policy and friends.
+"""Transport-level protections: a Host allow-list and security headers on every response.
 
-Pages load scripts, styles and fonts only from this server (everything is vendored) and run no inline
-script, so an injected `<script>` or `onerror=` would not execute even if it ever slipped through the
-templates' escaping. Inline *styles* stay allowed: KaTeX and the SVG charts set style attributes.
-The API docs (/docs) are FastAPI's Swagger page, which starts itself with an inline script.
+Headers make a missed escape harmless: a strict Content-Security-Policy (scripts, styles and fonts only
+from this server, everything vendored, no inline or eval'd script), so an injected `<script>` or
+`onerror=` would not execute even if it ever slipped through the templates' escaping. Inline *styles*
+stay allowed: KaTeX, the SVG charts and Swagger UI set style attributes. /docs gets the same policy
+(its start-up script is static/js/swagger-init.js). Pages holding the learner's data or one-time
+review tokens (drill, settings, export) are `Cache-Control: no-store`.
+
+The Host allow-list answers 400 to any Host not in ALLOWED_HOSTS before routing: a DNS-rebinding page
+(evil.example resolving to 127.0.0.1) would otherwise be same-origin with this server and could read
+/api/export and write anything.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+from functools import lru_cache
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import settings
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -24,16 +36,48 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-INLINE_SCRIPT_PATHS = frozenset({"/docs"})
+NO_STORE_PREFIXES = ("/drill", "/settings", "/api/drill", "/api/export", "/api/settings")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "[::]"})
 
-_COMMON = [
+_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
 ]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+def wants_no_store(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") or path.startswith(p + "?") for p in NO_STORE_PREFIXES)
+
+
+def _plain_error(status: int, text: str) -> tuple[Message, Message]:
+    body = text.encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+def _json_error(status: int, detail: str) -> tuple[Message, Message]:
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
+    return start, {"type": "http.response.body", "body": body}
 
 
 class SecurityHeadersMiddleware:
+    """Outermost: adds the headers to every response (413, 400, 403, /docs and a crash's 500 included)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -41,14 +85,96 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(_COMMON)
-        if scope["path"] not in INLINE_SCRIPT_PATHS:
-            extra.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+        extra = list(_HEADERS)
+        if wants_no_store(scope["path"]):
+            extra.append(_NO_STORE)
+        started = False
 
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            # Starlette's error middleware sits outside ours and would answer 500 without these headers.
+            if not started:
+                start, body = _plain_error(500, "服务器内部错误 (internal server error)")
+                await with_headers(start)
+                await send(body)
+            raise
+
+
+def normalise_host(value: str) -> str | None:
+    """The host part of a Host header or ALLOWED_HOSTS entry, lower-case, port and trailing dot removed;
+    IPv6 in brackets. None when it is not a well-formed host."""
+    value = value.strip().lower()
+    if not value:
+        return None
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0 or (value[end + 1 :] and not value[end + 1 :].startswith(":")):
+            return None
+        inner = value[1:end]
+    elif value.count(":") > 1:  # a bare IPv6 address (only valid in settings, not in a Host header)
+        inner = value
+    else:
+        name = value.split(":", 1)[0].rstrip(".")
+        return name or None
+    try:
+        return f"[{ipaddress.IPv6Address(inner).compressed}]"
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=8)
+def allowed_hosts(configured: str, serve_host: str) -> frozenset[str]:
+    names = {normalise_host(part) for part in configured.split(",") if part.strip() and part.strip() != "*"}
+    bound = normalise_host(serve_host)
+    if bound not in WILDCARD_BINDS and bound is not None:
+        names.add(bound)
+    return frozenset(n for n in names if n) | LOOPBACK_HOSTS
+
+
+def host_allowed(host_header: str | None) -> bool:
+    if any(part.strip() == "*" for part in settings.ALLOWED_HOSTS.split(",")):
+        return True
+    if host_header is None or host_header.count(":") > 1 and not host_header.startswith("["):
+        return False
+    host = normalise_host(host_header)
+    return host is not None and host in allowed_hosts(settings.ALLOWED_HOSTS, settings.SERVE_HOST)
+
+
+class HostAllowListMiddleware:
+    """400 for a Host header outside ALLOWED_HOSTS, before routing (no page, no token, no data)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = None
+        for key, value in scope.get("headers") or []:
+            if key.lower() == b"host":
+                host = value.decode("latin-1")
+                break
+        if host_allowed(host):
+            await self.app(scope, receive, send)
+            return
+        shown = (host or "(none)")[:100]
+        detail = (
+            f"不允许的 Host：{shown}。请用 localhost 或 127.0.0.1 访问，或把这个名字加入 ALLOWED_HOSTS "
+            f"(Host {shown!r} is not allowed: use localhost or 127.0.0.1, or add it to ALLOWED_HOSTS)"
+        )
+        if scope["path"].startswith("/api/"):
+            start, body = _json_error(400, detail)
+        else:
+            start, body = _plain_error(400, detail + "\n")
+        await send(start)
+        await send(body)

@@ -14,6 +14,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from app import scheduler as sched
 from app.clock import study_tz, study_tz_label
 from app.config import ROOT
+from app.csrf import csrf_field, form_token
 from app.demos import DEMOS, demo_url
 from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category, get_bank
 
@@ -81,4 +82,6 @@ templates.env.globals.update(
     CATEGORY_LABELS={c.value: label for c, label in CATEGORY_LABELS.items()},
     study_tz_label=study_tz_label,
     question_title=question_title,
+    csrf_field=csrf_field,  # one line per POST form: {{ csrf_field() }}
+    csrf_token=form_token,  # <meta name="csrf-token"> for htmx (static/js/app.js)
 )

@@ -26,6 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 # The suite's dates and clocks are written in UTC days (the app's default is Beijing time); tests of
 # other study time zones set it themselves (monkeypatch settings.STUDY_TIMEZONE).
 settings.STUDY_TIMEZONE = "UTC"
+# TestClient sends `Host: testserver`; the suite allows it here, the app's default does not.
+settings.ALLOWED_HOSTS = "localhost,127.0.0.1,[::1],testserver"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _install_secret_in_a_temp_dir(tmp_path_factory) -> Iterator[None]:
+    """The per-install secret (CSRF and review tokens) goes to a temp dir, never next to data/'s database."""
+    from app.secrets import forget_cached_secrets
+
+    settings.SECRET_FILE = str(tmp_path_factory.mktemp("secret") / "install.secret")
+    forget_cached_secrets()
+    yield
+    forget_cached_secrets()
 
 
 @pytest.fixture

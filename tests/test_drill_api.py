@@ -76,15 +76,44 @@ def test_bad_review_is_422_with_a_clear_message_and_writes_nothing(client, engin
     assert _reviews(engine) == 0
 
 
-def test_undo_restores_the_card_and_the_same_token_works_again(client, engine):
-    card, _ = _grade(client, 3)
+def test_undo_restores_the_card_and_the_undone_token_stays_spent(client, engine):
+    card, graded = _grade(client, 3)
     response = client.post("/api/drill/undo", headers=JSON)
     assert response.status_code == 200
     assert response.json()["question_id"] == "q01" and response.json()["card"]["state"] == "new"
+    assert response.json()["undone_log_id"] == graded.json()["log_id"]
     assert _reviews(engine) == 0
-    assert client.get("/api/drill/next").json()["review_token"] == card["review_token"]
+    shown_again = client.get("/api/drill/next").json()
+    assert shown_again["question_id"] == "q01" and shown_again["review_token"] != card["review_token"]
+    # a late replay of the undone request is refused, not recorded again
+    late = client.post(
+        "/api/drill/reviews", json={"question_id": "q01", "rating": 3, "review_token": card["review_token"]}
+    )
+    assert late.status_code == 409 and late.json()["detail"].startswith("q01 的这次评分已撤销")
+    assert "undone" in late.json()["detail"]
+    assert _reviews(engine) == 0
     nothing = client.post("/api/drill/undo", headers=JSON)
     assert nothing.status_code == 422 and "nothing to undo" in nothing.json()["detail"]
+
+
+def test_undo_of_a_named_review_answers_409_once_it_is_gone(client, engine):
+    _, first = _grade(client, 3)
+    _, second = _grade(client, 4)
+    second_id = second.json()["log_id"]
+    assert client.post(f"/api/drill/undo?review_id={second_id}", headers=JSON).status_code == 200
+    again = client.post(f"/api/drill/undo?review_id={second_id}", headers=JSON)
+    assert again.status_code == 409
+    assert (
+        again.json()["detail"].startswith("这次评分（q02）已经撤销过了") and "already undone" in again.json()["detail"]
+    )
+    assert _reviews(engine) == 1  # the first review was not undone in its place
+    # a review named while a newer one exists is not the newest: 409, nothing undone
+    _, third = _grade(client, 3)
+    stale = client.post(f"/api/drill/undo?review_id={first.json()['log_id']}", headers=JSON)
+    assert stale.status_code == 409 and "no longer the newest" in stale.json()["detail"]
+    assert _reviews(engine) == 2
+    # ids are never reused: the review after an undo gets a new id
+    assert third.json()["log_id"] > second_id
 
 
 def test_empty_queue_says_when_the_next_card_is_due(client, clock):

@@ -23,6 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from app.main import app
+from tests.utils.csrf import with_csrf
 
 SEED = 20261102
 SCRIPT = "<script>fuzz(1)</script>"
@@ -249,12 +250,17 @@ def json_cases(ctx: Ctx, method: str, path: str, valid: dict[str, Any], k: int =
 
 
 def form_cases(ctx: Ctx, method: str, path: str, valid: dict[str, str], k: int = 8) -> Iterator[Case]:
-    """Mutations of a valid form: hostile values, dropped and repeated fields, JSON or multipart instead."""
+    """Mutations of a valid form: hostile values, dropped and repeated fields, JSON or multipart instead.
+    The CSRF token stays intact (as the app's own pages send it) so the hostile values reach the handler."""
     rng = ctx.rng
+    valid = with_csrf(valid)
     yield Case(method, path, {"data": valid, "headers": header_value(rng)}, "valid")
     for _ in range(k):
         fields: list[tuple[str, str]] = []
         for name, value in valid.items():
+            if name == "csrf_token":
+                fields.append((name, value))
+                continue
             roll = rng.random()
             if roll < 0.15:
                 continue  # missing
@@ -752,6 +758,6 @@ def test_mock_id_with_a_non_ascii_digit_is_404(client, path):
 def test_multipart_post_to_a_mock_page_closes_its_upload(client):
     mock = client.post("/api/mock-sessions", json={"count": 3, "seed": 7}).json()
     files = {"attachment": ("a.txt", b"softmax", "text/plain")}
-    data = {"question_id": mock["current"]["question_id"], "text": "softmax"}
+    data = with_csrf({"question_id": mock["current"]["question_id"], "text": "softmax"})
     case = Case("POST", f"/mock/{mock['id']}/answer", {"files": files, "data": data})
     assert send(client, case) == []

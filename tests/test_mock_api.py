@@ -13,6 +13,7 @@ from app.models import DrillCard, DrillReview, MockQuestion, MockSession
 from app.question_bank import get_bank
 from app.routes.mock import get_rng
 from app.services import drill
+from tests.utils.csrf import JSON
 
 BANK = get_bank()
 
@@ -42,7 +43,7 @@ def counts(engine) -> tuple[int, int, int]:
 def run_question(client, sid: int, qid: str, text: str, **confirm) -> dict:
     r = client.post(f"/api/mock-sessions/{sid}/answers", json={"question_id": qid, "text": text})
     assert r.status_code == 200, r.text
-    r = client.post(f"/api/mock-sessions/{sid}/answers/{qid}/follow-up")
+    r = client.post(f"/api/mock-sessions/{sid}/answers/{qid}/follow-up", headers=JSON)
     assert r.status_code == 200, r.text
     r = client.post(f"/api/mock-sessions/{sid}/answers/{qid}/follow-up/answer", json={"skip": True})
     assert r.status_code == 200, r.text
@@ -92,13 +93,13 @@ def test_full_flow_answer_check_override_follow_up_rate_finish(client, clock, en
     assert r.json()["coverage"]["confirmed"] > r.json()["coverage"]["auto"]
 
     # Follow-up: chosen once, about a key point the answer did not cover.
-    r = client.post(f"/api/mock-sessions/{sid}/answers/{q1}/follow-up")
+    r = client.post(f"/api/mock-sessions/{sid}/answers/{q1}/follow-up", headers=JSON)
     fu = r.json()["follow_up"]
     verdicts_now = [k["verdict"] for k in r.json()["key_points"]]
     probed = [f.key_point for f in BANK[q1].follow_ups]
     if any(kp is not None and verdicts_now[kp] == "missed" for kp in probed):
         assert verdicts_now[fu["key_point"]] == "missed"
-    again = client.post(f"/api/mock-sessions/{sid}/answers/{q1}/follow-up").json()["follow_up"]
+    again = client.post(f"/api/mock-sessions/{sid}/answers/{q1}/follow-up", headers=JSON).json()["follow_up"]
     assert again["index"] == fu["index"]
     fu_kp = BANK[q1].follow_ups[fu["index"]].key_point
     fu_text = text_covering(q1, [fu_kp]) if fu_kp is not None else "不太确定，我的推理是……"
@@ -140,7 +141,7 @@ def test_full_flow_answer_check_override_follow_up_rate_finish(client, clock, en
         f"/api/mock-sessions/{sid}/answers", json={"question_id": ids[2], "text": text_covering(ids[2], [0])}
     )
     q3_suggested = r.json()["suggested_rating"]
-    report = client.post(f"/api/mock-sessions/{sid}/finish").json()
+    report = client.post(f"/api/mock-sessions/{sid}/finish", headers=JSON).json()
     assert report["status"] == "finished"
     q_scores = [q["score"] for q in report["questions"]]
     assert report["score"] == round(sum(q_scores) / 3, 1)
@@ -163,7 +164,7 @@ def test_full_flow_answer_check_override_follow_up_rate_finish(client, clock, en
     assert [(x["id"], x["status"], x["score"]) for x in listed] == [(sid, "finished", report["score"])]
     assert client.get(f"/api/mock-sessions/{sid}/report").json()["score"] == report["score"]
     # Finishing again is harmless and changes nothing.
-    assert client.post(f"/api/mock-sessions/{sid}/finish").json()["score"] == report["score"]
+    assert client.post(f"/api/mock-sessions/{sid}/finish", headers=JSON).json()["score"] == report["score"]
     assert counts(engine)[2] == 3
 
 
@@ -186,7 +187,7 @@ def test_get_unknown_and_malformed_ids_are_404(client):
         assert r.status_code == 404 and r.json()["detail"] == "Mock interview not found"
     r = client.post("/api/mock-sessions/999/answers", json={"question_id": "q01", "text": "x"})
     assert r.status_code == 404
-    assert client.post("/api/mock-sessions/999/finish").status_code == 404
+    assert client.post("/api/mock-sessions/999/finish", headers=JSON).status_code == 404
     assert client.get("/mock/999").status_code == 404
     assert client.get("/mock/999/report").status_code == 404
 
@@ -352,12 +353,12 @@ def test_hard_stop_keeps_a_late_answer_but_scores_it_as_no_answer(client, clock)
 
 def test_hints_only_in_practice_mode_and_they_cost_half_the_first_key_point(client):
     plain = create(client, count=3)
-    r = client.post(f"/api/mock-sessions/{plain['id']}/answers/{plain['current']['question_id']}/hint")
+    r = client.post(f"/api/mock-sessions/{plain['id']}/answers/{plain['current']['question_id']}/hint", headers=JSON)
     assert r.status_code == 422
 
     data = create(client, count=3, practice=True, seed=2)
     sid, qid = data["id"], data["current"]["question_id"]
-    r = client.post(f"/api/mock-sessions/{sid}/answers/{qid}/hint")
+    r = client.post(f"/api/mock-sessions/{sid}/answers/{qid}/hint", headers=JSON)
     assert r.status_code == 200 and r.json()["hint"] == BANK[qid].key_points[0].label
     r = client.post(f"/api/mock-sessions/{sid}/answers", json={"question_id": qid, "text": text_covering(qid, [0])})
     weights = [kp.weight for kp in BANK[qid].key_points]
@@ -367,8 +368,11 @@ def test_hints_only_in_practice_mode_and_they_cost_half_the_first_key_point(clie
     full += sum(w * 0.5 for w, v in zip(weights, verdicts, strict=True) if v == "partly")
     assert r.json()["coverage"]["auto"] == round(100 * (full - weights[0] * 0.5) / sum(weights), 2)
     # asking again for a hint already revealed is harmless and returns the same label
-    assert client.post(f"/api/mock-sessions/{sid}/answers/{qid}/hint").json()["hint"] == BANK[qid].key_points[0].label
-    report = client.post(f"/api/mock-sessions/{sid}/finish").json()
+    assert (
+        client.post(f"/api/mock-sessions/{sid}/answers/{qid}/hint", headers=JSON).json()["hint"]
+        == BANK[qid].key_points[0].label
+    )
+    report = client.post(f"/api/mock-sessions/{sid}/finish", headers=JSON).json()
     assert report["hints_used"] == 1
 
 
@@ -465,7 +469,7 @@ def test_finish_early_counts_unanswered_questions_as_zero(client, engine):
     data = create(client, count=3)
     sid, qid = data["id"], data["current"]["question_id"]
     client.post(f"/api/mock-sessions/{sid}/answers", json={"question_id": qid, "text": text_covering(qid, [0, 1, 2])})
-    report = client.post(f"/api/mock-sessions/{sid}/finish").json()
+    report = client.post(f"/api/mock-sessions/{sid}/finish", headers=JSON).json()
     assert report["answered"] == 1
     assert report["score"] == round(report["questions"][0]["score"] / 3, 1)
     assert [q["answered"] for q in report["questions"]] == [True, False, False]
@@ -484,7 +488,7 @@ def test_an_abandoned_question_keeps_the_time_it_had_when_the_session_ended(clie
     clock.advance(timedelta(seconds=45))
     client.get(f"/api/mock-sessions/{sid}")  # the second question is shown, its clock starts
     clock.advance(timedelta(seconds=30))
-    client.post(f"/api/mock-sessions/{sid}/finish")
+    client.post(f"/api/mock-sessions/{sid}/finish", headers=JSON)
     clock.advance(timedelta(days=1))  # the report is opened again the next day
     report = client.get(f"/api/mock-sessions/{sid}/report").json()
     second = report["questions"][1]
@@ -496,21 +500,21 @@ def test_an_abandoned_question_keeps_the_time_it_had_when_the_session_ended(clie
 
     thrown = create(client, count=3)
     clock.advance(timedelta(seconds=20))
-    client.post(f"/api/mock-sessions/{thrown['id']}/discard")
+    client.post(f"/api/mock-sessions/{thrown['id']}/discard", headers=JSON)
     clock.advance(timedelta(hours=5))
     assert client.get(f"/api/mock-sessions/{thrown['id']}").json()["questions"][0]["seconds_used"] == 20
 
 
 def test_discard_keeps_the_session_out_of_the_trend(client):
     kept = create(client, count=3)
-    client.post(f"/api/mock-sessions/{kept['id']}/finish")
+    client.post(f"/api/mock-sessions/{kept['id']}/finish", headers=JSON)
     thrown = create(client, count=3)
-    r = client.post(f"/api/mock-sessions/{thrown['id']}/discard")
+    r = client.post(f"/api/mock-sessions/{thrown['id']}/discard", headers=JSON)
     assert r.status_code == 200 and r.json()["status"] == "discarded"
-    assert client.post(f"/api/mock-sessions/{thrown['id']}/finish").status_code == 409
-    assert client.post(f"/api/mock-sessions/{kept['id']}/discard").status_code == 409
+    assert client.post(f"/api/mock-sessions/{thrown['id']}/finish", headers=JSON).status_code == 409
+    assert client.post(f"/api/mock-sessions/{kept['id']}/discard", headers=JSON).status_code == 409
     third = create(client, count=3)
-    report = client.post(f"/api/mock-sessions/{third['id']}/finish").json()
+    report = client.post(f"/api/mock-sessions/{third['id']}/finish", headers=JSON).json()
     assert [t["id"] for t in report["trend"]] == [kept["id"], third["id"]]
     assert [x["status"] for x in client.get("/api/mock-sessions").json()] == ["finished", "discarded", "finished"]
 
@@ -518,12 +522,12 @@ def test_discard_keeps_the_session_out_of_the_trend(client):
 def test_trend_has_per_category_scores(client, clock):
     a = create(client, count=3, categories=["basics"])
     run_question(client, a["id"], a["current"]["question_id"], "不知道")
-    client.post(f"/api/mock-sessions/{a['id']}/finish")
+    client.post(f"/api/mock-sessions/{a['id']}/finish", headers=JSON)
     clock.advance(timedelta(days=1))
     b = create(client, count=3, categories=["basics", "depth"])
     qid = b["current"]["question_id"]
     run_question(client, b["id"], qid, text_covering(qid, range(len(BANK[qid].key_points))))
-    report = client.post(f"/api/mock-sessions/{b['id']}/finish").json()
+    report = client.post(f"/api/mock-sessions/{b['id']}/finish", headers=JSON).json()
     first, second = report["trend"]
     assert first["score"] == 0 and set(first["categories"]) == {"basics"}
     assert second["current"] and second["score"] == report["score"] > 0

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from app.models import DrillReview, MockQuestion, MockSession
 from app.question_bank import get_bank
 from app.routes.mock import get_rng
+from tests.utils.csrf import hx, with_csrf
 
 BANK = get_bank()
 
@@ -32,7 +33,7 @@ def current_qid(html: str) -> str:
 
 def start(client, **form) -> str:
     data = {"count": "3", "selection": "random", "seconds": "", **form}
-    r = client.post("/mock", data=data, follow_redirects=False)
+    r = client.post("/mock", data=with_csrf(data), follow_redirects=False)
     assert r.status_code == 303, r.text
     return r.headers["location"]
 
@@ -50,9 +51,9 @@ def test_setup_page_offers_the_settings_and_the_interview_technique(client):
 
 
 def test_bad_setup_re_renders_the_form_with_the_message(client, engine):
-    r = client.post("/mock", data={"count": "7x", "selection": "random"})
+    r = client.post("/mock", data=with_csrf({"count": "7x", "selection": "random"}))
     assert r.status_code == 422 and "题数必须是整数" in r.text
-    r = client.post("/mock", data={"count": "3", "selection": "random", "categories": "cooking"})
+    r = client.post("/mock", data=with_csrf({"count": "3", "selection": "random", "categories": "cooking"}))
     assert r.status_code == 422 and "unknown category" in r.text
     assert 'value="cooking"' not in r.text
     with Session(engine) as s:
@@ -65,7 +66,7 @@ def test_a_pool_smaller_than_the_count_is_explained(client):
     html = client.get(location).text
     assert f"你选了 10 题，但所选分类只有 {len(implementation)} 题" in html
     assert f"第 1 / {len(implementation)} 题" in html
-    client.post(f"{location}/finish")
+    client.post(f"{location}/finish", data=with_csrf())
     assert f"（选了 10 题，所选分类只有 {len(implementation)} 题）" in client.get(f"{location}/report").text
     assert "你选了" not in client.get(start(client, count="3", categories="implementation")).text
 
@@ -75,9 +76,11 @@ def test_a_different_answer_after_the_back_button_is_refused_with_a_reason(clien
     qid = current_qid(client.get(url).text)
     form = {"question_id": qid, "text": "第一次的回答"}
     for _ in range(2):  # a double click: the same answer twice is no conflict, no notice
-        r = client.post(f"{url}/answer", data=form, follow_redirects=True)
+        r = client.post(f"{url}/answer", data=with_csrf(form), follow_redirects=True)
         assert r.status_code == 200 and 'id="stale-notice"' not in r.text
-    r = client.post(f"{url}/answer", data={"question_id": qid, "text": "返回后改写的回答"}, follow_redirects=True)
+    r = client.post(
+        f"{url}/answer", data=with_csrf({"question_id": qid, "text": "返回后改写的回答"}), follow_redirects=True
+    )
     assert r.status_code == 200 and 'id="stale-notice"' in r.text
     assert "第一次的回答" in r.text and "返回后改写的回答" not in r.text
     with Session(engine) as s:
@@ -104,7 +107,7 @@ def test_a_session_through_the_forms(client, clock, engine):
     assert "第 1 / 3 题" in page
 
     # A hint without htmx: back to the page, which now shows it.
-    r = client.post(f"/mock/{mock_id}/hint", data={"question_id": qid}, follow_redirects=True)
+    r = client.post(f"/mock/{mock_id}/hint", data=with_csrf({"question_id": qid}), follow_redirects=True)
     assert BANK[qid].key_points[0].label in r.text
 
     clock.advance(timedelta(seconds=75))
@@ -112,7 +115,7 @@ def test_a_session_through_the_forms(client, clock, engine):
     text = f"<script>alert(1)</script> {first_kw}"
     r = client.post(
         f"/mock/{mock_id}/answer",
-        data={"question_id": qid, "text": text, "client_seconds": "74"},
+        data=with_csrf({"question_id": qid, "text": text, "client_seconds": "74"}),
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == f"/mock/{mock_id}#review"
@@ -124,8 +127,8 @@ def test_a_session_through_the_forms(client, clock, engine):
     # Flip a verdict through htmx: the fragment comes back with the new state.
     r = client.post(
         f"/mock/{mock_id}/verdict",
-        data={"question_id": qid, "index": "1", "verdict": "covered"},
-        headers={"HX-Request": "true"},
+        data=with_csrf({"question_id": qid, "index": "1", "verdict": "covered"}),
+        headers=hx(),
     )
     assert r.status_code == 200
     assert r.text.lstrip().startswith('<section class="mock-keypoints panel" id="mock-keypoints"')
@@ -133,23 +136,25 @@ def test_a_session_through_the_forms(client, clock, engine):
     # A bad verdict comes back as a 422 fragment with the message, nothing changed.
     r = client.post(
         f"/mock/{mock_id}/verdict",
-        data={"question_id": qid, "index": "1", "verdict": "wow"},
-        headers={"HX-Request": "true"},
+        data=with_csrf({"question_id": qid, "index": "1", "verdict": "wow"}),
+        headers=hx(),
     )
     assert r.status_code == 422 and "verdict must be one of" in r.text
 
-    r = client.post(f"/mock/{mock_id}/follow-up", data={"question_id": qid}, follow_redirects=True)
+    r = client.post(f"/mock/{mock_id}/follow-up", data=with_csrf({"question_id": qid}), follow_redirects=True)
     assert 'id="follow-up-form"' in r.text
     r = client.post(
         f"/mock/{mock_id}/follow-up/answer",
-        data={"question_id": qid, "text": "我的推理是……", "action": "answer"},
+        data=with_csrf({"question_id": qid, "text": "我的推理是……", "action": "answer"}),
         follow_redirects=True,
     )
     assert 'id="rating-form"' in r.text and "我的推理是……" in r.text
     checked = re.search(r'name="rating" value="(\d)" checked', r.text)
     assert checked, "the self-rating is pre-selected"
 
-    r = client.post(f"/mock/{mock_id}/confirm", data={"question_id": qid, "rating": "1"}, follow_redirects=False)
+    r = client.post(
+        f"/mock/{mock_id}/confirm", data=with_csrf({"question_id": qid, "rating": "1"}), follow_redirects=False
+    )
     assert r.headers["location"] == f"/mock/{mock_id}"
     page = client.get(f"/mock/{mock_id}").text
     second = current_qid(page)
@@ -161,7 +166,7 @@ def test_a_session_through_the_forms(client, clock, engine):
     for _ in range(2):
         r = client.post(
             f"/mock/{mock_id}/answer",
-            data={"question_id": second, "text": "", "dont_know": "1"},
+            data=with_csrf({"question_id": second, "text": "", "dont_know": "1"}),
             follow_redirects=False,
         )
         assert r.status_code == 303
@@ -169,7 +174,7 @@ def test_a_session_through_the_forms(client, clock, engine):
     assert "我不知道 I don't know" in page and 'id="to-follow-up"' in page
 
     # Finish early from the page: the report.
-    r = client.post(f"/mock/{mock_id}/finish", follow_redirects=False)
+    r = client.post(f"/mock/{mock_id}/finish", data=with_csrf(), follow_redirects=False)
     assert r.headers["location"] == f"/mock/{mock_id}/report"
     report = client.get(f"/mock/{mock_id}/report").text
     assert 'id="report-score"' in report and 'href="/drill"' in report
@@ -187,9 +192,11 @@ def test_last_confirm_goes_to_the_report(client):
     mock_id = int(url.rsplit("/", 1)[1])
     for n in range(3):
         qid = current_qid(client.get(url).text)
-        client.post(f"/mock/{mock_id}/answer", data={"question_id": qid, "text": "不会"})
-        client.post(f"/mock/{mock_id}/follow-up/answer", data={"question_id": qid, "action": "skip"})
-        r = client.post(f"/mock/{mock_id}/confirm", data={"question_id": qid, "rating": "2"}, follow_redirects=False)
+        client.post(f"/mock/{mock_id}/answer", data=with_csrf({"question_id": qid, "text": "不会"}))
+        client.post(f"/mock/{mock_id}/follow-up/answer", data=with_csrf({"question_id": qid, "action": "skip"}))
+        r = client.post(
+            f"/mock/{mock_id}/confirm", data=with_csrf({"question_id": qid, "rating": "2"}), follow_redirects=False
+        )
         expected = f"/mock/{mock_id}/report" if n == 2 else f"/mock/{mock_id}"
         assert r.headers["location"] == expected
     page = client.get(f"/mock/{mock_id}/report").text
@@ -208,15 +215,15 @@ def test_code_questions_get_the_editor(client):
         assert is_code == (qid in {"q21", "q22"}), qid
         if {"q21", "q22"} <= seen and len(seen) >= 3:
             break
-        client.post(f"/mock/{mock_id}/answer", data={"question_id": qid, "text": "x"})
-        client.post(f"/mock/{mock_id}/confirm", data={"question_id": qid, "rating": "3"})
+        client.post(f"/mock/{mock_id}/answer", data=with_csrf({"question_id": qid, "text": "x"}))
+        client.post(f"/mock/{mock_id}/confirm", data=with_csrf({"question_id": qid, "rating": "3"}))
 
 
 def test_discarded_and_unknown_sessions(client):
     url = start(client)
     mock_id = int(url.rsplit("/", 1)[1])
     assert f'action="/mock/{mock_id}/discard"' in client.get("/mock").text  # offered on the setup page
-    r = client.post(f"/mock/{mock_id}/discard", follow_redirects=False)
+    r = client.post(f"/mock/{mock_id}/discard", data=with_csrf(), follow_redirects=False)
     assert r.headers["location"] == "/mock/history"
     assert "已放弃" in client.get(f"/mock/{mock_id}").text
     assert "已放弃" in client.get("/mock/history").text
@@ -228,15 +235,15 @@ def test_form_newlines_are_stored_as_typed_and_a_stale_fragment_reloads(client):
     url = start(client)
     mock_id = int(url.rsplit("/", 1)[1])
     qid = current_qid(client.get(url).text)
-    client.post(f"/mock/{mock_id}/answer", data={"question_id": qid, "text": "第一行\r\n第二行"})
+    client.post(f"/mock/{mock_id}/answer", data=with_csrf({"question_id": qid, "text": "第一行\r\n第二行"}))
     answer = client.get(f"/api/mock-sessions/{mock_id}/answers/{qid}").json()
     assert answer["text"] == "第一行\n第二行"
-    client.post(f"/mock/{mock_id}/confirm", data={"question_id": qid, "rating": "3"})
+    client.post(f"/mock/{mock_id}/confirm", data=with_csrf({"question_id": qid, "rating": "3"}))
     # A verdict flip from a tab still showing the confirmed question: the page reloads, nothing changes.
     r = client.post(
         f"/mock/{mock_id}/verdict",
-        data={"question_id": qid, "index": "0", "verdict": "covered"},
-        headers={"HX-Request": "true"},
+        data=with_csrf({"question_id": qid, "index": "0", "verdict": "covered"}),
+        headers=hx(),
     )
     assert r.status_code == 200 and r.headers["HX-Redirect"] == f"/mock/{mock_id}"
     assert client.get(f"/api/mock-sessions/{mock_id}/answers/{qid}").json()["key_points"][0]["verdict"] == "missed"
@@ -252,5 +259,5 @@ def test_a_double_submitted_start_form_creates_one_session(client, engine):
     with Session(engine) as s:
         assert len(s.exec(select(MockSession)).all()) == 1
     assert start(client, request_id=key + "x") != first  # a new form, a new session
-    r = client.post("/mock", data={"count": "3", "selection": "random", "request_id": "<b>bad</b>"})
+    r = client.post("/mock", data=with_csrf({"count": "3", "selection": "random", "request_id": "<b>bad</b>"}))
     assert r.status_code == 422 and "表单已失效" in r.text and "<b>bad</b>" not in r.text

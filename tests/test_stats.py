@@ -9,6 +9,7 @@ from fsrs import Scheduler
 
 from app import scheduler as sched
 from app.services import drill, stats
+from tests.utils.csrf import JSON
 
 USER = 1
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -155,7 +156,7 @@ def test_pages_show_times_and_days_in_the_study_time_zone(client, clock, monkeyp
     clock.set(datetime(2026, 11, 2, 17, 0, tzinfo=UTC))  # 01:00 on 3 November in Beijing
     mock = client.post("/api/mock-sessions", json={"count": 3}).json()
     assert "2026-11-03 01:00" in client.get("/mock/history").text
-    client.post(f"/api/mock-sessions/{mock['id']}/finish")
+    client.post(f"/api/mock-sessions/{mock['id']}/finish", headers=JSON)
     assert "2026-11-03 01:00（北京时间）" in client.get(f"/mock/{mock['id']}/report").text
     assert "按北京时间计算" in client.get("/stats").text
 

@@ -1,4 +1,5 @@
-// Site-wide behaviour: typeset math with the vendored KaTeX after every page load and htmx swap.
+// Site-wide behaviour: typeset math with the vendored KaTeX after every page load and htmx swap,
+// and send the CSRF token with htmx writes.
 (function () {
   "use strict";
 
@@ -15,6 +16,15 @@
     });
   }
   window.renderMath = renderMath;
+
+  // Every htmx write carries the page's CSRF token as a header (forms also hold it as a hidden field,
+  // for when JavaScript is off); the server refuses writes without it (app/csrf.py).
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && evt.detail.verb !== "get") {
+      evt.detail.headers["X-CSRF-Token"] = meta.getAttribute("content");
+    }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     renderMath(document.body);
