@@ -38,7 +38,9 @@ def test_every_formula_on_question_and_notes_pages_is_typeset(live_server, page)
     assert typeset_total > 300
 
 
-@pytest.mark.parametrize(("path", "name"), [("/questions/q11", "q11-math"), ("/notes/residual-layernorm", "notes-deepnorm")])
+@pytest.mark.parametrize(
+    ("path", "name"), [("/questions/q11", "q11-math"), ("/notes/residual-layernorm", "notes-deepnorm")]
+)
 def test_corrected_pages_show_their_formulas(live_server, page, path, name):
     page.goto(live_server.url + path)
     if path.startswith("/questions/"):
