@@ -9,6 +9,11 @@ Everything here is a function of its arguments (no database, no clock): the serv
   the interview. FSRS's memory state (stability, difficulty) is untouched; only `due` moves earlier.
   Inside the final window no cap applies: the card has just been seen, and the queue's final pass
   shows once more every card not yet reviewed in the window.
+- Button order as in Anki: fsrs computes each rating on its own and rounds to whole days with a
+  1-day minimum, so a relearning card's Good and Easy both came out as "1天". When a rating lands
+  in the Review state, its interval is at least one day longer than the next-lower rating's
+  Review interval (Good > Hard, Easy > Good); only `due` moves, the memory state stays fsrs's.
+  When the cap makes two buttons equal, their labels say so ("1天（面试日封顶）").
 - Day boundaries are the learner's days: every function that needs one takes the study time zone
   `tz` (the app passes `app.clock.study_tz()`, Beijing time unless configured; UTC by default here).
 """
@@ -16,7 +21,7 @@ Everything here is a function of its arguments (no database, no clock): the serv
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
@@ -26,6 +31,7 @@ DEFAULT_DESIRED_RETENTION = 0.9
 MIN_DESIRED_RETENTION = 0.7
 MAX_DESIRED_RETENTION = 0.97
 FINAL_WINDOW_DAYS = 3  # the last days before the interview in which every card is shown once more
+CAP_NOTE = "（面试日封顶）"  # appended to a button whose interval the interview date made equal to another's
 NEW_STATE = 0  # how the review log and the views spell "new" (fsrs.State starts at 1)
 
 STATE_NAMES: dict[int, str] = {
@@ -100,6 +106,7 @@ class Outcome:
     card: Card
     capped: bool
     reviewed_at: datetime
+    shown: str | None = None  # the button text `preview` chose so that buttons never read alike silently
 
     @property
     def interval(self) -> timedelta:
@@ -107,7 +114,20 @@ class Outcome:
 
     @property
     def label(self) -> str:
-        return interval_label(self.interval)
+        return self.shown if self.shown is not None else interval_label(self.interval)
+
+
+def _ordered_review(scheduler: Scheduler, card: Card, rating: Rating, now: datetime) -> Card:
+    """fsrs's review, then Anki's order: a Review-state Good/Easy interval is at least one day
+    longer than the next-lower rating's Review-state interval (fsrs rounds each on its own)."""
+    reviewed, _log = scheduler.review_card(card, rating, review_datetime=now)
+    if rating in (Rating.Good, Rating.Easy) and reviewed.state == State.Review:
+        lower = _ordered_review(scheduler, card, Rating(rating - 1), now)
+        if lower.state == State.Review:
+            floor = min((lower.due - now).days + 1, scheduler.maximum_interval)
+            if reviewed.due - now < timedelta(days=floor):
+                reviewed.due = now + timedelta(days=floor)
+    return reviewed
 
 
 def apply_rating(
@@ -125,7 +145,7 @@ def apply_rating(
     except ValueError:
         raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {rating!r}") from None
     now = utc(now)
-    reviewed, _log = make_scheduler(desired_retention).review_card(card, rating, review_datetime=now)
+    reviewed = _ordered_review(make_scheduler(desired_retention), card, rating, now)
     cap = interview_cap(interview_date=interview_date, reviewed_at=now, tz=tz)
     capped = cap is not None and reviewed.due > cap
     if capped:
@@ -142,8 +162,9 @@ def preview(
     interview_date: date | None = None,
     tz: tzinfo = UTC,
 ) -> dict[Rating, Outcome]:
-    """The outcome of each of the four ratings (what the grade buttons show)."""
-    return {
+    """The outcome of each of the four ratings (what the grade buttons show), with labels that never
+    read alike unless the interview-date cap made them equal, and then say so."""
+    outcomes = {
         rating: apply_rating(
             card=card,
             rating=rating,
@@ -154,6 +175,25 @@ def preview(
         )
         for rating in Rating
     }
+    labels = button_labels(outcomes)
+    return {rating: replace(outcome, shown=labels[rating]) for rating, outcome in outcomes.items()}
+
+
+def button_labels(outcomes: dict[Rating, Outcome]) -> dict[Rating, str]:
+    """The four buttons' texts: a coarse label ("1.5个月") is refined to days where two different
+    intervals would read alike, and a capped button that still reads like another gets CAP_NOTE."""
+    labels = {rating: interval_label(o.interval) for rating, o in outcomes.items()}
+    ratings = sorted(outcomes)
+    for lower, higher in zip(ratings, ratings[1:], strict=False):
+        lo, hi = outcomes[lower], outcomes[higher]
+        if labels[lower] == labels[higher] and lo.interval != hi.interval and not (lo.capped or hi.capped):
+            labels[lower] = precise_interval_label(outcomes[lower].interval)
+            labels[higher] = precise_interval_label(outcomes[higher].interval)
+    plain = dict(labels)
+    for rating, outcome in outcomes.items():
+        if outcome.capped and any(plain[other] == plain[rating] for other in outcomes if other != rating):
+            labels[rating] = plain[rating] + CAP_NOTE
+    return labels
 
 
 def retrievability(card: Card | None, *, at: datetime, desired_retention: float = DEFAULT_DESIRED_RETENTION) -> float:
@@ -176,6 +216,14 @@ def interval_label(delta: timedelta) -> str:
     if days < 365:
         return f"{_trim(days / 30)}个月"
     return f"{_trim(days / 365)}年"
+
+
+def precise_interval_label(delta: timedelta) -> str:
+    """Like `interval_label`, but a day or more is always counted in days ("46天", "9.8天")."""
+    seconds = max(0.0, delta.total_seconds())
+    if seconds < 86400 - 1800:
+        return interval_label(delta)
+    return f"{_trim(seconds / 86400)}天"
 
 
 def _trim(value: float) -> str:
