@@ -28,8 +28,12 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The Host names the app answers to (400 for others: no DNS rebinding); HOST itself is added (SERVE_HOST).
+# uvicorn limits: beyond 64 open connections/requests new ones get 503 instead of queueing without end;
+# idle keep-alive connections close after 5 s.
 run: install
-	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	SERVE_HOST='$(HOST)' $(if $(ALLOWED_HOSTS),ALLOWED_HOSTS='$(ALLOWED_HOSTS)') \
+	  $(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --limit-concurrency 64 --timeout-keep-alive 5
 
 # Debian's chromium for the browser tests (Playwright drives /usr/bin/chromium; it cannot download browsers here).
 browser:

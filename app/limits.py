@@ -37,22 +37,37 @@ class BodySizeLimitMiddleware:
         exceeded = False
         replaced = False
         response_started = False
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal received, exceeded
+            nonlocal received, exceeded, body_done
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > limit:
                     exceeded = True
                     raise BodyTooLarge
+            elif message["type"] == "http.disconnect":
+                body_done = True
             return message
+
+        async def oversize_after_all() -> bool:
+            """A parser refused the body early (400, e.g. one form field over 1 MB) while more was coming:
+            read on, at most to the limit, so an oversize body is reported as what it is."""
+            nonlocal exceeded
+            while not body_done:
+                try:
+                    await limited_receive()
+                except BodyTooLarge:
+                    return True
+            return exceeded
 
         async def tracking_send(message: Message) -> None:
             nonlocal response_started, replaced
             if message["type"] == "http.response.start":
                 response_started = True
-                if exceeded:
+                if exceeded or (message["status"] == 400 and await oversize_after_all()):
                     # A body parser caught BodyTooLarge and answered (FastAPI: 400 "error parsing the
                     # body"); the truth is 413, and the handler's own answer is dropped.
                     replaced = True

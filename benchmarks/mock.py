@@ -35,7 +35,9 @@ def timed(
     body: dict | None = None,
 ) -> httpx.Response:
     """One request, its wall time appended to results[name] when `record`; any HTTP error stops the run."""
-    elapsed, response = timed_request(client, method, path, json=body)
+    # Writes are JSON even without a body (bodiless POSTs like finish need the type: app/csrf.py).
+    headers = {"content-type": "application/json"} if method != "GET" else {}
+    elapsed, response = timed_request(client, method, path, json=body, headers=headers)
     if response.status_code >= 400:
         raise RuntimeError(f"{name}: {response.status_code} {response.text[:300]}")
     if record:

@@ -158,7 +158,7 @@ def test_report_trend_chart_after_several_sessions(live_server, page):
         kps = bank[qid].key_points
         text = "；".join(group[0] for kp in kps[:covered] for group in kp.keywords)
         httpx.post(f"{api}/{sid}/answers", json={"question_id": qid, "text": text}, timeout=10)
-        report = httpx.post(f"{api}/{sid}/finish", timeout=10).json()
+        report = httpx.post(f"{api}/{sid}/finish", headers={"content-type": "application/json"}, timeout=10).json()
     page.goto(f"{live_server.url}/mock/{sid}/report")
     chart = page.locator("#trend-chart")
     expect(chart).to_be_visible()
