@@ -274,3 +274,27 @@ def test_kv_cache_counts_the_steps_actually_decoded_when_eos_comes_first(client)
     assert 'id="vz-steps">3<' in r.text  # 你, 好, <eos>
     assert re.search(r'id="vz-kv-prev" [^>]*href="[^"]*steps=2"', r.text)  # one click back shows step 2
     assert "新 query 对 3 行缓存的自注意力" in r.text
+
+
+def _matrix_header(html: str, name: str) -> list[str]:
+    """Column labels of the step-by-step table called ``name``."""
+    table = html.split(f"<strong>{name}</strong>", 1)[1].split("</thead>", 1)[0]
+    return re.findall(r"<th>([^<]*)</th>", table)[1:]  # the first header cell is the row-label corner
+
+
+def test_step_by_step_shows_whole_attention_rows_and_a_window_of_the_dimensions(client) -> None:
+    html = client.get("/visualize/step-by-step", params={"text": "我爱自然语言处理", "row": "3"}, headers=HX).text
+    keys = ["&lt;copy&gt;", *"我爱自然语言处理", "&lt;eos&gt;"]
+    for name in ("QKᵀ", "QKᵀ/√d_k", "+ mask", "softmax"):
+        assert _matrix_header(html, name) == keys, name  # all 10 key columns, not the first 8
+    assert len(_matrix_header(html, "Q")) == svc.TABLE_COLS  # d_k columns stay a window
+
+
+def test_kv_cache_names_the_real_number_of_decode_steps(client) -> None:
+    """A 6-character copy takes 7 steps (6 characters, then <eos>): the page says 7, not the step limit."""
+    with visualizer_model(DEFAULT_CHECKPOINT):
+        first = client.get("/visualize/kv-cache", params={"text": "你好吗我很好", "steps": "1"}, headers=HX).text
+        last = client.get("/visualize/kv-cache", params={"text": "你好吗我很好", "steps": "999"}, headers=HX).text
+    assert '共 <span id="vz-steps-total">7</span> 步' in first and "最多" not in first
+    assert re.search(r'id="vz-kv-end" [^>]*href="[^"]*steps=7"', first)
+    assert 'id="vz-steps">7<' in last and 'id="vz-kv-next"' not in last

@@ -36,7 +36,7 @@ from app.demos import DEMOS
 from app.question_bank import Question
 from app.services.questions import get_question, questions_for_demo
 from model import bench, decoding, instrument
-from model.tokenizer import MAX_LEN, TASKS, UNK_DISPLAY, clean_text
+from model.tokenizer import EOS, MAX_LEN, TASKS, UNK_DISPLAY, clean_text
 from model.transformer import attention_scores
 
 DEFAULT_TEXT = "我爱自然语言处理"
@@ -650,12 +650,15 @@ def matrix_view(
     digits: int = 3,
     mask: Sequence[Sequence[bool]] | None = None,
     masked_text: str = svg.NEG_INF,
+    all_cols: bool = False,
 ) -> MatrixView:
+    """``all_cols`` keeps every column (attention matrices: a whole row of weights); otherwise a window."""
     n_rows, n_cols = len(values), len(values[0]) if values else 0
     r0 = _window(n_rows, TABLE_ROWS, row)
-    c0 = min(col_start, max(0, n_cols - TABLE_COLS))
+    width = n_cols if all_cols else TABLE_COLS
+    c0 = min(col_start, max(0, n_cols - width))
     rows_shown = range(r0, min(n_rows, r0 + TABLE_ROWS))
-    cols_shown = range(c0, min(n_cols, c0 + TABLE_COLS))
+    cols_shown = range(c0, min(n_cols, c0 + width))
     shown = [values[i][j] for i in rows_shown for j in cols_shown if mask is None or mask[i][j]]
     vmax = 1.0 if weights else max((abs(v) for v in shown), default=1.0)
     cells = []
@@ -671,7 +674,7 @@ def matrix_view(
     notes = []
     if n_rows > TABLE_ROWS:
         notes.append(f"显示第 {r0}–{rows_shown[-1]} 行（共 {n_rows} 行）")
-    if n_cols > TABLE_COLS:
+    if n_cols > width:
         notes.append(f"第 {c0}–{cols_shown[-1]} 列（共 {n_cols} 列）")
     cl = list(col_labels) if col_labels is not None else [str(j) for j in range(n_cols)]
     return MatrixView(
@@ -701,10 +704,10 @@ def view_steps(state: State, tr: dict) -> dict:
     dims = [f"d{j}" for j in range(tr["d_model"])]
     kdims = [f"d{j}" for j in range(d_k)]
     pe = tr["positional_encoding"]["source" if state.kind == "encoder" else "target"]
-    # The key columns shown follow the selected query: its own position in self-attention, the key it
-    # attends to most in cross-attention (e.g. the far end of the source for reverse).
+    # The K and V rows shown follow the selected query: its own position in self-attention, the key it
+    # attends to most in cross-attention (e.g. the far end of the source for reverse). The T × T (T × S)
+    # score and weight matrices show every key column, so a query's whole attention row is visible.
     focus_key = row if state.kind != "cross" else max(range(len(k_cols)), key=f["weights"][row].__getitem__)
-    key_start = _window(len(k_cols), TABLE_COLS, focus_key)
     masked = [
         [s if m else float("-inf") for s, m in zip(sr, mr, strict=True)]
         for sr, mr in zip(f["scores"], f["mask"], strict=True)
@@ -783,7 +786,7 @@ def view_steps(state: State, tr: dict) -> dict:
             row_labels=q_rows,
             col_labels=k_cols,
             row=row,
-            col_start=key_start,
+            all_cols=True,
         ),
         matrix_view(
             "QKᵀ/√d_k",
@@ -792,7 +795,7 @@ def view_steps(state: State, tr: dict) -> dict:
             row_labels=q_rows,
             col_labels=k_cols,
             row=row,
-            col_start=key_start,
+            all_cols=True,
         ),
         matrix_view(
             "+ mask",
@@ -801,7 +804,7 @@ def view_steps(state: State, tr: dict) -> dict:
             row_labels=q_rows,
             col_labels=k_cols,
             row=row,
-            col_start=key_start,
+            all_cols=True,
             mask=f["mask"],
         ),
         matrix_view(
@@ -811,7 +814,7 @@ def view_steps(state: State, tr: dict) -> dict:
             row_labels=q_rows,
             col_labels=k_cols,
             row=row,
-            col_start=key_start,
+            all_cols=True,
             weights=True,
         ),
         matrix_view(
@@ -1208,16 +1211,30 @@ def get_steps(*, text: str, task: str, steps: int, head: int) -> dict:
 
 def view_kv(state: State, tr: dict) -> dict:
     limit = decode_limit(state.text, state.task)
-    steps = max(0, min(state.steps, limit))
+    # The greedy decode in the trace is the same one the stepper replays: it says how many steps there
+    # really are (up to and including <eos>); only a model that never emits <eos> runs to the limit.
+    decoded = tr["output_tokens"]
+    reaches_eos = bool(decoded) and decoded[-1]["id"] == EOS
+    total = min(limit, len(decoded)) if reaches_eos else limit
+    steps = max(0, min(state.steps, total))
     run = get_steps(text=state.text, task=state.task, steps=steps, head=state.head)
     steps = len(run["steps"])  # decoding stops at <eos>, possibly before the requested step
-    done = run["done"] or steps >= limit
+    done = run["done"] or steps >= total
     layer = min(state.layer, len(tr["attention"]["decoder"]) - 1)
-    ctx: dict = {"limit": limit, "steps": steps, "run": run, "done": done, "layer": layer, "head": state.head}
+    ctx: dict = {
+        "limit": limit,
+        "total": total,
+        "reaches_eos": reaches_eos,
+        "steps": steps,
+        "run": run,
+        "done": done,
+        "layer": layer,
+        "head": state.head,
+    }
     ctx["prev_url"] = state.url(steps=max(0, steps - 1))
-    ctx["next_url"] = state.url(steps=min(limit, steps + 1))
+    ctx["next_url"] = state.url(steps=min(total, steps + 1))
     ctx["reset_url"] = state.url(steps=1)
-    ctx["end_url"] = state.url(steps=limit)
+    ctx["end_url"] = state.url(steps=total)
     if run["steps"]:
         last = run["steps"][-1]
         lay = last["layers"][layer]
