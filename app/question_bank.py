@@ -60,23 +60,46 @@ class Bilingual(_Strict):
     en: NonEmpty
 
 
+def _keyword_errors(groups: list[list[str]], *, allow_single_cjk: bool) -> list[str]:
+    from app.grading.keywords import keyword_problem
+
+    return [
+        problem
+        for group in groups
+        for word in group
+        if (problem := keyword_problem(word, allow_single_cjk=allow_single_cjk)) is not None
+    ]
+
+
 class KeyPoint(_Strict):
     """One thing an excellent answer must say.
 
     `keywords` is a list of concept groups; each group lists synonyms and notations
     (Chinese and English). A typed answer covers the key point when every group is
-    matched, partly when some are.
+    matched (by a keyword no negator takes back), partly when some are. With
+    `scope: clause` (a relation, "Q 来自 decoder") all groups must match inside one clause.
     """
 
     label: NonEmpty
     keywords: list[list[NonEmpty]] = Field(min_length=1, max_length=4)
     weight: int = Field(default=1, ge=1, le=3)
+    scope: Literal["answer", "clause"] = "answer"
 
     @field_validator("keywords", mode="before")
     @classmethod
     def _single_strings_are_groups(cls, value: object) -> object:
         if isinstance(value, list):
             return [[item] if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _usable_keywords(cls, value: list[list[str]]) -> list[list[str]]:
+        if any(not group for group in value):
+            raise ValueError("关键词组不能为空 (a keyword group is empty)")
+        errors = _keyword_errors(value, allow_single_cjk=False)
+        if errors:
+            raise ValueError("; ".join(errors))
         return value
 
     @property
@@ -88,6 +111,37 @@ class KeyPoint(_Strict):
         return list(seen)
 
 
+PatternGroup = Annotated[list[NonEmpty], Field(min_length=1)]
+MisconceptionPattern = Annotated[list[PatternGroup], Field(min_length=1, max_length=6)]
+
+
+class Misconception(_Strict):
+    """A classic wrong claim: when one of its patterns matches inside one clause, its key points are capped
+    at missed, the answer loses points and the learner sees the correction.
+
+    A pattern is an ORDERED list of keyword groups (same keyword syntax as key points); each next group
+    must start within `max_gap` normalised characters after the previous group's match ends.
+    """
+
+    label: NonEmpty  # the wrong claim, in Chinese ("把 Q/K/V 的来源说反")
+    correction: NonEmpty  # one line: what is true
+    key_points: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
+    patterns: list[MisconceptionPattern] = Field(min_length=1, max_length=12)
+    max_gap: int = Field(default=8, ge=0, le=60)
+
+    @field_validator("patterns")
+    @classmethod
+    def _usable_patterns(cls, value: list[list[list[str]]]) -> list[list[list[str]]]:
+        errors = []
+        for pattern in value:
+            # A one-character connector (是, 由) is fine inside a pattern, never as the whole first group.
+            errors += _keyword_errors(pattern[:1], allow_single_cjk=False)
+            errors += _keyword_errors(pattern[1:], allow_single_cjk=True)
+        if errors:
+            raise ValueError("; ".join(errors))
+        return value
+
+
 class FollowUp(_Strict):
     question: NonEmpty
     answer: NonEmpty
@@ -97,7 +151,8 @@ class FollowUp(_Strict):
 
 
 class SampleAnswer(_Strict):
-    """Calibration data for the key-point checker: a typed answer and the verdicts it should get."""
+    """Calibration data kept in the bank file (more in `question_bank/calibration/`): a typed answer and the
+    verdicts it should get."""
 
     kind: Literal["strong", "weak"]
     text: NonEmpty
@@ -115,7 +170,8 @@ class Question(_Strict):
     follow_ups: list[FollowUp] = Field(min_length=2, max_length=4)
     notes_section: str
     demo: str | None = None
-    samples: list[SampleAnswer] = Field(min_length=2)
+    misconceptions: list[Misconception] = Field(default_factory=list, max_length=12)
+    samples: list[SampleAnswer] = Field(default_factory=list)
 
     @property
     def number(self) -> int:
@@ -150,8 +206,13 @@ class Question(_Strict):
                 raise ValueError(
                     f"samples[{i}].expected has {len(sample.expected)} verdicts for {len(self.key_points)} key points"
                 )
-        if {s.kind for s in self.samples} != {"strong", "weak"}:
-            raise ValueError("samples need at least one 'strong' and one 'weak' answer")
+        for i, misconception in enumerate(self.misconceptions):
+            for index in misconception.key_points:
+                if index >= len(self.key_points):
+                    raise ValueError(
+                        f"misconceptions[{i}].key_points: 要点 {index} 不存在 "
+                        f"(key point {index} is out of range; the question has {len(self.key_points)})"
+                    )
         return self
 
 

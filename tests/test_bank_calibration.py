@@ -1,4 +1,7 @@
-"""Calibration: the key-point checker gives every bank sample answer the verdicts its author expects.
+"""Calibration: the checker gives every bank sample answer the verdicts its author expects.
+
+The bank files keep a few exact-verdict samples (a strong and a weak answer per question); the blind
+calibration set in `question_bank/calibration/` is measured statistically by `tests/test_grading_calibration.py`.
 
 Each question file is loaded on its own (with the same validation `get_bank()` uses), so
 `-k q04` calibrates one file while other files are still being written; `test_bank_is_complete`
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.keypoints import check_key_points
+from app.grading import check_answer
 from app.question_bank import BANK_DIR, get_bank, load_question_file
 
 QUESTION_IDS = [f"q{n:02d}" for n in range(1, 31)]
@@ -41,5 +44,5 @@ def test_sample_verdicts_match_expected(question_id, kind):
     samples = [s for s in question.samples if s.kind == kind]
     assert samples, f"{question_id} has no {kind} sample"
     for sample in samples:
-        results = check_key_points(sample.text, question.key_points)
+        results = check_answer(sample.text, question).key_points
         assert [r.verdict for r in results] == sample.expected, _explain(question, sample, results)

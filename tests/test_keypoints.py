@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -355,23 +354,6 @@ def test_merge_spans_sorts_joins_and_drops_empty():
 def test_unusable_keyword_is_rejected_with_its_name():
     with pytest.raises(ValueError, match=r"keyword '_ -' has nothing to match"):
         compile_keyword("_ -")
-
-
-def test_twenty_thousand_characters_are_checked_in_under_20_ms():
-    paragraph = (
-        "点积的方差随 d_k 线性增长，所以要除以 √d_k，否则 softmax 会饱和、梯度消失。"
-        "The variance of q·k grows with dk; sqrt(d_k) keeps it at one. ＫＶ　ｃａｃｈｅ，O(n²)。"
-    )
-    text = (paragraph * (20_000 // len(paragraph) + 1))[:20_000]
-    key_points = [*SCALING, kp(["kv cache", "缓存"], ["O(n^2)", "n^2", "平方复杂度"]), kp(["QK^T"], ["√"])]
-    check_key_points(text, key_points)  # warm the regex cache, as a running server would be
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        results = check_key_points(text, key_points)
-        best = min(best, time.perf_counter() - start)
-    assert [r.verdict for r in results] == ["covered", "covered", "covered", "missed", "covered", "partly"]
-    assert best < 0.020
 
 
 # ---------------------------------------------------------------- serialisation

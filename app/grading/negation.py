@@ -1,0 +1,131 @@
+"""Negation scope: does a negator in the same clause take back a keyword the answer mentions?
+
+A keyword match is negated when an odd number of negators (不/没有/没/无需/无须/不需要/不用/不必/并非/不是/
+未/无法/not/no/never/without/n't/neither/nor/cannot …) stand before it in its clause, within
+NEGATION_WINDOW characters and with no scope breaker (并且/所以/因为/and/so/because …) in between, or
+when the clause says the thing is unnecessary right after it ("缩放是没有必要的", "scaling is unnecessary").
+
+Not negations: words that merely contain 不/未/没 (不同 不断 不仅 不只 不但 不管 不论 不少 不错 不过 不可或缺
+必不可少 缺一不可 不得不 未来 未知 没错, "not only", "no matter"); conditionals and consequences, where the
+answer explains what goes wrong without the thing ("如果不缩放，就会饱和", "不加掩码会泄露",
+"without scaling, softmax saturates", "if we don't scale ..."): a negator preceded in its clause (or the
+clause before, in the same sentence) by 如果/若/假如/要是/一旦/倘若/假设/if/when/unless, a clause-initial
+"without", or a keyword followed closely by a consequence marker (会/就/则/导致/造成/容易/的话/否则/
+would/will/leads to/causes …). A negator inside the keyword's own match ("不落地", "without
+materializing") is part of the keyword, so such negative-polarity keywords count unless another
+negator governs them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.grading.clauses import Clause, Segmentation
+
+NEGATION_WINDOW = 30  # normalised characters between a negator and the keyword it governs
+
+NEGATOR = re.compile(
+    r"不需要|不必要|没必要|不用|不必|不是|并非|无需|无须|无法|没有|没(?!错)|未(?![来知])"
+    r"|(?<!必)(?<!缺一)(?<!不得)(?<!差)不(?!同|断|仅|只|但|管|论|少|错|过|可或缺|一样|得不|多)"
+    r"|(?<![a-z])(?:not(?!\s+(?:only|just|merely))|no(?!\s+matter)|never|without|neither|nor|cannot)(?![a-z])"
+    r"|n['’]t(?![a-z])"
+)
+# Conditionals and purposes: the answer says what happens without the thing, or what it is for.
+_CONDITIONAL = re.compile(
+    r"如果|若|假如|要是|一旦|倘若|假设|假若|万一|这样|以免|以防|免得"
+    r"|(?<![a-z])(?:if|when|unless|so\s+that|such\s+that)(?![a-z])"
+)
+# A Chinese negator inside an attributive phrase ends at 的: "不缩放的点积效果…", "不知道词的先后顺序".
+_ATTRIBUTIVE_END = re.compile(r"的(?!话)")
+# A consequence right after the keyword: the answer says what happens WITHOUT it.
+_CONSEQUENCE = re.compile(
+    r"(?<!不)(?<!不是)(?:会|就|则|导致|造成|容易|的话|否则|那么|使得|引起)"
+    r"|(?<![a-z])(?:would|will|leads?\s+to|causes?|results?\s+in|makes?|then)(?![a-z])"
+)
+CONSEQUENCE_WINDOW = 8
+# At the start of the next clause of the same sentence: "不缩放，softmax 就会饱和".
+_NEXT_CLAUSE_CONSEQUENCE = re.compile(
+    r"^[^,;]{0,14}?(?:就|则|否则|那么|会导致|会造成|会让|会使|导致|造成)"
+    r"|^[\s\ue000]*(?:then|so|it\s+would|it\s+will|softmax\s+(?:would|will))(?![a-z])"
+)
+# Words that end a negator's reach inside a clause: "没有循环，并且 ..." / "does not recur and relies on ...".
+_SCOPE_BREAK = re.compile(
+    r"并且|而且|所以|因此|因为|于是|从而|然后|同时|只要|只需"
+    r"|(?<![a-z])(?:and|so|which|that|because|since|thus|therefore|while)(?![a-z])"
+)
+# Right after the keyword: the clause calls it unnecessary.
+_POST_NEGATION = re.compile(
+    r"^[\s\ue000]*(?:是|也是|其实是|就)?[\s\ue000]*(?:不必要|没有必要|没必要|多余|可有可无|不需要的)"
+    r"|^[\s\ue000]*(?:is|are)?[\s\ue000]*(?:not\s+(?:needed|necessary|required)|unnecessary|redundant)(?![a-z])"
+)
+
+
+@dataclass(frozen=True)
+class Negation:
+    """Why a match does not count: the negating words, as [start, end) in the normalised text."""
+
+    spans: tuple[tuple[int, int], ...]
+    words: tuple[str, ...]
+
+
+def _is_chinese_negator(text: str, span: tuple[int, int]) -> bool:
+    return not text[span[0]].isascii()
+
+
+def negators_in(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Negator occurrences inside text[start:end], as normalised spans."""
+    return [m.span() for m in NEGATOR.finditer(text, start, end)]
+
+
+def is_conditional(seg: Segmentation, clause: Clause, negator_start: int) -> bool:
+    text = seg.text
+    if _CONDITIONAL.search(text, clause.start, negator_start):
+        return True
+    if text.startswith("without", negator_start) and not text[clause.start : negator_start].strip(" \t\ue000"):
+        return True  # "without scaling, softmax saturates"
+    before = seg.previous(clause)
+    return before is not None and _CONDITIONAL.search(text, before.start, before.end) is not None
+
+
+def has_consequence(seg: Segmentation, clause: Clause, match_end: int) -> bool:
+    text = seg.text
+    window_end = min(clause.end, match_end + CONSEQUENCE_WINDOW)
+    if _CONSEQUENCE.search(text, match_end, window_end):
+        return True
+    after = seg.next(clause)
+    if after is None or window_end < clause.end:
+        return False
+    return _NEXT_CLAUSE_CONSEQUENCE.match(text[after.start : after.end]) is not None
+
+
+def scope_start(seg: Segmentation, clause: Clause, start: int) -> int:
+    """Where the reach of negators before `start` begins: the clause start, the window, or a scope breaker."""
+    begin = max(clause.start, start - NEGATION_WINDOW)
+    breaks = [m.end() for m in _SCOPE_BREAK.finditer(seg.text, begin, start)]
+    return breaks[-1] if breaks else begin
+
+
+def negation_of(seg: Segmentation, start: int, end: int, ignore: tuple[tuple[int, int], ...] = ()) -> Negation | None:
+    """The negation governing the match text[start:end], or None when the match counts.
+
+    Negators inside an `ignore` span do not count (the key point's own negative-polarity keywords:
+    "不包含 embedding" covers "不含 embedding", "不需要 KV cache" covers "无 KV cache").
+    """
+    text = seg.text
+    clause = seg.clause_at(start)
+    post = _POST_NEGATION.match(text[end : clause.end])
+    if post is not None:
+        return Negation(spans=((end, end + post.end()),), words=(text[end : end + post.end()].strip(),))
+    governing = [
+        span
+        for span in negators_in(text, scope_start(seg, clause, start), start)
+        if not is_conditional(seg, clause, span[0])
+        and not any(s <= span[0] and span[1] <= e for s, e in ignore)
+        and not (_is_chinese_negator(text, span) and _ATTRIBUTIVE_END.search(text, span[1], start))
+    ]
+    if len(governing) % 2 == 0:
+        return None
+    if has_consequence(seg, clause, end):
+        return None
+    return Negation(spans=tuple(governing), words=tuple(text[s:e] for s, e in governing))
