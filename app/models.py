@@ -46,11 +46,14 @@ class DrillCard(SQLModel, table=True):
 
 
 # Append-only log of every review (the source of truth; only undo removes the newest row).
+# AUTOINCREMENT: an id is never handed out twice, so `mock_question.review_log_id` and an undo that lost a
+# race can never meet a newer, unrelated row under an old id.
 class DrillReview(SQLModel, table=True):
     __tablename__ = "drill_review"
     __table_args__ = (
         Index("ix_drill_review_user_reviewed_at", "user_id", "reviewed_at"),
         Index("ix_drill_review_user_id", "user_id", "id"),  # the newest row (undo) without a sort
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -65,6 +68,22 @@ class DrillReview(SQLModel, table=True):
     state_after: int
     card_before: str | None = None  # JSON of the card before the review (None: was new); undo restores it
     card_after: str  # JSON of the card after the review, including the interview-date cap
+
+
+# A tombstone per undone review: its token stays spent (a late replay answers "undone", never records
+# again), and the number of undos of a card is part of the card's next token, so the restored card gets a
+# token different from the undone one. Kept out of the export format and across imports.
+class DrillReviewUndone(SQLModel, table=True):
+    __tablename__ = "drill_review_undone"
+    __table_args__ = (Index("ix_drill_review_undone_user_question", "user_id", "question_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    question_id: str = Field(max_length=8)
+    review_token: str | None = Field(default=None, max_length=80, index=True)  # None: the review had no token
+    review_log_id: int  # the id the undone row had (never reused)
+    rating: int
+    undone_at: datetime = Field(sa_type=UTCDateTime)
 
 
 # Per-learner drill settings (one row per user, created with defaults on first use).
@@ -144,6 +163,6 @@ class MockQuestion(SQLModel, table=True):
     rating: int | None = None  # 1 Again .. 4 Easy, recorded as a drill review (source "mock")
     rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     rated_automatically: bool = False  # finished before rating: the suggested rating was recorded
-    review_token: str | None = Field(default=None, max_length=80)  # drill token claimed with the rating
-    review_log_id: int | None = None  # the drill review written for the rating (None: still to record)
+    review_token: str | None = Field(default=None, max_length=80)  # the item's own review key, claimed with the rating
+    review_log_id: int | None = None  # this item's own drill review (None: still to record)
     next_due: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the card's due date after the review

@@ -151,8 +151,14 @@ def test_undo_restores_exactly_and_removes_only_the_newest_row(session):
     row = session.exec(select(DrillCard).where(DrillCard.question_id == "q01")).one()
     assert {k: getattr(row, k) for k in snapshot} == snapshot
     assert session.exec(select(DrillReview.id)).all() == ids_before
+    # The restored card gets a new token; the undone review's token stays spent.
     again = drill.card_for_question(session=session, user_id=USER, question_id="q01", now=T0, reason="due")
-    assert again.review_token == token_before.review_token
+    assert again.review_token != token_before.review_token
+    with pytest.raises(drill.ReviewUndone, match="已撤销"):
+        drill.record_review(
+            session=session, user_id=USER, question_id="q01", rating=3, now=T0, review_token=token_before.review_token
+        )
+    assert session.exec(select(DrillReview.id)).all() == ids_before
 
 
 def test_undo_of_a_new_card_makes_it_new_again(session):

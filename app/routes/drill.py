@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from app import scheduler as sched
 from app.deps import ClockDep, SessionDep, UserIdDep
-from app.keypoints import check_key_points, highlight_segments, merge_spans
+from app.grading import check_answer, highlight_pieces
 from app.question_bank import get_bank
 from app.routes.contract import CONFLICT, explained
 from app.services import drill as svc
@@ -156,6 +156,7 @@ def _context(
     error: str | None = None,
     focus: svc.Focus | None = None,
 ) -> dict:
+    undoable = svc.last_undoable(session=session, user_id=user_id)
     context: dict[str, Any] = {
         "focus": _focus_view(session=session, user_id=user_id, focus=focus),
         "flash": flash,
@@ -163,7 +164,8 @@ def _context(
         "answer": answer,
         "rating_labels": RATING_LABELS,
         "reason_labels": REASON_LABELS,
-        "undo_available": svc.last_undoable(session=session, user_id=user_id) is not None,
+        "undo_review_id": undoable.id if undoable is not None else None,
+        "undo_available": undoable is not None,
         "counts": item.counts,
         "now": now,
         "until": lambda moment: sched.interval_label(moment - now),
@@ -176,9 +178,9 @@ def _context(
     question = get_bank()[item.question_id]
     context.update(phase=phase or "front", item=item, question=question, empty=None)
     if context["phase"] == "back" and answer.strip():
-        results = check_key_points(answer, question.key_points)
-        spans = merge_spans(span for r in results for span in r.spans)
-        context.update(coverage=results, segments=highlight_segments(answer, spans))
+        check = check_answer(answer, question)
+        wrong = [span for hit in check.misconceptions for span in hit.spans]
+        context.update(check=check, coverage=check.key_points, segments=highlight_pieces(answer, check.spans, wrong))
     return context
 
 
@@ -190,11 +192,21 @@ def _render(request: Request, *, status: int = 200, **context_args: Any) -> HTML
 
 
 def _refused(
-    request: Request, *, session: Any, user_id: int, now: datetime, focus: svc.Focus | None, error: str
+    request: Request,
+    *,
+    session: Any,
+    user_id: int,
+    now: datetime,
+    focus: svc.Focus | None,
+    error: str,
+    status: int = 422,
 ) -> HTMLResponse:
-    """Input the drill did not take (nothing was written): the next card again with the message, 422."""
+    """Input the drill did not take (nothing was written): the next card again with the message, 422
+    (409 when another tab or request changed the card or undid the review first)."""
     item = _next(session=session, user_id=user_id, now=now, focus=focus)
-    return _render(request, session=session, user_id=user_id, now=now, focus=focus, item=item, error=error, status=422)
+    return _render(
+        request, session=session, user_id=user_id, now=now, focus=focus, item=item, error=error, status=status
+    )
 
 
 def _back_to_drill(*, session: Any, user_id: int, focus: svc.Focus | None) -> RedirectResponse:
@@ -287,6 +299,8 @@ def drill_grade(
             duration_ms=_int_or_none(duration_ms),  # type: ignore[arg-type]
             review_token=review_token or None,
         )
+    except svc.DrillConflict as exc:
+        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc), status=409)
     except ValueError as exc:
         return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc))
     if not is_htmx(request):
@@ -304,11 +318,19 @@ def drill_undo(
     user_id: UserIdDep,
     focus: str = Form(""),
     since: str = Form(""),
+    review_id: str = Form(""),
 ) -> Response:
     now = clock.now()
     practice, _ = _focus(focus, since, now)
     try:
-        undone = svc.undo_last_review(session=session, user_id=user_id, now=now)
+        undone = svc.undo_last_review(
+            session=session,
+            user_id=user_id,
+            now=now,
+            review_id=_int_or_none(review_id),  # type: ignore[arg-type]
+        )
+    except svc.DrillConflict as exc:
+        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc), status=409)
     except ValueError as exc:
         return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc))
     if not is_htmx(request):
@@ -345,16 +367,29 @@ def api_review(session: SessionDep, clock: ClockDep, user_id: UserIdDep, body: R
             duration_ms=body.duration_ms,
             review_token=body.review_token,
         )
+    except svc.DrillConflict as exc:  # the review made with this token was undone: the token stays spent
+        raise HTTPException(409, detail=str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     return JSONResponse(result.to_dict(), status_code=200 if result.replayed else 201)
 
 
 @router.post("/api/drill/undo", responses=CONFLICT)
-def api_undo(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
-    """Undo the newest review: restore the card from before it and delete that log row."""
+def api_undo(
+    session: SessionDep,
+    clock: ClockDep,
+    user_id: UserIdDep,
+    review_id: Annotated[
+        int | None,
+        Query(ge=1, description="the review to undo (`log_id` of the grade); 409 if it is no longer the newest"),
+    ] = None,
+) -> dict:
+    """Undo the newest review: restore the card from before it and delete that log row. With `review_id`,
+    only that review (409 if another undo or a newer review got there first); nothing is written on error."""
     try:
-        return svc.undo_last_review(session=session, user_id=user_id, now=clock.now()).to_dict()
+        return svc.undo_last_review(session=session, user_id=user_id, now=clock.now(), review_id=review_id).to_dict()
+    except svc.DrillConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
 

@@ -11,31 +11,48 @@ Queue order (`next_card`):
 4. learn-ahead: a learning/relearning card due within the next 20 minutes (as Anki does), so a
    session does not stall on a 10-minute learning step.
 
-Review tokens: `{user}.{question}.{version}.{hash}`, where version is the number of reviews applied to
-the card so far and the hash binds user, question, version and the card's last review. The token is
-deterministic for the card state shown, so two tabs showing the same card carry the same token; the
-first submission is recorded (the token is stored on the log row under a unique constraint), and any
-repeat — a double click, a refresh, the back button, a second tab — is answered with the recorded
-result and writes nothing. A token for a state the card is no longer in, and was never recorded, is
-refused (422).
+Review tokens: `{user}.{question}.{version}.{mac}`, where version is the number of reviews applied to
+the card so far and the mac is an HMAC under the per-install secret (`app.secrets`) of user, question,
+version, the card's last review and how many times a review of the card was undone. It cannot be
+computed offline, and it is deterministic for the card state shown, so two tabs showing the same card
+carry the same token; the first submission is recorded (the token is stored on the log row under a
+unique constraint), and any repeat — a double click, a refresh, the back button, a second tab — is
+answered with the recorded result and writes nothing. A token for a state the card is no longer in,
+and was never recorded, is refused (422). An undone review leaves a tombstone: its token stays spent
+(a late replay is refused with 409 "undone"), and the restored card gets a new token.
+
+Writes are atomic: a review or an undo reads and writes inside one SQLite write transaction (BEGIN
+IMMEDIATE), and every write is also conditional (the card's `reps`, the newest log id), so concurrent
+requests leave the card and its log consistent in every interleaving. Undo names the review it means
+(`review_id`, as the page shows it): of two undos of the same review one succeeds and the other gets
+409; log ids are AUTOINCREMENT and never reused.
+
+Mock interviews record each confirmed item's rating with the item's own key (`mock_review_key`) instead
+of a state token: the review applies to the card as it is when recorded (two items confirmed against the
+same card state give two reviews, in turn), a repeat of the same key writes nothing, and the caller can
+link the row inside the same transaction (`on_recorded`).
 """
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from fsrs import Card, Rating, State
 from sqlalchemy import case, delete, func, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app import scheduler as sched
 from app.clock import study_tz
-from app.models import DrillCard, DrillReview, DrillSettings
+from app.models import DrillCard, DrillReview, DrillReviewUndone, DrillSettings
 from app.question_bank import Category, category_for_number
+from app.secrets import keyed_digest
 
 QUESTION_IDS: tuple[str, ...] = tuple(f"q{n:02d}" for n in range(1, 31))
 LEECH_FAILS = 4  # a card failed (Again) this many times is flagged as a leech
@@ -44,7 +61,9 @@ DEFAULT_NEW_PER_DAY = 10
 MAX_NEW_PER_DAY = 100
 MAX_DURATION_MS = 24 * 3600 * 1000
 SOURCES = ("drill", "mock")
-_TOKEN_NAMESPACE = "transformer-prep/drill-review/v1"
+_TOKEN_PURPOSE = "transformer-prep/drill-review-token/v2"
+_TOKEN_MAC_CHARS = 32  # 128 bits of HMAC-SHA256
+MOCK_KEY_PREFIX = "mock."
 _DATE_ZH = "面试日期必须是有效日期（YYYY-MM-DD），或留空"
 # A sane range for an interview date; the scheduler's date arithmetic overflows near year 1.
 MIN_INTERVIEW_DATE = date(2000, 1, 1)
@@ -53,6 +72,18 @@ MAX_INTERVIEW_DATE = date(2100, 12, 31)
 
 class ReviewConflict(Exception):
     """Another writer changed the card between our read and our write; the caller retries."""
+
+
+class DrillConflict(Exception):
+    """The request no longer fits the stored state (nothing was written); the web layer answers 409."""
+
+
+class ReviewUndone(DrillConflict):
+    """The review this token recorded was undone: the token stays spent."""
+
+
+class UndoConflict(DrillConflict):
+    """The review an undo meant is gone or no longer the newest (another undo or review got there first)."""
 
 
 def category_of(question_id: str) -> Category:
@@ -252,12 +283,47 @@ def card_states(*, session: Session, user_id: int, now: datetime) -> dict[str, C
 # ---------------------------------------------------------------- review tokens
 
 
-def review_token(*, user_id: int, question_id: str, row: DrillCard | None) -> str:
-    """The one-time token for grading the card in its current state (see the module docstring)."""
+def _undo_count(*, session: Session, user_id: int, question_id: str) -> int:
+    """How many reviews of this card were undone (tombstones survive imports, so this never goes down)."""
+    return session.exec(
+        select(func.count())
+        .select_from(DrillReviewUndone)
+        .where(col(DrillReviewUndone.user_id) == user_id, col(DrillReviewUndone.question_id) == question_id)
+    ).one()
+
+
+def review_token(*, session: Session, user_id: int, question_id: str, row: DrillCard | None) -> str:
+    """The one-time token for grading the card in its current state (see the module docstring).
+
+    Every review adds 1 to `reps` and every undo takes 1 off `reps` and adds 1 to the undo count, so
+    reps + 2 × undos only grows: no two states a card passes through share a token."""
     version = row.reps if row else 0
     last = row.last_review.isoformat() if row and row.last_review else "-"
-    digest = hashlib.sha256(f"{_TOKEN_NAMESPACE}|{user_id}|{question_id}|{version}|{last}".encode()).hexdigest()
-    return f"{user_id}.{question_id}.{version}.{digest[:16]}"
+    undos = _undo_count(session=session, user_id=user_id, question_id=question_id)
+    mac = keyed_digest(_TOKEN_PURPOSE, f"{user_id}|{question_id}|{version}|{last}|{undos}")
+    return f"{user_id}.{question_id}.{version}.{mac[:_TOKEN_MAC_CHARS]}"
+
+
+def mock_review_key(mock_question_id: int) -> str:
+    """The review key of one mock-interview item: its rating is recorded once, as its own review row."""
+    return f"{MOCK_KEY_PREFIX}{mock_question_id}"
+
+
+@contextmanager
+def _write_transaction(session: Session) -> Iterator[None]:
+    """Run the block as one SQLite write transaction taken up front (BEGIN IMMEDIATE), so what it reads
+    cannot change before it writes; rolled back on any error. Other writers wait (busy timeout).
+
+    The pysqlite driver only opens a transaction before its first INSERT/UPDATE/DELETE; if the caller
+    already has one open (uncommitted writes) the block joins it and relies on its conditional writes."""
+    raw = session.connection().connection.dbapi_connection
+    if raw is not None and not getattr(raw, "in_transaction", True):
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
 
 
 # ---------------------------------------------------------------- recording reviews
@@ -342,11 +408,15 @@ def record_review(
     duration_ms: int | None = None,
     source: str = "drill",
     review_token: str | None = None,
+    on_recorded: Callable[[DrillReview], None] | None = None,
 ) -> ReviewResult:
-    """Apply one FSRS review (interview-date cap included), append the log row, commit.
+    """Apply one FSRS review (interview-date cap included), append the log row, commit — atomically.
 
     With a `review_token`, a repeat of an already-recorded token returns the recorded result and
-    writes nothing; a token that does not match the card's current state raises ValueError.
+    writes nothing; a token that does not match the card's current state raises ValueError; the token
+    of an undone review raises ReviewUndone. A mock review passes its item's key (`mock_review_key`)
+    instead: it applies to the card's current state, once per key. `on_recorded(log)` runs inside the
+    transaction before the commit (the caller's own write that must stand or fall with the review).
     """
     _check_question_id(question_id)
     if isinstance(rating, bool) or not isinstance(rating, int) or rating not in (1, 2, 3, 4):
@@ -368,22 +438,33 @@ def record_review(
     last_error: Exception | None = None
     for _attempt in range(8):
         try:
-            return _record_once(
-                session=session,
-                user_id=user_id,
-                question_id=question_id,
-                rating=rating,
-                now=now,
-                duration_ms=duration_ms,
-                source=source,
-                token=review_token,
-            )
+            with _write_transaction(session):
+                return _record_once(
+                    session=session,
+                    user_id=user_id,
+                    question_id=question_id,
+                    rating=rating,
+                    now=now,
+                    duration_ms=duration_ms,
+                    source=source,
+                    token=review_token,
+                    on_recorded=on_recorded,
+                )
         except (IntegrityError, OperationalError, ReviewConflict) as exc:
-            # Another writer got there first (same token, same new card, or the card moved on):
-            # start again from the committed state, where the replay check will find its row.
-            session.rollback()
+            # Another writer got there first (same token, same new card, or the card moved on; the
+            # transaction is rolled back): start again from the committed state, where the replay check
+            # will find its row.
             last_error = exc
     raise RuntimeError(f"could not record the review of {question_id} after repeated write conflicts") from last_error
+
+
+def _current_card(*, session: Session, user_id: int, question_id: str) -> DrillCard | None:
+    """The card as committed now (never a stale copy from the session's identity map)."""
+    return session.exec(
+        select(DrillCard)
+        .where(DrillCard.user_id == user_id, DrillCard.question_id == question_id)
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def _record_once(
@@ -396,25 +477,47 @@ def _record_once(
     duration_ms: int | None,
     source: str,
     token: str | None,
+    on_recorded: Callable[[DrillReview], None] | None,
 ) -> ReviewResult:
     settings = get_settings(session=session, user_id=user_id)
     # Read the card before looking the token up: if another writer records this token in between,
     # the lookup sees it; if it records it after, our write conflicts and the retry sees it.
-    row = session.exec(
-        select(DrillCard).where(DrillCard.user_id == user_id, DrillCard.question_id == question_id)
-    ).first()
+    row = _current_card(session=session, user_id=user_id, question_id=question_id)
+    is_mock_key = token is not None and source == "mock" and token.startswith(MOCK_KEY_PREFIX)
     if token is not None:
-        done = session.exec(select(DrillReview).where(DrillReview.review_token == token)).first()
+        done = session.exec(
+            select(DrillReview).where(DrillReview.review_token == token).execution_options(populate_existing=True)
+        ).first()
         if done is not None:
             if done.user_id != user_id or done.question_id != question_id:
                 raise ValueError(f"review_token {token[:80]!r} belongs to a different card")
-            return _result_from_log(done, replayed=True, desired_retention=settings.desired_retention)
-        if token != review_token(user_id=user_id, question_id=question_id, row=row):
+            if done.source != source:
+                raise ValueError(f"review_token {token[:80]!r} is not a {source} review token")
+            replayed = _result_from_log(done, replayed=True, desired_retention=settings.desired_retention)
+            session.commit()  # ends the write transaction (nothing written); `done` is expired from here on
+            return replayed
+        undone = session.exec(
+            select(DrillReviewUndone).where(
+                DrillReviewUndone.review_token == token, DrillReviewUndone.user_id == user_id
+            )
+        ).first()
+        if undone is not None:
+            raise ReviewUndone(
+                f"{undone.question_id} 的这次评分已撤销，这个评分请求不再有效，请看当前这张卡 "
+                f"(undone: the review made with this token was undone; the token stays spent)"
+            )
+        if not is_mock_key and not hmac.compare_digest(
+            token, review_token(session=session, user_id=user_id, question_id=question_id, row=row)
+        ):
             raise ValueError(
                 f"{question_id} 在显示之后已经变化（可能在另一个窗口评过分或撤销过），这次评分没有记录，请看当前这张卡 "
                 f"(review_token {token[:80]!r} does not match the current state of {question_id}: "
                 "it is invalid or from a card that has changed since it was shown — load the next card again)"
             )
+    if source == "mock" and row is not None and row.last_review is not None and now < row.last_review:
+        # A mock rating recorded late (after a crash) applies to the card as it is now; its time may not go back
+        # before the card's last review, or FSRS would see a negative interval.
+        now = row.last_review
 
     before = _fsrs_card(row) if row else sched.new_card(question_id=question_id, now=now)
     state_before = int(row.state) if row else sched.NEW_STATE
@@ -437,7 +540,7 @@ def _record_once(
         session.add(row)
         session.flush()  # the unique (user_id, question_id) constraint settles a race for a new card
     else:
-        # Optimistic concurrency: only the writer that saw version `reps_before` may move the card on.
+        # Optimistic concurrency as well: only the writer that saw version `reps_before` may move the card on.
         changed = session.exec(
             update(DrillCard)
             .where(col(DrillCard.id) == row.id, col(DrillCard.reps) == reps_before)
@@ -470,6 +573,9 @@ def _record_once(
         card_after=_snapshot(after, reps=reps, fails=fails, capped=outcome.capped),
     )
     session.add(log)
+    session.flush()
+    if on_recorded is not None:
+        on_recorded(log)
     session.commit()
     session.expire_all()
     return _result_from_log(log, replayed=False, desired_retention=settings.desired_retention)
@@ -494,41 +600,117 @@ class UndoResult:
         }
 
 
-def undo_last_review(*, session: Session, user_id: int, now: datetime) -> UndoResult:
-    """Restore the card from before the learner's newest review and delete that log row (only the newest)."""
-    log = session.exec(
-        select(DrillReview).where(DrillReview.user_id == user_id).order_by(col(DrillReview.id).desc()).limit(1)
+def _newest_review(*, session: Session, user_id: int) -> DrillReview | None:
+    return session.exec(
+        select(DrillReview)
+        .where(DrillReview.user_id == user_id)
+        .order_by(col(DrillReview.id).desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
     ).first()
-    if log is None:
-        raise ValueError("没有可撤销的评分 (nothing to undo)")
-    if log.source != "drill":
-        raise ValueError(f"最近一次评分来自 {log.source}，只能撤销闪卡评分 (the newest review came from {log.source})")
-    row = session.exec(
-        select(DrillCard).where(DrillCard.user_id == user_id, DrillCard.question_id == log.question_id)
-    ).first()
-    after = json.loads(log.card_after)
-    if row is None or row.reps != int(after.get("reps", -1)):
-        raise ValueError(
-            f"{log.question_id} 的卡片状态与最近一次评分不一致，未撤销 "
-            f"(the card {log.question_id} no longer matches its newest review; nothing was undone)"
+
+
+def _gone_message(*, session: Session, user_id: int, review_id: int) -> str:
+    """Why the review an undo named is not the newest any more (undone already, or something came after it)."""
+    tombstone = session.exec(
+        select(DrillReviewUndone).where(
+            DrillReviewUndone.user_id == user_id, DrillReviewUndone.review_log_id == review_id
         )
+    ).first()
+    if tombstone is not None:
+        return (
+            f"这次评分（{tombstone.question_id}）已经撤销过了，没有再撤销别的评分 "
+            f"(review {review_id} was already undone, e.g. by another tab; nothing else was undone)"
+        )
+    return (
+        "要撤销的评分已不是最近一次（可能在另一个窗口又评了分），没有撤销任何评分，请刷新后再试 "
+        f"(review {review_id} is no longer the newest review; nothing was undone — reload and try again)"
+    )
+
+
+def undo_last_review(*, session: Session, user_id: int, now: datetime, review_id: int | None = None) -> UndoResult:
+    """Restore the card from before the learner's newest review and delete that log row (only the newest).
+
+    `review_id` names the review the learner saw as the newest (the page and the API send it): if another
+    undo or a new review got there first, UndoConflict says so and nothing is written. Without it, the
+    newest review at the moment of the undo is undone. Read, check and write form one write transaction;
+    the undone token is kept as a tombstone (it stays spent) and the card's next token changes."""
+    if review_id is not None and (isinstance(review_id, bool) or not isinstance(review_id, int) or review_id < 1):
+        raise ValueError(f"review_id 必须是正整数 (review_id must be a positive whole number, got {_shown(review_id)})")
+    with _write_transaction(session):
+        log = _newest_review(session=session, user_id=user_id)
+        if review_id is not None and (log is None or log.id != review_id):
+            raise UndoConflict(_gone_message(session=session, user_id=user_id, review_id=review_id))
+        if log is None:
+            raise ValueError("没有可撤销的评分 (nothing to undo)")
+        if log.source != "drill":
+            raise ValueError(
+                f"最近一次评分来自 {log.source}，只能撤销闪卡评分 (the newest review came from {log.source})"
+            )
+        row = _current_card(session=session, user_id=user_id, question_id=log.question_id)
+        after = json.loads(log.card_after)
+        if row is None or row.reps != int(after.get("reps", -1)):
+            raise UndoConflict(
+                f"{log.question_id} 的卡片状态与最近一次评分不一致，未撤销 "
+                f"(the card {log.question_id} no longer matches its newest review; nothing was undone)"
+            )
+        log_id, question_id, rating, token = log.id or 0, log.question_id, log.rating, log.review_token
+        card_id, reps_after, card_before = row.id, row.reps, log.card_before
+
+        # Conditional writes as well: only the newest row of this learner, only the card version it produced.
+        newer = aliased(DrillReview)
+        newest_id = select(func.max(newer.id)).where(newer.user_id == user_id).scalar_subquery()
+        deleted = session.exec(
+            delete(DrillReview)
+            .where(col(DrillReview.id) == log_id, col(DrillReview.id) == newest_id)
+            .execution_options(synchronize_session=False)
+        )
+        if card_before is None:
+            restored = session.exec(
+                delete(DrillCard)
+                .where(col(DrillCard.id) == card_id, col(DrillCard.reps) == reps_after)
+                .execution_options(synchronize_session=False)
+            )
+        else:
+            before = json.loads(card_before)
+            card = sched.card_from_json(card_before)
+            restored = session.exec(
+                update(DrillCard)
+                .where(col(DrillCard.id) == card_id, col(DrillCard.reps) == reps_after)
+                .values(
+                    state=int(card.state),
+                    step=card.step,
+                    stability=card.stability,
+                    difficulty=card.difficulty,
+                    due=card.due,
+                    last_review=card.last_review,
+                    reps=int(before["reps"]),
+                    fails=int(before["fails"]),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        if deleted.rowcount != 1 or restored.rowcount != 1:
+            raise UndoConflict(_gone_message(session=session, user_id=user_id, review_id=log_id))
+        session.add(
+            DrillReviewUndone(
+                user_id=user_id,
+                question_id=question_id,
+                review_token=token,
+                review_log_id=log_id,
+                rating=rating,
+                undone_at=sched.utc(now),
+            )
+        )
+        session.commit()
+    session.expire_all()
     settings = get_settings(session=session, user_id=user_id)
-    if log.card_before is None:
-        session.delete(row)
-        view = CardView(log.question_id, "new", None, None, 0, False)
-    else:
-        before = json.loads(log.card_before)
-        _copy_into(row, sched.card_from_json(log.card_before))
-        row.reps = int(before["reps"])
-        row.fails = int(before["fails"])
-        session.add(row)
-        view = _view(log.question_id, row, now=now, desired_retention=settings.desired_retention)
-    session.delete(log)
-    session.commit()
-    return UndoResult(question_id=log.question_id, log_id=log.id or 0, rating=log.rating, card=view)
+    row = _current_card(session=session, user_id=user_id, question_id=question_id)
+    view = _view(question_id, row, now=now, desired_retention=settings.desired_retention)
+    return UndoResult(question_id=question_id, log_id=log_id, rating=rating, card=view)
 
 
 def last_undoable(*, session: Session, user_id: int) -> DrillReview | None:
+    """The review an undo would remove now (the newest, if it came from the drill), or None."""
     log = session.exec(
         select(DrillReview).where(DrillReview.user_id == user_id).order_by(col(DrillReview.id).desc()).limit(1)
     ).first()
@@ -678,7 +860,14 @@ def _build_queue(*, session: Session, user_id: int, now: datetime) -> _Queue:
 
 
 def _present(
-    *, user_id: int, question_id: str, row: DrillCard | None, reason: str, queue: _Queue, now: datetime
+    *,
+    session: Session,
+    user_id: int,
+    question_id: str,
+    row: DrillCard | None,
+    reason: str,
+    queue: _Queue,
+    now: datetime,
 ) -> NextCard:
     card = _fsrs_card(row) if row else sched.new_card(question_id=question_id, now=now)
     outcomes = sched.preview(
@@ -691,7 +880,7 @@ def _present(
     return NextCard(
         question_id=question_id,
         reason=reason,
-        review_token=review_token(user_id=user_id, question_id=question_id, row=row),
+        review_token=review_token(session=session, user_id=user_id, question_id=question_id, row=row),
         card=_view(question_id, row, now=now, desired_retention=queue.settings.desired_retention),
         outcomes={int(r): o for r, o in outcomes.items()},
         counts=queue.counts,
@@ -710,19 +899,35 @@ def next_card(*, session: Session, user_id: int, now: datetime) -> NextCard | Qu
     queue = _build_queue(session=session, user_id=user_id, now=now)
     if queue.due:
         row = queue.due[0]
-        return _present(user_id=user_id, question_id=row.question_id, row=row, reason="due", queue=queue, now=now)
+        return _present(
+            session=session, user_id=user_id, question_id=row.question_id, row=row, reason="due", queue=queue, now=now
+        )
     if queue.final_pass:
         row = queue.final_pass[0]
         return _present(
-            user_id=user_id, question_id=row.question_id, row=row, reason="final_pass", queue=queue, now=now
+            session=session,
+            user_id=user_id,
+            question_id=row.question_id,
+            row=row,
+            reason="final_pass",
+            queue=queue,
+            now=now,
         )
     if queue.new_ids:
-        return _present(user_id=user_id, question_id=queue.new_ids[0], row=None, reason="new", queue=queue, now=now)
+        return _present(
+            session=session, user_id=user_id, question_id=queue.new_ids[0], row=None, reason="new", queue=queue, now=now
+        )
     ahead = _learn_ahead(queue, now)
     if ahead:
         row = min(ahead, key=lambda r: r.due)
         return _present(
-            user_id=user_id, question_id=row.question_id, row=row, reason="learn_ahead", queue=queue, now=now
+            session=session,
+            user_id=user_id,
+            question_id=row.question_id,
+            row=row,
+            reason="learn_ahead",
+            queue=queue,
+            now=now,
         )
     return QueueEmpty(next_due=next_due(queue=queue, now=now), counts=queue.counts)
 
@@ -741,6 +946,7 @@ def card_for_question(*, session: Session, user_id: int, question_id: str, now: 
     now = sched.utc(now)
     queue = _build_queue(session=session, user_id=user_id, now=now)
     return _present(
+        session=session,
         user_id=user_id,
         question_id=question_id,
         row=queue.rows.get(question_id),

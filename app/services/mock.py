@@ -19,9 +19,11 @@ Double submits: every write that finishes a step is a conditional UPDATE (`… W
 `… WHERE rated_at IS NULL`), so of two identical requests one writes and the other reads the stored
 result. A different answer to a step already done is a conflict (409).
 
-Reviews: the rating is claimed together with the drill's review token for the card's current state;
-the review is then recorded with that token. If the process dies in between, the next access records
-it (the token makes a repeat write nothing), so a rating always reaches the scheduler exactly once.
+Reviews: the rating is claimed (a conditional write) together with the item's own review key; the review
+is then recorded under that key and linked to the item in one transaction. If the process dies in
+between, the next access records it (the key makes a repeat write nothing), so each confirmed item's
+rating reaches the scheduler exactly once, as its own review row: two items of the same question
+confirmed against the same card state give two reviews, applied in turn.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import mock_report as rules
+from app import scheduler as sched
 from app.keypoints import VERDICTS, check_key_points
-from app.models import DrillCard, MockQuestion, MockSession
+from app.models import DrillReview, MockQuestion, MockSession
 from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category, Question, get_bank
 from app.services import drill
 
@@ -576,7 +579,7 @@ def confirm(
     final = list(verdicts) if verdicts is not None else list(item.verdicts or [])
     suggested = suggested_rating_of(final, question, hint_used=item.hint_used)
     chosen = rating if rating is not None else suggested
-    token = drill.review_token(user_id=user_id, question_id=item.question_id, row=_card_row(session, item))
+    token = drill.mock_review_key(item.id or 0)  # the item's own review: never shared with another item
     values: dict = {
         "verdicts": final,
         "suggested_rating": suggested,
@@ -610,36 +613,48 @@ def _same_confirm_or_conflict(
     raise MockConflict(f"{item.question_id} 已确认，不能再改 (already confirmed with other values)")
 
 
-def _card_row(session: Session, item: MockQuestion) -> DrillCard | None:
-    return session.exec(
-        select(DrillCard).where(DrillCard.user_id == item.user_id, DrillCard.question_id == item.question_id)
-    ).first()
-
-
 def _record_review(*, session: Session, item: MockQuestion) -> None:
-    """Send a claimed rating to the drill scheduler, unless already done (idempotent through the token)."""
-    if item.review_log_id is not None or item.rating is None or item.rated_at is None:
+    """Send a claimed rating to the drill scheduler as this item's own review row, exactly once.
+
+    The review carries the item's key (`drill.mock_review_key`), and the item is linked to it in the same
+    transaction, so a crash leaves either both or neither; the next access (confirm, finish, report)
+    records a missing one. Two items of the same question never share a row: each applies to the card
+    as it is when recorded."""
+    if item.review_log_id is not None or item.rating is None or item.rated_at is None or item.id is None:
         return
-    kwargs = {
-        "session": session,
-        "user_id": item.user_id,
-        "question_id": item.question_id,
-        "rating": item.rating,
-        "now": item.rated_at,
-        "duration_ms": min((item.seconds_used or 0) * 1000, drill.MAX_DURATION_MS),
-        "source": "mock",
-    }
-    try:
-        result = drill.record_review(**kwargs, review_token=item.review_token)
-    except ValueError:
-        # The card moved on (a drill review in another tab) between the claim and now: review its new state.
-        token = drill.review_token(user_id=item.user_id, question_id=item.question_id, row=_card_row(session, item))
-        result = drill.record_review(**kwargs, review_token=token)
-        item.review_token = token
-    item.review_log_id = result.log_id
-    item.next_due = result.due
-    session.add(item)
-    session.commit()
+    item_id = item.id
+    key = drill.mock_review_key(item_id)
+
+    def link(log: DrillReview) -> None:
+        linked = session.exec(
+            update(MockQuestion)
+            .where(col(MockQuestion.id) == item_id, col(MockQuestion.review_log_id).is_(None))
+            .values(review_log_id=log.id, review_token=key, next_due=sched.card_from_json(log.card_after).due)
+            .execution_options(synchronize_session=False)
+        )
+        if linked.rowcount != 1:  # pragma: no cover - only this item's key can link it, and it was unrecorded
+            raise drill.ReviewConflict(item.question_id)
+
+    result = drill.record_review(
+        session=session,
+        user_id=item.user_id,
+        question_id=item.question_id,
+        rating=item.rating,
+        now=item.rated_at,
+        duration_ms=min((item.seconds_used or 0) * 1000, drill.MAX_DURATION_MS),
+        source="mock",
+        review_token=key,
+        on_recorded=link,
+    )
+    if result.replayed:
+        # Recorded before a crash (or by a concurrent confirm of this same item): link this item's own row.
+        session.exec(
+            update(MockQuestion)
+            .where(col(MockQuestion.id) == item_id, col(MockQuestion.review_log_id).is_(None))
+            .values(review_log_id=result.log_id, review_token=key, next_due=result.due)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
     session.refresh(item)
 
 
