@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
@@ -13,7 +15,7 @@ from app.templating import is_htmx, templates
 router = APIRouter(tags=["questions"])
 
 
-def _parse_filter(category: str, difficulty: str, q: str) -> tuple[svc.QuestionFilter, str | None]:
+def _parse_filter(category: str, difficulty: str, q: str, tag: str) -> tuple[svc.QuestionFilter, str | None]:
     """Turn raw query strings into a filter; a bad value gives an error message, never a 500."""
     try:
         cat = Category(category) if category else None
@@ -21,21 +23,36 @@ def _parse_filter(category: str, difficulty: str, q: str) -> tuple[svc.QuestionF
         return svc.QuestionFilter(), f"未知分类：{category[:40]}"
     if difficulty and difficulty not in {"1", "2", "3"}:
         return svc.QuestionFilter(category=cat), "难度只能是 1、2 或 3"
+    level = int(difficulty) if difficulty else None
+    if tag and tag not in dict(svc.all_tags()):
+        return svc.QuestionFilter(category=cat, difficulty=level), f"未知标签 unknown tag：{tag[:40]}"
     try:
-        return svc.QuestionFilter(category=cat, difficulty=int(difficulty) if difficulty else None, text=q), None
+        return svc.QuestionFilter(category=cat, difficulty=level, text=q, tag=tag or None), None
     except ValueError as exc:
-        return svc.QuestionFilter(category=cat, difficulty=int(difficulty) if difficulty else None), str(exc)
+        return svc.QuestionFilter(category=cat, difficulty=level, tag=tag or None), str(exc)
+
+
+def _filter_url(**params: str) -> str:
+    """/questions with the non-empty filters, for tag chips that keep the rest of the current filter."""
+    kept = {name: value for name, value in params.items() if value}
+    return "/questions" + (f"?{urlencode(kept)}" if kept else "")
 
 
 @router.get("/questions", response_class=HTMLResponse, include_in_schema=False)
-def question_list_page(request: Request, category: str = "", difficulty: str = "", q: str = "") -> HTMLResponse:
-    flt, error = _parse_filter(category, difficulty, q)
+def question_list_page(
+    request: Request, category: str = "", difficulty: str = "", q: str = "", tag: str = ""
+) -> HTMLResponse:
+    flt, error = _parse_filter(category, difficulty, q, tag)
+    current = {"category": category, "difficulty": difficulty, "q": q[: svc.SEARCH_MAX_CHARS]}
+    active_tag = flt.tag or ""
     context = {
-        "questions": svc.filter_questions(flt),
+        "hits": svc.search_hits(flt),
         "total": len(svc.all_questions()),
-        "category": category,
-        "difficulty": difficulty,
-        "q": q[: svc.SEARCH_MAX_CHARS],
+        **current,
+        "tag": active_tag,
+        "tags": svc.all_tags(),
+        "tag_urls": {name: _filter_url(**current, tag=name) for name, _ in svc.all_tags()},
+        "untag_url": _filter_url(**current),
         "error": error,
         "search_max": svc.SEARCH_MAX_CHARS,
     }
