@@ -418,3 +418,25 @@ def test_the_settings_page_shows_the_reason_escaped_and_changes_nothing(client, 
     assert "导入文件无效，数据未改变" in page.text and "第 1 张卡片（q01）" in page.text
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert client.get("/api/export").content == before
+
+
+def test_stats_survive_a_year_9999_review_written_before_imports_were_checked(client, engine, monkeypatch):
+    """Databases that took such a file before these checks existed: /stats answered 500 until the next import."""
+    from sqlmodel import Session
+
+    from app.config import settings
+    from app.models import DrillReview
+
+    monkeypatch.setattr(settings, "STUDY_TIMEZONE", "Asia/Shanghai")  # UTC+8: 9999-12-31T23:00Z has no local date
+    assert _import(client, export_file(reviews=3, questions=3, start=NOW - timedelta(days=2))).status_code == 200
+    far = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        review = session.get(DrillReview, 3) or pytest.fail("no review 3")
+        review.reviewed_at = far
+        session.add(review)
+        session.commit()
+    for path in ("/stats", "/api/stats"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/api/stats").json()["reviews_total"] == 3
+    refused = _import(client, client.get("/api/export").content)  # its export says what is wrong with it
+    assert refused.status_code == 422 and "reviews.2.reviewed_at: must be between" in refused.json()["detail"]

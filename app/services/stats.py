@@ -161,6 +161,41 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class ForecastMarker:
+    """Where the interview day falls on the due forecast: its column, the columns of the final window
+    before it (every card is shown once more there), or a note when the date is outside the chart."""
+
+    interview_date: date
+    column: int | None  # the interview day's column, None when outside the chart
+    window: tuple[int, ...]  # columns of the final window (the FINAL_WINDOW_DAYS days before) on the chart
+    note: str  # "" when the day is on the chart
+
+    def to_dict(self) -> dict:
+        return {
+            "interview_date": self.interview_date.isoformat(),
+            "column": self.column,
+            "window": list(self.window),
+            "note": self.note,
+        }
+
+
+def forecast_marker(days: list[date], interview_date: date | None) -> ForecastMarker | None:
+    """The interview-date marker for a forecast over `days` (consecutive, first = today); None without a date."""
+    if interview_date is None or not days:
+        return None
+    first, last = days[0], days[-1]
+    window_days = [interview_date - timedelta(days=k) for k in range(sched.FINAL_WINDOW_DAYS, 0, -1)]
+    window = tuple((d - first).days for d in window_days if first <= d <= last)
+    if interview_date < first:
+        return ForecastMarker(interview_date, None, (), f"面试日 {interview_date.isoformat()} 已过。")
+    if interview_date > last:
+        ahead = (interview_date - first).days
+        note = f"面试日 {interview_date.isoformat()} 在图表范围之后（还有 {ahead} 天）。"
+        return ForecastMarker(interview_date, None, window, note)
+    return ForecastMarker(interview_date, (interview_date - first).days, window, "")
+
+
+@dataclass(frozen=True)
 class Stats:
     now: datetime
     counts: dict[str, int]
@@ -173,7 +208,14 @@ class Stats:
     readiness: Readiness | None
     leeches: list[str]
 
+    @property
+    def forecast_interview(self) -> ForecastMarker | None:
+        """The interview-date marker on the forecast chart (from the readiness settings)."""
+        interview = self.readiness.interview_date if self.readiness else None
+        return forecast_marker([d for d, _ in self.forecast], interview)
+
     def to_dict(self) -> dict:
+        marker = self.forecast_interview
         return {
             "now": self.now.isoformat(),
             "counts": self.counts,
@@ -184,17 +226,24 @@ class Stats:
             "true_retention": {f"{r.days}d": r.to_dict() for r in self.retention},
             "mastery": {k: round(v, 4) for k, v in self.mastery.items()},
             "forecast": [{"date": d.isoformat(), "due": n} for d, n in self.forecast],
+            "forecast_interview": marker.to_dict() if marker else None,
             "readiness": self.readiness.to_dict() if self.readiness else None,
             "leeches": self.leeches,
         }
 
 
-def reviews_per_day(*, session: Session, user_id: int, since: datetime) -> dict[date, int]:
-    """Review counts per day of the study time zone since `since` (read through the (user_id, reviewed_at)
-    index; grouped here, because SQLite knows no time zones and a fixed offset would be wrong across DST)."""
+def reviews_per_day(*, session: Session, user_id: int, since: datetime, until: datetime) -> dict[date, int]:
+    """Review counts per day of the study time zone in [since, until) (read through the (user_id, reviewed_at)
+    index; grouped here, because SQLite knows no time zones and a fixed offset would be wrong across DST).
+    The upper bound also keeps a review dated past the calendar's end (a database written before imports
+    were checked held one in year 9999) out of the local-date arithmetic."""
     tz = study_tz()
     times = session.exec(
-        select(DrillReview.reviewed_at).where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= since)
+        select(DrillReview.reviewed_at).where(
+            DrillReview.user_id == user_id,
+            col(DrillReview.reviewed_at) >= since,
+            col(DrillReview.reviewed_at) < until,
+        )
     ).all()
     return dict(Counter(sched.local_date(at, tz) for at in times))
 
@@ -202,9 +251,14 @@ def reviews_per_day(*, session: Session, user_id: int, since: datetime) -> dict[
 def true_retention(*, session: Session, user_id: int, now: datetime, days: int) -> Retention:
     tz = study_tz()
     since = sched.day_start(now - timedelta(days=days - 1), tz)
+    until = sched.date_start(sched.local_date(now, tz) + timedelta(days=1), tz)  # to the end of today
     rows = session.exec(
         select(DrillReview.question_id, DrillReview.reviewed_at, DrillReview.rating, DrillReview.state_before)
-        .where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= since)
+        .where(
+            DrillReview.user_id == user_id,
+            col(DrillReview.reviewed_at) >= since,
+            col(DrillReview.reviewed_at) < until,
+        )
         .order_by(col(DrillReview.reviewed_at), col(DrillReview.id))
     ).all()
     first: dict[tuple[str, date], tuple[int, int]] = {}
@@ -249,15 +303,16 @@ def compute_stats(*, session: Session, user_id: int, now: datetime) -> Stats:
         select(func.count()).select_from(DrillReview).where(DrillReview.user_id == user_id)
     ).one()
     heat_start = sched.date_start(today - timedelta(days=HEATMAP_DAYS - 1), tz)
-    per_day = reviews_per_day(session=session, user_id=user_id, since=heat_start)
+    per_day = reviews_per_day(session=session, user_id=user_id, since=heat_start, until=tomorrow)
     mastery = {c.value: _mean([v.retrievability or 0.0 for v in views.values() if v.category == c]) for c in Category}
+    horizon = sched.date_start(today + timedelta(days=FORECAST_DAYS), tz)  # local dates only where they exist
     forecast = []
     for i in range(FORECAST_DAYS):
         day = today + timedelta(days=i)
         n = (
             counts["due_today"]
             if i == 0
-            else sum(v.due is not None and sched.local_date(v.due, tz) == day for v in seen)
+            else sum(v.due is not None and v.due < horizon and sched.local_date(v.due, tz) == day for v in seen)
         )
         forecast.append((day, n))
     return Stats(
