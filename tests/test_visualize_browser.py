@@ -164,3 +164,50 @@ def test_no_recompute_in_the_middle_of_an_ime_composition(live_server, page) -> 
             """() => { const box = document.querySelector('#vz-text'); box.value = 'ab注';
                        box.dispatchEvent(new CompositionEvent('compositionend', {bubbles: true, data: '注'})); }"""
         )
+
+
+def test_a_tab_clicked_right_after_typing_wins_and_sends_each_parameter_once(live_server, page) -> None:
+    page.goto(live_server.url + "/visualize/attention?text=你好&head=1")
+    page.wait_for_selector("#vz-panel svg.vz-svg .cells use")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.headers.get("hx-request") else None)
+    page.focus("#vz-text")
+    page.keyboard.press("End")
+    page.keyboard.type("世界")
+    page.wait_for_timeout(100)  # well inside the 300-ms pause after typing
+    page.click("#vz-tab-masks")
+    page.wait_for_selector("#vz-panel[data-view=masks] svg.vz-svg")
+    page.wait_for_timeout(800)  # the typed recompute, had it still been pending, would have landed by now
+    assert page.get_attribute("#vz-panel", "data-view") == "masks"
+    assert urlsplit(page.url).path == "/visualize/masks"
+    assert query(page.url)["text"] == ["你好世界"] and query(page.url)["head"] == ["1"]
+    assert page.input_value("#vz-text") == "你好世界"
+    assert sent, "the tab is fetched by htmx"
+    for url in sent:
+        repeated = {k: v for k, v in query(url).items() if len(v) > 1 and k != "others"}
+        assert not repeated, f"{url} sends a parameter twice"
+    # The learner's edits since the panel was drawn go along, but a link's own choice wins.
+    page.select_option("select[name=layer]", "1")
+    page.click("#vz-tab-attention")
+    page.wait_for_selector("#vz-panel[data-view=attention] svg.vz-svg")
+    assert query(page.url)["layer"] == ["1"] and query(page.url)["text"] == ["你好世界"]
+
+
+def test_each_view_offers_only_the_selections_it_uses(live_server, page) -> None:
+    expected = {
+        "attention": {"kind", "layer", "head"},
+        "model-view": {"kind"},
+        "line-view": {"kind", "layer"},
+        "masks": {"layer", "head"},
+        "positional-encoding": set(),
+        "kv-cache": {"layer", "head"},
+    }
+    for slug, shown in expected.items():
+        page.goto(f"{live_server.url}/visualize/{slug}?text=你好&kind=decoder&layer=1&head=3")
+        for name in ("kind", "layer", "head"):
+            select = page.locator(f"#vz-controls select[name={name}]")
+            assert select.count() == (1 if name in shown else 0), (slug, name)
+        # a hidden selection is kept for the views that use it
+        assert query(page.locator("#vz-tab-attention").get_attribute("href"))["head"] == ["3"]
+    page.goto(f"{live_server.url}/visualize/attention?text=你好")
+    assert page.locator("#vz-panel .vz-kinds").count() == 0  # one control for the kind, not two

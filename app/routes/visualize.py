@@ -48,6 +48,7 @@ def _render_state(request: Request, state: svc.State, errors: list[str]) -> HTML
         "raw_max": svc.RAW_TEXT_MAX,
         "kinds": svc.KIND_LABELS,
         "tasks": svc.TASK_LABELS,
+        "VIEW_SELECTIONS": svc.VIEW_SELECTIONS,
         "token_label": svc.token_label,
         "questions": svc.related_questions(page.state.view),
         # A link or tab changed the selection: refresh the form's controls too (never while typing in it).

@@ -59,6 +59,20 @@ KIND_LABELS = {
     "cross": "交叉注意力 Cross-attention",
 }
 TASK_LABELS = {"copy": "复制 copy", "reverse": "反转 reverse"}
+# Which of the kind / layer / head selections each view reads (the page shows only those selects): the
+# model view draws every layer and head, the line view every head, masks and the KV cache always use
+# the decoder (and the encoder for padding), positional encoding no attention at all.
+VIEW_SELECTIONS: dict[str, frozenset[str]] = {
+    "attention": frozenset({"kind", "layer", "head"}),
+    "model-view": frozenset({"kind"}),
+    "line-view": frozenset({"kind", "layer"}),
+    "step-by-step": frozenset({"kind", "layer", "head"}),
+    "scaling": frozenset({"kind", "layer", "head"}),
+    "masks": frozenset({"layer", "head"}),
+    "positional-encoding": frozenset(),
+    "cross-attention": frozenset({"layer", "head"}),
+    "kv-cache": frozenset({"layer", "head"}),
+}
 
 # The checkpoint to use; None = the shipped model/transformer.{safetensors,json}. Tests point it elsewhere.
 MODEL_PATH: Path | None = None

@@ -3,15 +3,52 @@
 (function () {
   "use strict";
 
-  // Recompute as the learner types, but not in the middle of an IME composition (pinyin → 汉字): the form
-  // listens for "vz-input" (hx-trigger). Done here rather than with an htmx event filter, which would
-  // need eval and the Content-Security-Policy forbids it.
+  // Recompute as the learner types, after a 300-ms pause and not in the middle of an IME composition
+  // (pinyin → 汉字): the form listens for "vz-input" (hx-trigger). The pause is kept here rather than in
+  // htmx (delay:300ms) so that a tab or link clicked during it can cancel it; the composition test is
+  // here because an htmx event filter would need eval, which the Content-Security-Policy forbids.
+  var DEBOUNCE_MS = 300;
+  var pending = null;
+  function cancelRecompute() { clearTimeout(pending); pending = null; }
   function requestRecompute(e) {
-    if (e.isComposing || !e.target.closest || !e.target.closest("#vz-form")) return;
-    e.target.dispatchEvent(new CustomEvent("vz-input", { bubbles: true }));
+    var field = e.target;
+    if (e.isComposing || !field.closest || !field.closest("#vz-form")) return;
+    cancelRecompute();
+    pending = setTimeout(function () {
+      pending = null;
+      var target = field.isConnected ? field : document.getElementById("vz-form");
+      if (target) target.dispatchEvent(new CustomEvent("vz-input", { bubbles: true }));
+    }, DEBOUNCE_MS);
   }
   document.addEventListener("input", requestRecompute);
   document.addEventListener("compositionend", requestRecompute);
+  document.addEventListener("submit", function (e) { if (e.target && e.target.id === "vz-form") cancelRecompute(); }, true);
+
+  // A tab or link in the panel carries the permalink of the view as it was drawn. If the learner has
+  // typed or picked something since (the pending recompute above), the link takes those edits along,
+  // except for a parameter the link itself changes (a thumbnail's layer and head, a prompt's sentence),
+  // and the pending recompute is dropped: it would otherwise replace the click (hx-sync) and the learner
+  // would stay on the old view.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var elt = evt.detail.elt, form = document.getElementById("vz-form");
+    if (!form || !elt || elt === form || !elt.closest || !elt.closest("#vz-panel") || evt.detail.verb !== "get") return;
+    cancelRecompute();
+    var url = new URL(evt.detail.path, window.location.origin);
+    // Every tab's href holds the state the panel was drawn with.
+    var tab = document.querySelector("#vz-panel .vz-tabs a[href]");
+    var drawn = tab ? new URL(tab.href).searchParams : new URLSearchParams();
+    ["text", "task", "kind", "layer", "head"].forEach(function (name) {
+      var field = form.elements.namedItem(name);
+      if (!field || typeof field.value !== "string" || !url.searchParams.has(name)) return;
+      var was = drawn.get(name);
+      if (field.value !== was && url.searchParams.get(name) === was) url.searchParams.set(name, field.value);
+    });
+    evt.detail.path = url.pathname + url.search;
+    // The form asks for this view from now on, even before the new controls arrive.
+    var view = form.elements.namedItem("view");
+    var slug = url.pathname.split("/")[2];
+    if (view && slug) view.value = slug;
+  });
 
   var tip = null;
   function tooltip() {
