@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from app.question_bank import NOTES_DIR, NOTES_SECTIONS
+from app.services.notes import render_note
 from app.services.questions import questions_for_notes
 from app.templating import templates
 
@@ -37,7 +38,7 @@ def note_page(request: Request, slug: str) -> HTMLResponse:
     context = {
         "slug": slug,
         "title": NOTES_SECTIONS[slug],
-        "text": note_text(slug),
+        "note": render_note(note_text(slug)),
         "questions": questions_for_notes(slug),
         "prev": slugs[i - 1] if i > 0 else None,
         "next": slugs[i + 1] if i + 1 < len(slugs) else None,

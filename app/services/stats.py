@@ -169,6 +169,7 @@ class ForecastMarker:
     column: int | None  # the interview day's column, None when outside the chart
     window: tuple[int, ...]  # columns of the final window (the FINAL_WINDOW_DAYS days before) on the chart
     note: str  # "" when the day is on the chart
+    window_days: int = sched.FINAL_WINDOW_DAYS
 
     def to_dict(self) -> dict:
         return {
