@@ -221,6 +221,7 @@ class TrendPoint:
     label: str  # short date for the axis
     score: float
     categories: Mapping[str, float]
+    marked: str = ""  # why the score is not comparable with a full interview (practice, finished early); "" if it is
 
 
 def trend_chart(
@@ -237,7 +238,8 @@ def trend_chart(
     """Geometry of a server-rendered SVG line chart: x = session (oldest left), y = score 0–100.
 
     Returns {"width", "height", "x_ticks": [(x, label)], "y_ticks": [(y, value)], "series": [{"key",
-    "points": "x,y x,y", "dots": [(x, y, value)]}]}; the "overall" series is the session score, the others
+    "points": "x,y x,y", "dots": [(x, y, value)]}], "marked": [reason per session]}; "marked" is drawn as a
+    hollow overall point (practice or finished early). The "overall" series is the session score, the others
     are categories in `series_order` (a category absent from a session leaves a gap in its dots, and its
     polyline joins the sessions that did ask it).
     """
@@ -266,6 +268,7 @@ def trend_chart(
         "x_ticks": [(x_at(i), p.label) for i, p in enumerate(points)],
         "y_ticks": [(y_at(v), v) for v in (0, 25, 50, 75, 100)],
         "series": series,
+        "marked": [p.marked for p in points],
     }
 
 

@@ -576,6 +576,16 @@ def discard_submit(mock_id: str, session: SessionDep, clock: ClockDep, user_id: 
     return RedirectResponse("/mock/history", status_code=303)
 
 
+def trend_mark(entry: dict) -> str:
+    """Why a session in the trend is not a full interview ("" when it is): practice mode, finished early."""
+    reasons = []
+    if entry.get("practice"):
+        reasons.append("练习模式")
+    if entry.get("unanswered"):
+        reasons.append(f"提前结束（{entry['unanswered']} 题未作答，计 0 分）")
+    return "，".join(reasons)
+
+
 @router.get("/mock/{mock_id}/report", response_class=HTMLResponse, include_in_schema=False)
 def report_page(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep):
     mock = _load(session, user_id, mock_id)
@@ -584,13 +594,20 @@ def report_page(request: Request, mock_id: str, session: SessionDep, clock: Cloc
     report = svc.build_report(session=session, user_id=user_id, mock_id=mock.id, now=clock.now())
     categories = [c.value for c in Category]
     points = [
-        rules.TrendPoint(session_id=t["id"], label=f"#{t['id']}", score=t["score"], categories=t["categories"])
+        rules.TrendPoint(
+            session_id=t["id"],
+            label=f"#{t['id']}",
+            score=t["score"],
+            categories=t["categories"],
+            marked=trend_mark(t),
+        )
         for t in report["trend"]
     ]
     context = {
         "report": report,
         "mock": mock,
         "chart": rules.trend_chart(points, series_order=categories) if len(points) > 1 else None,
+        "trend_marks": {p.session_id: p.marked for p in points},
         "category_labels": {c.value: label for c, label in CATEGORY_LABELS.items()},
         "selection_labels": SELECTION_LABELS,
     }

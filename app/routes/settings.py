@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic_core import PydanticCustomError
 
 from app import scheduler as sched
+from app.clock import study_tz
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.routes.contract import explained
 from app.services import drill as svc
@@ -192,7 +193,8 @@ def api_export(session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> JSON
     """The learner's full drill state (settings, cards, review log) as versioned JSON."""
     now = clock.now()
     data = drill_transfer.export_state(session=session, user_id=user_id, now=now)
-    filename = f"transformer-prep-drill-{now:%Y%m%d-%H%M%S}.json"
+    # named by the study time zone's wall clock, the day the learner sees everywhere else in the app
+    filename = f"transformer-prep-drill-{sched.local_time(now, study_tz()):%Y%m%d-%H%M%S}.json"
     return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

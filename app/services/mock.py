@@ -39,6 +39,7 @@ from sqlmodel import Session, col, select
 
 from app import mock_report as rules
 from app import scheduler as sched
+from app.clock import study_tz
 from app.keypoints import VERDICTS, check_key_points
 from app.models import DrillReview, MockQuestion, MockSession
 from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category, Question, get_bank
@@ -972,16 +973,23 @@ def trend(*, session: Session, user_id: int, mock: MockSession, bank: Mapping[st
     finished.reverse()
     out = []
     for m in finished:
-        scored = [_scored(i, bank[i.question_id]) for i in questions_of(session=session, mock=m)]
+        items = questions_of(session=session, mock=m)
+        scored = [_scored(i, bank[i.question_id]) for i in items]
         cats = {c["category"]: c["score"] for c in rules.category_breakdown(scored)}
+        unanswered = sum(1 for i in items if i.submitted_at is None)
         out.append(
             {
                 "id": m.id,
                 "created_at": _iso(m.created_at),
-                "label": m.created_at.strftime("%m-%d %H:%M"),
+                # wall-clock time of the study time zone, like every other time the app shows
+                "label": sched.local_time(m.created_at, study_tz()).strftime("%m-%d %H:%M"),
                 "score": m.score if m.score is not None else rules.session_score([s.score for s in scored]),
                 "categories": cats,
                 "current": m.id == mock.id,
+                # a practice session (hints) or one finished early (unanswered questions scored 0) is not
+                # comparable with a full interview: the trend marks it
+                "practice": m.practice,
+                "unanswered": unanswered,
             }
         )
     return out
