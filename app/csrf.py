@@ -110,7 +110,13 @@ def cross_site_reason(scope: Scope) -> str | None:
     if fetch_site is not None and fetch_site.strip().lower() not in ALLOWED_FETCH_SITES:
         return f"Sec-Fetch-Site: {fetch_site[:40]}"
     origin = _header(scope, b"origin")
-    if origin is not None and not origin_matches(origin.strip(), scope.get("scheme", "http"), _header(scope, b"host")):
+    if origin is None:
+        return None
+    if origin.strip() == "null" and fetch_site is not None:
+        # A browser that says same-origin may still send `Origin: null` (a page whose Referrer-Policy is
+        # no-referrer, or a privacy setting); its Sec-Fetch-Site is the authority. Without it, null is refused.
+        return None
+    if not origin_matches(origin.strip(), scope.get("scheme", "http"), _header(scope, b"host")):
         return f"Origin {origin[:100]} is not this server"
     return None
 

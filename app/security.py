@@ -43,7 +43,9 @@ WILDCARD_BINDS = frozenset({"", "0.0.0.0", "[::]"})
 _HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: no Referer ever leaves for another site, while the app's own form
+    # posts keep a real `Origin` (under no-referrer browsers send `Origin: null`), which app/csrf.py checks.
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),

@@ -119,9 +119,18 @@ def test_cross_site_writes_are_refused_on_every_route_and_write_nothing(client, 
     assert snapshot(engine) == before
 
 
-@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}])
-def test_same_origin_and_headerless_writes_go_through(client, engine, headers):
-    origin = {"Origin": "http://testserver"} if headers else {}
+@pytest.mark.parametrize(
+    ("headers", "origin"),
+    [
+        ({"Sec-Fetch-Site": "same-origin"}, "http://testserver"),
+        ({"Sec-Fetch-Site": "none"}, "http://testserver"),
+        ({"Sec-Fetch-Site": "same-origin"}, "null"),  # Chromium under a no-referrer policy
+        ({}, "http://testserver:80"),
+        ({}, None),  # curl, scripts
+    ],
+)
+def test_same_origin_and_headerless_writes_go_through(client, engine, headers, origin):
+    origin = {"Origin": origin} if origin else {}
     r = client.post("/settings", data=with_csrf(new_per_day="4", desired_retention="0.9"), headers=headers | origin)
     assert r.status_code in (200, 303), r.text[:300]
     assert client.get("/api/settings").json()["new_per_day"] == 4
