@@ -16,7 +16,8 @@ router = APIRouter(tags=["home"])
 
 
 @router.get("/healthz")
-def healthz() -> dict:
+async def healthz() -> dict:
+    """Liveness: answered on the event loop itself (no threadpool hop), so it shows whether the loop is free."""
     return {"status": "ok"}
 
 

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from app import scheduler as sched
 from app.clock import study_tz
+from app.concurrency import cpu_heavy
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.routes.contract import explained
 from app.services import drill as svc
@@ -155,7 +156,8 @@ def settings_import(
     # replacement (seconds for a large file) run in the threadpool, so other requests keep being answered.
     raw = file.file.read(drill_transfer.MAX_IMPORT_BYTES + 1)  # one byte over is enough to refuse it
     try:
-        summary = drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())
+        with cpu_heavy():  # see app/concurrency.py: keeps other requests answered meanwhile
+            summary = drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())
     except ValueError as exc:
         return _page(request, settings=svc.get_settings(session=session, user_id=user_id), status=422, error=str(exc))
     notice = f"已导入 Imported：{summary['cards']} 张卡片，{summary['reviews']} 条复习记录"
@@ -218,6 +220,8 @@ def api_import(
 ) -> dict:
     """Replace the drill state with an export file (the JSON body); 422 says why and changes nothing."""
     try:
-        return {"imported": drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())}
+        with cpu_heavy():  # see app/concurrency.py: keeps other requests answered meanwhile
+            summary = drill_transfer.import_state(session=session, user_id=user_id, raw=raw, now=clock.now())
+        return {"imported": summary}
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None

@@ -1,0 +1,49 @@
+"""Keeping the server responsive while one request does seconds of CPU work in the threadpool.
+
+A `def` route runs in a worker thread, but it still shares the GIL with the event loop, and two things make
+the loop wait behind it. Parsing and validating a large import allocates millions of objects; each time that
+triggers a full (generation 2) collection, the collector holds the GIL for up to a second. And the busy
+thread keeps the GIL for the whole switch interval (5 ms) every time the loop gives it up, which a request
+does dozens of times (accept, read, each middleware, write). So, for the duration of such work, collection
+waits (the import's objects are freed by reference counting anyway) and the GIL changes hands every millisecond.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+BUSY_SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005
+
+_lock = threading.Lock()
+_busy = 0
+_gc_was_enabled = True
+_switch_interval = sys.getswitchinterval()
+
+
+@contextmanager
+def cpu_heavy() -> Iterator[None]:
+    """Mark seconds of CPU work in a worker thread (a large import) so other requests keep being answered.
+
+    Nested and concurrent uses are counted; the last one out restores the collector and the switch interval.
+    """
+    global _busy, _gc_was_enabled, _switch_interval
+    with _lock:
+        if _busy == 0:
+            _gc_was_enabled = gc.isenabled()
+            _switch_interval = sys.getswitchinterval()
+            gc.disable()
+            sys.setswitchinterval(min(_switch_interval, BUSY_SWITCH_INTERVAL))
+        _busy += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _busy -= 1
+            if _busy == 0:
+                sys.setswitchinterval(_switch_interval)
+                if _gc_was_enabled:
+                    gc.enable()
