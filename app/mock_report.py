@@ -5,7 +5,7 @@ tested with fixed inputs.
 
 Score formula (documented in the report page too):
 
-- A question's score is the weighted key-point coverage of `app.keypoints.coverage_score`: covered = 1,
+- A question's score is the weighted key-point coverage of `app.grading.coverage_score`: covered = 1,
   partly = 0.5, missed = 0, each key point weighted by its bank weight, scaled to 0–100.
 - Hint cost: in practice mode the first key point's label may be revealed; that key point then earns at
   most half credit (a "covered" counts as "partly").
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from app.keypoints import RATING_THRESHOLDS, VERDICT_CREDIT, VERDICTS, coverage_score
+from app.grading import VERDICT_CREDIT, VERDICTS, answer_score
+from app.grading import rating_for_score as _rating_for_score
 
 # Default time per question from the bank difficulty (1 / 2 / 3 stars): 2 / 3 / 5 minutes.
 SECONDS_BY_DIFFICULTY: dict[int, int] = {1: 120, 2: 180, 3: 300}
@@ -143,17 +144,18 @@ def scored_verdicts(verdicts: Sequence[str], *, hint_used: bool) -> list[str]:
     return out
 
 
-def question_score(verdicts: Sequence[str], weights: Sequence[int], *, hint_used: bool = False) -> float:
-    """0–100 weighted coverage of one answer after the hint cost."""
-    return coverage_score(scored_verdicts(verdicts, hint_used=hint_used), weights)  # type: ignore[arg-type]
+def question_score(
+    verdicts: Sequence[str], weights: Sequence[int], *, hint_used: bool = False, misconceptions: int = 0
+) -> float:
+    """0–100 weighted coverage of one answer after the hint cost, minus the checker's misconception penalty
+    (`misconceptions` > 0 only for the automatic figure)."""
+    return answer_score(scored_verdicts(verdicts, hint_used=hint_used), weights, misconceptions=misconceptions)
 
 
-def rating_for_score(score: float) -> int:
-    """The self-rating pre-selected for a question score (same thresholds as the checker's suggested_rating)."""
-    for threshold, rating in RATING_THRESHOLDS:
-        if score >= threshold:
-            return rating
-    return 1
+def rating_for_score(score: float, *, misconception: bool = False) -> int:
+    """The self-rating pre-selected for a question score (the checker's thresholds); at most Hard after a
+    misconception."""
+    return _rating_for_score(score, misconception=misconception)
 
 
 def session_score(question_scores: Sequence[float | None]) -> float:

@@ -1,4 +1,6 @@
-"""Tests for the key-point checker: verdicts, exact highlight spans, notations, scores."""
+"""Tests for key-point matching: verdicts, exact highlight spans, notations, word boundaries, scores.
+
+(Negation, relations and misconceptions: tests/test_grading_*.py.)"""
 
 from __future__ import annotations
 
@@ -6,9 +8,8 @@ import json
 
 import pytest
 
-from app.keypoints import (
+from app.grading import (
     KeyPointResult,
-    check_key_points,
     compile_keyword,
     coverage_score,
     highlight_segments,
@@ -16,7 +17,12 @@ from app.keypoints import (
     normalise,
     suggested_rating,
 )
+from app.grading import check_key_points as grade
 from app.question_bank import KeyPoint
+
+
+def check_key_points(text: str, key_points: list[KeyPoint]) -> list[KeyPointResult]:
+    return grade(text, key_points).key_points
 
 
 def kp(*groups: list[str], label: str = "kp", weight: int = 1) -> KeyPoint:
@@ -77,7 +83,8 @@ def test_english_answer_gets_exact_verdicts_and_spans():
     assert results[0].matched_keywords == ["variance", "d_k"]
     assert results[1].spans == [span_of(text, "sqrt(d_k)")]
     assert pieces(text, results[2]) == ["softmax", "saturation"]
-    assert results[2].matched_keywords == ["softmax", "saturation"]
+    # "saturate" matches "saturation" too (English inflections)
+    assert results[2].matched_keywords == ["softmax", "saturate", "saturation"]
 
 
 def test_mixed_answer_with_partial_points():
@@ -294,8 +301,10 @@ def test_bare_root_keyword_matches_any_root_operator(text):
         ("head", "ahead", []),
         ("head", "header", []),
         ("bias", "biases", ["biases"]),
-        ("mask", "masked", []),
-        ("norm", "normalization", []),
+        ("mask", "masked", ["masked"]),
+        ("mask", "unmasked", []),
+        ("norm", "normalization", ["normalization"]),
+        ("norm", "normal", []),
         ("norm", "L2norm", ["norm"]),
         ("512", "d_model=512", ["512"]),
         ("512", "2512", []),
@@ -369,7 +378,10 @@ def test_to_dict_is_json_ready_and_round_trips():
         "weight": 3,
         "verdict": "covered",
         "spans": [[3, 7]],
+        "reason": "匹配：√d_k",
         "matched_keywords": ["√d_k"],
+        "negated": [],
+        "capped_by": [],
         "groups_matched": 1,
         "groups_total": 1,
     }
@@ -428,13 +440,13 @@ def test_highlight_segments_splits_text_for_templates():
     results = check_key_points(text, SCALING)
     spans = [span for r in results for span in r.spans]
     segments = highlight_segments(text, spans)
+    # "饱和" is negated by "不": it is not highlighted as a hit
     assert segments == [
         ("除以 ", False),
         ("√d_k", True),
         ("，", False),
         ("softmax", True),
-        (" 不", False),
-        ("饱和", True),
+        (" 不饱和", False),
     ]
     assert "".join(piece for piece, _ in segments) == text
 
@@ -451,27 +463,29 @@ def test_highlight_segments_rejects_spans_outside_the_text():
         highlight_segments("abc", [(2, 9)])
 
 
-# ---------------------------------------------------------------- known limits (documented, not hidden)
+# ---------------------------------------------------------------- claims, not words (formerly known limits)
 
 
-def test_known_limit_negated_keyword_still_counts_as_covered():
-    # A fair grader would mark this missed: the answer says scaling is NOT needed.
+def test_negated_keyword_no_longer_counts_as_covered():
     text = "其实不需要除以 √d_k，softmax 也不会饱和。"
     results = check_key_points(text, SCALING)
-    assert [r.verdict for r in results[1:3]] == ["covered", "covered"]
+    assert [r.verdict for r in results[1:3]] == ["missed", "partly"]
+    assert results[1].spans == [] and "被‘不需要’否定" in results[1].reason
+    assert pieces(text, results[2]) == ["softmax"]
 
 
-def test_known_limit_wrong_statement_with_the_right_words_counts_as_covered():
+def test_wrong_statement_loses_the_negated_half():
     # Wrong: LayerNorm normalises over the feature dimension of each token, not over the batch.
     key_point = kp(["layernorm", "LN", "层归一化"], ["特征维", "feature dimension", "hidden dimension"])
     text = "LayerNorm 是在 batch 维度上做归一化的，不是在特征维上。"
     (result,) = check_key_points(text, [key_point])
-    assert result.verdict == "covered"
-    assert pieces(text, result) == ["LayerNorm", "特征维"]
+    assert result.verdict == "partly"
+    assert pieces(text, result) == ["LayerNorm"]
+    assert result.negated[0]["words"] == "特征维" and result.negated[0]["by"] == "不是"
 
 
-def test_known_limit_english_negation_still_counts():
-    # "without any residual connections" is wrong for a Transformer, yet the key point is covered.
+def test_english_negation_takes_the_keyword_back():
     text = "The Transformer works fine without any residual connections."
     (result,) = check_key_points(text, [kp(["residual", "残差", "skip connection"])])
-    assert result.verdict == "covered"
+    assert result.verdict == "missed"
+    assert "‘residual’被‘without’否定" in result.reason

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, func, select
 
-from app.keypoints import check_key_points
+from app.grading import check_answer
 from app.models import DrillCard, DrillReview, MockQuestion, MockSession
 from app.question_bank import get_bank
 from app.routes.mock import get_rng
@@ -72,7 +72,7 @@ def test_full_flow_answer_check_override_follow_up_rate_finish(client, clock, en
     r = client.post(f"/api/mock-sessions/{sid}/answers", json={"question_id": q1, "text": text, "seconds": 49})
     assert r.status_code == 200
     answer = r.json()
-    expected = check_key_points(text, BANK[q1].key_points)
+    expected = check_answer(text, BANK[q1]).key_points
     assert [k["verdict"] for k in answer["key_points"]] == [e.verdict for e in expected]
     assert answer["key_points"][0]["verdict"] == "covered"
     assert answer["key_points"][0]["label"] == BANK[q1].key_points[0].label

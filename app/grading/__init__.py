@@ -27,7 +27,7 @@ from app.grading.scores import (
     rating_for_score,
     suggested_rating,
 )
-from app.grading.spans import highlight_segments, merge_spans
+from app.grading.spans import highlight_pieces, highlight_segments, merge_spans
 
 __all__ = [
     "RATING_THRESHOLDS",
@@ -43,6 +43,7 @@ __all__ = [
     "check_key_points",
     "compile_keyword",
     "coverage_score",
+    "highlight_pieces",
     "highlight_segments",
     "merge_spans",
     "normalise",

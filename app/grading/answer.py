@@ -23,7 +23,11 @@ class AnswerText:
 
     @cached_property
     def segmentation(self) -> Segmentation:
-        return split_clauses(self.norm)
+        if self.origin is None:
+            strong = frozenset(i for i, c in enumerate(self.text) if c in "，；")
+        else:
+            strong = frozenset(i for i, o in enumerate(self.origin) if self.text[o] in "，；")
+        return split_clauses(self.norm, strong)
 
     def find(self, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
         """Matches of a compiled keyword as normalised spans (searched once per answer)."""

@@ -197,14 +197,19 @@ _CACHE: dict[int, tuple[object, _Compiled]] = {}
 _CACHE_LIMIT = 256
 
 
-def _compiled(key_points: Sequence[KeyPoint], misconceptions: Sequence[Misconception], owner: object) -> _Compiled:
-    hit = _CACHE.get(id(owner))
+def _compiled(
+    key_points: Sequence[KeyPoint], misconceptions: Sequence[Misconception], owner: object | None
+) -> _Compiled:
+    """Compiled key points and misconceptions; cached per `owner` (a bank question), not for ad-hoc lists."""
+    hit = _CACHE.get(id(owner)) if owner is not None else None
     if hit is not None and hit[0] is owner:
         return hit[1]
     compiled = _Compiled(
         key_points=tuple(_compile_key_point(kp) for kp in key_points),
         misconceptions=tuple(compile_misconception(i, m) for i, m in enumerate(misconceptions)),
     )
+    if owner is None:
+        return compiled
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
     _CACHE[id(owner)] = (owner, compiled)
@@ -311,7 +316,7 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
         weight=kp.weight,
         verdict=verdict,
         spans=merge_spans(answer.original(*span) for _, span in counted),
-        matched_keywords=[w for group in kp.groups for w, _ in group if w in matched_keywords],
+        matched_keywords=list(dict.fromkeys(w for group in kp.groups for w, _ in group if w in matched_keywords)),
         groups_matched=groups_matched,
         groups_total=total,
         reason="；".join(reason_parts),
@@ -330,7 +335,7 @@ def check_key_points(
     owner: object | None = None,
 ) -> AnswerCheck:
     """Grade `text` against key points and misconceptions (see the module docstring)."""
-    compiled = _compiled(key_points, misconceptions, owner if owner is not None else key_points)
+    compiled = _compiled(key_points, misconceptions, owner)
     answer = AnswerText(text)
     results = [_check_key_point(answer, i, kp) for i, kp in enumerate(compiled.key_points)]
     hits: list[MisconceptionHit] = []

@@ -2,9 +2,10 @@
 
 A sentence ends at 。 ! ? (full-width ones are ASCII after normalisation), a newline, or an English
 full stop followed by a space. A sentence splits into clauses at , and ; (outside brackets, and not
-between two one- or two-letter symbols as in "K,V") and before a contrast word (但/但是/而/而是/却/
-然而/反而/不过/but/whereas/rather/instead), which starts the next clause: "不是按列，而是按行" and
-"not by column but by row" put the negated and the asserted part in different clauses.
+between two one- or two-letter symbols as in "K,V"; a full-width ，/； always splits) and before a
+contrast word (但/但是/而/而是/却/然而/反而/不过/but/whereas/rather/instead), which starts the next
+clause: "不是按列，而是按行" and "not by column but by row" put the negated and the asserted part in
+different clauses.
 """
 
 from __future__ import annotations
@@ -78,8 +79,12 @@ def _is_symbol_list_comma(text: str, position: int) -> bool:
     return bool(_SHORT_SYMBOL_BEFORE.search(text, 0, position)) and bool(_SHORT_SYMBOL_AFTER.match(text, position + 1))
 
 
-def split_clauses(text: str) -> Segmentation:
-    """Clauses of a normalised text (see the module docstring); an empty text has one empty clause."""
+def split_clauses(text: str, strong_breaks: frozenset[int] = frozenset()) -> Segmentation:
+    """Clauses of a normalised text (see the module docstring); an empty text has one empty clause.
+
+    `strong_breaks`: positions of separators the learner typed full-width (，；), which always split:
+    normalisation turns them into , and ; but "v，k" is a clause break where "v,k" lists symbols.
+    """
     cuts: list[tuple[int, bool]] = []  # (position where a new clause starts, also a new sentence)
     depth = 0
     for position, char in enumerate(text):
@@ -93,7 +98,9 @@ def split_clauses(text: str) -> Segmentation:
         elif char == "." and _SENTENCE_END.match(text, position):
             depth = 0
             cuts.append((position + 1, True))
-        elif char in _CLAUSE_SEPARATORS and depth == 0 and not _is_symbol_list_comma(text, position):
+        elif char in _CLAUSE_SEPARATORS and (
+            position in strong_breaks or (depth == 0 and not _is_symbol_list_comma(text, position))
+        ):
             cuts.append((position + 1, False))
     for m in _CONTRAST.finditer(text):
         cuts.append((m.start(), False))

@@ -2,8 +2,8 @@
 
 A pattern [[Q, query], [来自, from], [encoder, 编码器]] matches "Q 来自 encoder" when each next group
 starts at most `max_gap` normalised characters after the previous group's match ends, all in one clause.
-A match does not fire when the claim is taken back or reported as wrong: an odd number of negators
-before or between its groups (outside the pattern's own words: "Q 并不是来自 encoder"), a negator of the
+A match does not fire when the claim is taken back or reported as wrong: a negator before or between
+its groups (outside the pattern's own words: "Q 并不是来自 encoder"), a negator of the
 pattern that is conditional or has a consequence ("如果不用缩放，softmax 就会饱和"), or a refutation in
 the same sentence ("很多人误以为 …", "… 是错的", "a common misconception is …").
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from app.grading.answer import AnswerText
 from app.grading.keywords import compile_keyword
-from app.grading.negation import NEGATOR, has_consequence, is_conditional, negators_in, scope_start
+from app.grading.negation import NEGATOR, has_consequence, is_conditional, negates, negators_in, scope_start
 
 _REFUTED_BEFORE = re.compile(
     r"误以为|以为|误区|误解|错误地|常见错误|错误说法|错误的说法|有人说|有人认为|不要认为|不能说|并不是说|并非说|"
@@ -66,7 +66,7 @@ def _taken_back(answer: AnswerText, spans: Sequence[tuple[int, int]]) -> bool:
         for s, e in negators_in(norm, scope_start(seg, clause, first), last)
         if not any(ms <= s and e <= me for ms, me in spans)
     ]
-    if len(outside) % 2 == 1:
+    if negates(outside):
         return True
     for s, _e in spans:  # the pattern's own negator ("不需要 缩放") in a conditional or with a consequence
         if NEGATOR.match(norm, s) and (is_conditional(seg, clause, s) or has_consequence(seg, clause, last)):

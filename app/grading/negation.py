@@ -1,9 +1,10 @@
 """Negation scope: does a negator in the same clause take back a keyword the answer mentions?
 
-A keyword match is negated when an odd number of negators (不/没有/没/无需/无须/不需要/不用/不必/并非/不是/
-未/无法/not/no/never/without/n't/neither/nor/cannot …) stand before it in its clause, within
-NEGATION_WINDOW characters and with no scope breaker (并且/所以/因为/and/so/because …) in between, or
-when the clause says the thing is unnecessary right after it ("缩放是没有必要的", "scaling is unnecessary").
+A keyword match is negated when a negator (不/没有/没/无需/无须/不需要/不用/不必/并非/不是/未/无法/not/no/
+never/without/n't/neither/nor/cannot …) stands before it in its clause, within NEGATION_WINDOW characters
+and with no scope breaker (并且/所以/因为/and/so/because …) in between — the closest negator decides, two
+adjacent ones cancel ("并不是不需要") — or when the clause says the thing is unnecessary right after it
+("缩放是没有必要的", "scaling is unnecessary").
 
 Not negations: words that merely contain 不/未/没 (不同 不断 不仅 不只 不但 不管 不论 不少 不错 不过 不可或缺
 必不可少 缺一不可 不得不 未来 未知 没错, "not only", "no matter"); conditionals and consequences, where the
@@ -26,8 +27,8 @@ from app.grading.clauses import Clause, Segmentation
 NEGATION_WINDOW = 30  # normalised characters between a negator and the keyword it governs
 
 NEGATOR = re.compile(
-    r"不需要|不必要|没必要|不用|不必|不是|并非|无需|无须|无法|没有|没(?!错)|未(?![来知])"
-    r"|(?<!必)(?<!缺一)(?<!不得)(?<!差)不(?!同|断|仅|只|但|管|论|少|错|过|可或缺|一样|得不|多)"
+    r"没必要|并非|无需|无须|无法|没有|没(?!错)|未(?![来知])"
+    r"|(?<!必)(?<!缺一)(?<!不得)(?<!差)(?:不需要|不必要|不用|不必|不是|不(?!同|断|仅|只|但|管|论|少|错|过|可或缺|一样|得不|多))"
     r"|(?<![a-z])(?:not(?!\s+(?:only|just|merely))|no(?!\s+matter)|never|without|neither|nor|cannot)(?![a-z])"
     r"|n['’]t(?![a-z])"
 )
@@ -39,11 +40,10 @@ _CONDITIONAL = re.compile(
 # A Chinese negator inside an attributive phrase ends at 的: "不缩放的点积效果…", "不知道词的先后顺序".
 _ATTRIBUTIVE_END = re.compile(r"的(?!话)")
 # A consequence right after the keyword: the answer says what happens WITHOUT it.
-_CONSEQUENCE = re.compile(
-    r"(?<!不)(?<!不是)(?:会|就|则|导致|造成|容易|的话|否则|那么|使得|引起)"
-    r"|(?<![a-z])(?:would|will|leads?\s+to|causes?|results?\s+in|makes?|then)(?![a-z])"
-)
-CONSEQUENCE_WINDOW = 8
+_CONSEQUENCE = re.compile(r"(?<!不)(?<!不是)(?:会|就|则|导致|造成|容易|的话|否则|那么|使得|引起)")
+_ENGLISH_CONSEQUENCE = re.compile(r"(?<![a-z])(?:would|will|leads?\s+to|causes?|results?\s+in|makes?|then)(?![a-z])")
+CONSEQUENCE_WINDOW = 8  # characters after the keyword (English markers: ENGLISH_CONSEQUENCE_WINDOW)
+ENGLISH_CONSEQUENCE_WINDOW = 14
 # At the start of the next clause of the same sentence: "不缩放，softmax 就会饱和".
 _NEXT_CLAUSE_CONSEQUENCE = re.compile(
     r"^[^,;]{0,14}?(?:就|则|否则|那么|会导致|会造成|会让|会使|导致|造成)"
@@ -69,6 +69,15 @@ class Negation:
     words: tuple[str, ...]
 
 
+def negates(negators: list[tuple[int, int]]) -> bool:
+    """Whether these negators (in order, all before the words) deny them: the closest one decides, and two
+    adjacent negators cancel ("并不是不需要", "不能不", "not un-"); "neither … nor" stays a negation."""
+    if not negators:
+        return False
+    closest = negators[-1]
+    return not (len(negators) >= 2 and negators[-2][1] >= closest[0] - 1)
+
+
 def _is_chinese_negator(text: str, span: tuple[int, int]) -> bool:
     return not text[span[0]].isascii()
 
@@ -92,6 +101,8 @@ def has_consequence(seg: Segmentation, clause: Clause, match_end: int) -> bool:
     text = seg.text
     window_end = min(clause.end, match_end + CONSEQUENCE_WINDOW)
     if _CONSEQUENCE.search(text, match_end, window_end):
+        return True
+    if _ENGLISH_CONSEQUENCE.search(text, match_end, min(clause.end, match_end + ENGLISH_CONSEQUENCE_WINDOW)):
         return True
     after = seg.next(clause)
     if after is None or window_end < clause.end:
@@ -124,7 +135,7 @@ def negation_of(seg: Segmentation, start: int, end: int, ignore: tuple[tuple[int
         and not any(s <= span[0] and span[1] <= e for s, e in ignore)
         and not (_is_chinese_negator(text, span) and _ATTRIBUTIVE_END.search(text, span[1], start))
     ]
-    if len(governing) % 2 == 0:
+    if not negates(governing):
         return None
     if has_consequence(seg, clause, end):
         return None

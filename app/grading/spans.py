@@ -36,3 +36,37 @@ def highlight_segments(text: str, spans: Iterable[Sequence[int]]) -> list[tuple[
     if cursor < len(text):
         segments.append((text[cursor:], False))
     return segments
+
+
+def highlight_pieces(
+    text: str, hits: Iterable[Sequence[int]], wrong: Iterable[Sequence[int]] = ()
+) -> list[tuple[str, str]]:
+    """Split text into (piece, kind) pieces: kind "wrong" (a misconception's words), "hit" (counted
+    keywords) or "" (plain). Wrong wins where both overlap; templates escape every piece."""
+    wrong_spans = merge_spans(wrong)
+    pieces: list[tuple[str, str]] = []
+    for piece_start, piece, is_hit in _offsets(text, highlight_segments(text, [*hits, *wrong_spans])):
+        if not is_hit:
+            pieces.append((piece, ""))
+            continue
+        cursor = piece_start
+        end = piece_start + len(piece)
+        for ws, we in wrong_spans:
+            if we <= cursor or ws >= end:
+                continue
+            if ws > cursor:
+                pieces.append((text[cursor:ws], "hit"))
+            pieces.append((text[max(ws, cursor) : min(we, end)], "wrong"))
+            cursor = min(we, end)
+        if cursor < end:
+            pieces.append((text[cursor:end], "hit"))
+    return pieces
+
+
+def _offsets(text: str, segments: list[tuple[str, bool]]) -> list[tuple[int, str, bool]]:
+    out = []
+    position = 0
+    for piece, is_hit in segments:
+        out.append((position, piece, is_hit))
+        position += len(piece)
+    return out

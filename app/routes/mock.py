@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from app import mock_report as rules
 from app.deps import ClockDep, SessionDep, UserIdDep
-from app.keypoints import VERDICTS
+from app.grading import VERDICTS
 from app.question_bank import CATEGORY_LABELS, Category, get_bank
 from app.routes.contract import CONFLICT, NOT_FOUND
 from app.services import mock as svc

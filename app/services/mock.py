@@ -40,7 +40,7 @@ from sqlmodel import Session, col, select
 from app import mock_report as rules
 from app import scheduler as sched
 from app.clock import study_tz
-from app.keypoints import VERDICTS, check_key_points
+from app.grading import VERDICTS, AnswerCheck, MisconceptionHit, check_answer, rating_reason
 from app.models import DrillReview, MockQuestion, MockSession
 from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category, Question, get_bank
 from app.services import drill
@@ -399,7 +399,7 @@ def submit_answer(
     used = max(0, int((now - started).total_seconds()))
     overtime = rules.is_overtime(seconds_used=used, seconds_allowed=item.seconds_allowed)
     late_unscored = overtime and mock.hard_stop
-    results = check_key_points("" if late_unscored else text, question.key_points)
+    results = check_answer("" if late_unscored else text, question).key_points
     verdicts = [r.verdict for r in results]
     changed = session.exec(
         update(MockQuestion)
@@ -518,7 +518,7 @@ def answer_follow_up(
     follow_up = question.follow_ups[item.follow_up_index]
     verdict = None
     if not skip and follow_up.key_point is not None:
-        verdict = check_key_points(text or "", [question.key_points[follow_up.key_point]])[0].verdict
+        verdict = check_answer(text or "", question).key_points[follow_up.key_point].verdict
     session.exec(
         update(MockQuestion)
         .where(col(MockQuestion.id) == item.id, col(MockQuestion.follow_up_status).is_(None))
@@ -532,10 +532,35 @@ def answer_follow_up(
     return item
 
 
-def suggested_rating_of(verdicts: Sequence[str], question: Question, *, hint_used: bool) -> int:
-    """The self-rating pre-selected from the confirmed coverage (after the hint cost)."""
+def auto_check(item: MockQuestion, question: Question) -> AnswerCheck | None:
+    """The checker's judgement of the stored answer (None before it is submitted).
+
+    Recomputed from the stored text (pure, a few ms) rather than stored: reasons and misconceptions then
+    also show for sessions saved before they existed. The stored automatic verdicts stay authoritative.
+    """
+    if item.submitted_at is None:
+        return None
+    return check_answer("" if item.late_unscored else (item.text or ""), question)
+
+
+def standing_misconceptions(check: AnswerCheck | None, verdicts: Sequence[str]) -> list[MisconceptionHit]:
+    """Misconceptions the learner has not disputed: every key point they capped is still confirmed missed."""
+    if check is None:
+        return []
+    return [
+        hit
+        for hit in check.misconceptions
+        if all(i >= len(verdicts) or verdicts[i] == "missed" for i in hit.key_points)
+    ]
+
+
+def suggested_rating_of(
+    verdicts: Sequence[str], question: Question, *, hint_used: bool, misconceptions: int = 0
+) -> int:
+    """The self-rating pre-selected from the confirmed coverage (after the hint cost); at most Hard while a
+    detected misconception stands."""
     score = rules.question_score(verdicts, [kp.weight for kp in question.key_points], hint_used=hint_used)
-    return rules.rating_for_score(score)
+    return rules.rating_for_score(score, misconception=misconceptions > 0)
 
 
 def confirm(
@@ -578,7 +603,8 @@ def confirm(
     _require_reviewable(item)
 
     final = list(verdicts) if verdicts is not None else list(item.verdicts or [])
-    suggested = suggested_rating_of(final, question, hint_used=item.hint_used)
+    standing = standing_misconceptions(auto_check(item, question), final)
+    suggested = suggested_rating_of(final, question, hint_used=item.hint_used, misconceptions=len(standing))
     chosen = rating if rating is not None else suggested
     token = drill.mock_review_key(item.id or 0)  # the item's own review: never shared with another item
     values: dict = {
@@ -725,9 +751,21 @@ def _scored(item: MockQuestion, question: Question) -> rules.ScoredQuestion:
         answered=answered,
         score=rules.question_score(item.verdicts or [], weights, hint_used=item.hint_used) if answered else None,
         auto_score=(
-            rules.question_score(item.auto_verdicts or [], weights, hint_used=item.hint_used) if answered else None
+            rules.question_score(
+                item.auto_verdicts or [],
+                weights,
+                hint_used=item.hint_used,
+                misconceptions=_misconception_count(item, question),
+            )
+            if answered
+            else None
         ),
     )
+
+
+def _misconception_count(item: MockQuestion, question: Question) -> int:
+    check = auto_check(item, question)
+    return len(check.misconceptions) if check is not None else 0
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -764,8 +802,13 @@ def answer_view(item: MockQuestion, question: Question, now: datetime, mock: Moc
     }
     if item.submitted_at is None:
         return view
-    auto = item.auto_verdicts or []
-    confirmed = item.verdicts or []
+    # Rows saved against an older bank may hold fewer verdicts than the question now has key points.
+    n = len(question.key_points)
+    auto = [*(item.auto_verdicts or []), *["missed"] * n][:n]
+    confirmed = [*(item.verdicts or []), *["missed"] * n][:n]
+    check = auto_check(item, question)
+    reasons = {kp.index: kp for kp in check.key_points} if check is not None else {}
+    standing = standing_misconceptions(check, confirmed)
     follow_up = None
     if item.follow_up_index is not None:
         f = question.follow_ups[item.follow_up_index]
@@ -795,14 +838,26 @@ def answer_view(item: MockQuestion, question: Question, now: datetime, mock: Moc
                     "verdict": confirmed[i],
                     "auto_verdict": auto[i],
                     "spans": (item.spans or [])[i] if i < len(item.spans or []) else [],
+                    "reason": reasons[i].reason if i in reasons else "",
+                    "capped_by": reasons[i].capped_by if i in reasons else [],
                 }
                 for i, kp in enumerate(question.key_points)
             ],
+            "misconceptions": [
+                {**hit.to_dict(), "standing": hit in standing} for hit in (check.misconceptions if check else [])
+            ],
             "coverage": {
-                "auto": rules.question_score(auto, weights, hint_used=item.hint_used),
+                "auto": rules.question_score(
+                    auto, weights, hint_used=item.hint_used, misconceptions=len(check.misconceptions) if check else 0
+                ),
                 "confirmed": rules.question_score(confirmed, weights, hint_used=item.hint_used),
             },
-            "suggested_rating": suggested_rating_of(confirmed, question, hint_used=item.hint_used),
+            "suggested_rating": suggested_rating_of(
+                confirmed, question, hint_used=item.hint_used, misconceptions=len(standing)
+            ),
+            "rating_reason": rating_reason(
+                rules.question_score(confirmed, weights, hint_used=item.hint_used), [hit.label for hit in standing]
+            ),
             "reference_answer": question.answer,
             "follow_up": follow_up,
             "rating": item.rating,
@@ -923,6 +978,11 @@ def build_report(
         for o in rules.weakest_key_points(outcomes)
     ]
     follow_ups = [v["follow_up"] | {"question_id": v["question_id"]} for v in per_question if v.get("follow_up")]
+    misconceptions = [
+        m | {"question_id": v["question_id"], "title": v["title"]}
+        for v in per_question
+        for m in v.get("misconceptions", [])
+    ]
     order = list(Category)
     categories = sorted(rules.category_breakdown(scored), key=lambda c: order.index(Category(c["category"])))
     for c in categories:
@@ -942,6 +1002,7 @@ def build_report(
         "questions": per_question,
         "categories": categories,
         "weakest_key_points": weakest,
+        "misconceptions": misconceptions,
         "follow_ups": follow_ups,
         "follow_up_counts": {
             "asked": len(follow_ups),

@@ -112,6 +112,7 @@ class SearchHit:
     question: Question
     title: tuple[Segment, ...] | None  # the Chinese title split around hits; None: no hit there or it holds markup
     snippets: tuple[Snippet, ...]
+    tags: frozenset[str] = frozenset()  # the question's tags that hold a searched word (their chips are marked)
 
 
 def _folded_with_map(text: str) -> tuple[str, list[int]]:
@@ -180,7 +181,8 @@ def _snippet(field: str, text: str, spans: list[tuple[int, int]], around: tuple[
 
 def search_hits(flt: QuestionFilter) -> list[SearchHit]:
     """`filter_questions` with, for each question, where the words matched: the Chinese title with its
-    hits marked, and up to MAX_SNIPPETS snippets from the other fields for words the title lacks.
+    hits marked, the tags that hold a word, and up to MAX_SNIPPETS snippets from the other fields for
+    words neither the title nor a tag holds.
     Text is returned as plain segments; the template escapes it (nothing here is markup)."""
     words = list(dict.fromkeys(_fold(flt.text).split()))
     hits: list[SearchHit] = []
@@ -192,10 +194,10 @@ def search_hits(flt: QuestionFilter) -> list[SearchHit]:
         title_spans = _hit_spans(zh, words)
         plain_title = not any(mark in zh for mark in "$`*_")
         title = tuple(_segments(zh, title_spans)) if title_spans and plain_title else None
-        missing = [w for w in words if w not in _folded_with_map(zh)[0]]
+        tags = frozenset(t for t in question.tags if any(w in _fold(t) for w in words))
+        missing = [w for w in words if w not in _folded_with_map(zh)[0] and not any(w in _fold(t) for t in tags)]
         fields = [
             ("英文题目 question", question.question.en),
-            ("标签 tags", " · ".join(question.tags)),
             *(("要点 key point", kp.label) for kp in question.key_points),
             ("参考答案 answer", question.answer),
         ]
@@ -211,7 +213,7 @@ def search_hits(flt: QuestionFilter) -> list[SearchHit]:
             missing = [w for w in missing if w not in found]
         if title is None and title_spans and not snippets:
             snippets.append(_snippet("题目 question", zh, title_spans, title_spans[0]))
-        hits.append(SearchHit(question=question, title=title, snippets=tuple(snippets)))
+        hits.append(SearchHit(question=question, title=title, snippets=tuple(snippets), tags=tags))
     return hits
 
 
@@ -251,8 +253,13 @@ def full_record(question: Question) -> dict:
                 "keywords": kp.flat_keywords,
                 "keyword_groups": [list(g) for g in kp.keywords],
                 "weight": kp.weight,
+                "scope": kp.scope,
             }
             for kp in question.key_points
+        ],
+        "misconceptions": [
+            {"label": m.label, "correction": m.correction, "key_points": list(m.key_points)}
+            for m in question.misconceptions
         ],
         "follow_ups": [
             {"question": f.question, "answer": f.answer, "key_point": f.key_point} for f in question.follow_ups

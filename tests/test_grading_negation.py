@@ -1,0 +1,185 @@
+"""Negation scope, conditionals, contrasts and clause splitting: what counts as the answer claiming a thing."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.grading import check_key_points
+from app.grading.answer import AnswerText
+from app.grading.clauses import split_clauses
+from app.grading.normalise import normalise
+from app.question_bank import KeyPoint
+
+
+def kp(*groups: list[str], label: str = "kp", scope: str = "answer") -> KeyPoint:
+    return KeyPoint(label=label, keywords=[list(g) for g in groups], scope=scope)
+
+
+def verdict(text: str, *groups: list[str]) -> str:
+    return check_key_points(text, [kp(*groups)]).key_points[0].verdict
+
+
+# ---------------------------------------------------------------- negated claims do not count
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("其实不需要除以根号dk，softmax 也不会饱和", "√d_k"),
+        ("其实不需要除以根号dk，softmax 也不会饱和", "饱和"),
+        ("所以不需要位置编码", "位置编码"),
+        ("Transformer 没有用到残差连接", "残差"),
+        ("decoder 无需掩码", "掩码"),
+        ("这一步并非必须做缩放", "缩放"),
+        ("这里不用 LayerNorm", "layernorm"),
+        ("注意力矩阵不是 n×n 的", "n×n"),
+        ("模型无法并行", "并行"),
+        ("We do not scale the scores.", "scale"),
+        ("There is no need for masking here.", "mask"),
+        ("Attention never looks at the padding.", "padding"),
+        ("It doesn't use positional encoding.", "positional encoding"),
+        ("The decoder cannot attend to the encoder.", "encoder"),
+        ("Neither scaling nor masking is needed.", "masking"),
+        ("缩放是没有必要的", "缩放"),
+        ("scaling is unnecessary", "scaling"),
+    ],
+)
+def test_a_negated_keyword_does_not_cover_its_point(text, keyword):
+    assert verdict(text, [keyword]) == "missed"
+
+
+def test_the_reason_names_the_negated_words_and_the_negator():
+    (result,) = check_key_points("所以不需要位置编码。", [kp(["位置编码"])]).key_points
+    assert result.reason == "‘位置编码’被‘不需要’否定；缺：位置编码"
+    assert result.negated == [{"words": "位置编码", "by": "不需要", "span": [5, 9]}]
+
+
+# ---------------------------------------------------------------- words that only look negative
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不同的头关注不同的子空间",
+        "不断堆叠的层里有子空间",
+        "不仅每个头有自己的子空间",
+        "不少头会学到相似的子空间",
+        "子空间不可或缺",
+        "子空间必不可少",
+        "无论多少头，每个头都有子空间",
+        "非常小的子空间",
+        "未来的 token 各有子空间",
+        "not only the subspace but also the heads",
+        "no matter how many heads, each has its own subspace",
+        "不得不用子空间",
+    ],
+)
+def test_words_containing_a_negator_character_are_not_negations(text):
+    assert verdict(text, ["子空间", "subspace"]) == "covered"
+
+
+# ---------------------------------------------------------------- conditionals and consequences still count
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("如果不缩放，就会让 softmax 饱和", "缩放"),
+        ("若不加掩码会泄露未来信息", "掩码"),
+        ("不加掩码会泄露", "掩码"),
+        ("不缩放的话 softmax 会饱和", "缩放"),
+        ("不缩放，softmax 就会饱和", "缩放"),
+        ("一旦没有残差，深层就训练不动", "残差"),
+        ("without scaling, softmax saturates", "scaling"),
+        ("if we don't scale, the softmax saturates", "scale"),
+        ("When the scores are not scaled they would explode", "scale"),
+        ("Not masking leads to leakage of future tokens", "mask"),
+        ("这样模型一开始不会震荡", "震荡"),
+    ],
+)
+def test_conditionals_and_consequences_still_cover_the_point(text, keyword):
+    assert verdict(text, [keyword]) == "covered"
+
+
+# ---------------------------------------------------------------- contrasts end the negation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "softmax 不是按列，而是按行做",
+        "softmax 不是按列做的，是按行",
+        "不是按列但是按行",
+        "not by column but by row",
+        "not per column, rather per row",
+    ],
+)
+def test_a_contrast_word_ends_the_negation(text):
+    (column, row) = check_key_points(text, [kp(["按列", "column", "per column"]), kp(["按行", "row"])]).key_points
+    assert column.verdict == "missed"
+    assert row.verdict == "covered"
+
+
+def test_a_negative_polarity_keyword_counts_unless_another_negator_governs_it():
+    assert verdict("FlashAttention 不落地 n×n 矩阵", ["不落地", "without materializing"]) == "covered"
+    text = "FlashAttention computes it without materializing the matrix"
+    assert verdict(text, ["without materializing"]) == "covered"
+    assert verdict("FlashAttention 并不是不落地 n×n 矩阵", ["不落地"]) == "missed"
+
+
+def test_the_key_points_own_negative_keyword_does_not_negate_its_other_groups():
+    # "不包含" is the claim of this key point: "不包含 embedding" covers it.
+    key_point = kp(["不包含", "不含", "does not include"], ["embedding", "输出层"])
+    assert check_key_points("它不包含 embedding 和输出层", [key_point]).key_points[0].verdict == "covered"
+
+
+def test_a_negator_inside_an_attributive_phrase_stops_at_de():
+    # "不缩放的点积" describes the dot product; it does not deny what follows.
+    assert verdict("d_k 大时不缩放的点积效果不如加法注意力", ["d_k大"], ["不如"]) == "covered"
+    assert verdict("Transformer 不知道词的先后顺序", ["顺序"]) == "covered"
+
+
+def test_double_negation_counts():
+    assert verdict("并不是不需要缩放", ["缩放"]) == "covered"
+
+
+def test_negation_does_not_cross_a_clause_or_a_scope_breaker():
+    assert verdict("不需要 RNN，缩放仍然重要", ["缩放"]) == "covered"
+    assert verdict("It does not recur and relies on attention only", ["attention"]) == "covered"
+    assert verdict("没有循环，所以可以并行", ["并行"]) == "covered"
+
+
+# ---------------------------------------------------------------- clauses
+
+
+def clause_texts(text: str) -> list[str]:
+    answer = AnswerText(text)
+    return [answer.norm[c.start : c.end] for c in answer.segmentation.clauses]
+
+
+def test_clauses_split_on_punctuation_and_contrast_words_with_offsets():
+    assert clause_texts("Q 来自 decoder，K、V 来自 encoder。但是不缩放会饱和") == [
+        "q 来自 decoder,",
+        "k、v 来自 encoder。",
+        "但是不缩放会饱和",
+    ]
+    norm, _ = normalise("abc, def. gh")
+    seg = split_clauses(norm)
+    assert [(c.start, c.end, c.sentence) for c in seg.clauses] == [(0, 4, 0), (4, 9, 0), (9, 12, 1)]
+
+
+def test_commas_inside_brackets_and_between_symbols_do_not_split():
+    assert clause_texts("Attention(Q,K,V) = softmax(QK^T)V，K,V come from the encoder") == [
+        "attention(q,k,v) = softmax(qk^t)v,",
+        "k,v come from the encoder",
+    ]
+    assert clause_texts("Q, K, V come from x, and the output is y") == ["q, k, v come from x,", " and the output is y"]
+
+
+def test_thereby_and_also_are_not_contrasts():
+    assert clause_texts("不缩放从而导致饱和而且很慢") == ["不缩放从而导致饱和而且很慢"]
+    assert clause_texts("按行而不是按列") == ["按行", "而不是按列"]
+
+
+def test_an_empty_answer_has_one_empty_clause():
+    assert [(c.start, c.end) for c in split_clauses("").clauses] == [(0, 0)]
