@@ -9,7 +9,7 @@ PORT ?= 8000
 TORCH_SPEC := torch==2.13.0
 APT_PACKAGES := chromium fonts-noto-cjk
 
-.PHONY: run test install install-dev browser lint train evaluate bench benchmarks migration clean
+.PHONY: run test install install-dev browser lint train evaluate bench benchmarks grading-eval migration clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ evaluate: install
 
 bench: install
 	$(PY) -m model.bench
+
+# The answer checker on the hand-labelled calibration set (question_bank/calibration/); fails under its targets.
+grading-eval: install
+	$(PY) -m app.grading.evaluate --strict
 
 # Speed figures of the web app against a real server (see README, Performance).
 benchmarks: install-dev
