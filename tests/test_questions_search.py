@@ -39,10 +39,16 @@ def test_case_and_width_are_folded_but_original_text_is_marked():
 
 
 def test_each_word_missing_from_the_title_gets_its_own_snippet():
-    hits = {h.question.id: h for h in svc.search_hits(svc.QuestionFilter(text="应对 kv"))}
-    fields = [s.field for s in hits["q29"].snippets]
-    assert fields == ["标签 tags", "参考答案 answer"]
-    assert "[应对]" in _marked(hits["q29"].snippets[1].segments)
+    hits = {h.question.id: h for h in svc.search_hits(svc.QuestionFilter(text="应对 BIGGEST"))}
+    english, answer = hits["q29"].snippets
+    assert english.field == "英文题目 question" and "[biggest]" in _marked(english.segments)
+    assert answer.field == "参考答案 answer" and "[应对]" in _marked(answer.segments)
+
+
+def test_a_word_in_a_tag_marks_the_tag_instead_of_a_snippet():
+    hits = {h.question.id: h for h in svc.search_hits(svc.QuestionFilter(text="kv"))}
+    assert hits["q14"].tags == frozenset({"kv-cache"})
+    assert all(s.field != "标签 tags" for h in hits.values() for s in h.snippets)
 
 
 def test_markdown_marks_are_dropped_from_snippets():
@@ -79,6 +85,8 @@ def test_page_marks_hits_and_escapes_the_snippet(client):
     html = client.get("/questions", params={"q": "缩放"}).text
     assert "为什么要<mark>缩放</mark>点积？<mark>缩放</mark>因子是什么？" in html
     assert 'class="search-snippet"' in html
+    html = client.get("/questions", params={"q": "kv"}).text
+    assert "<mark>kv-cache</mark></a>" in html  # the tag chip that holds the word
 
 
 def test_markup_characters_are_escaped_inside_marks(client):

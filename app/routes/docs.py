@@ -29,7 +29,9 @@ PAGE = Markup("""<!doctype html>
 </head>
 <body>
 <nav class="docs-back" aria-label="返回应用" style="font: 14px/1.5 system-ui, 'Noto Sans CJK SC', sans-serif;
- padding: 8px 20px; border-bottom: 1px solid #e3e0d8; display: flex; gap: 16px; background: #fbfaf7">
+ margin: -8px -8px 0; padding: 8px 20px; border-bottom: 1px solid #e3e0d8;
+ display: flex; flex-wrap: wrap; gap: 4px 16px;
+ background: #fbfaf7">
 <a href="/" style="color: #2f5bd3; font-weight: 700; text-decoration: none">← transformer-prep 返回应用</a>
 <a href="/drill" style="color: #2f5bd3">闪卡</a><a href="/mock" style="color: #2f5bd3">模拟面试</a>
 <a href="/questions" style="color: #2f5bd3">题库</a>
