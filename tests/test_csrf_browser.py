@@ -285,3 +285,24 @@ def test_a_cross_site_form_lands_on_a_clear_error_page(live_server, hostile_brow
     page.wait_for_selector(".opblock")
     screenshot(page, "api-docs-under-csp")
     context.close()
+
+
+def test_a_page_older_than_the_token_says_so_instead_of_doing_nothing(live_server, browser):
+    """An open tab whose token no longer matches (e.g. the secret file was deleted): a grade is refused
+    visibly, and nothing is recorded."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/drill")
+    page.wait_for_selector('#drill[data-phase="front"]')
+    page.evaluate("document.querySelector('meta[name=csrf-token]').setAttribute('content', 'stale')")
+    reviews = len(httpx.get(f"{live_server.url}/api/export", timeout=10).json()["reviews"])
+    with page.expect_response(lambda r: r.url.endswith("/drill/reveal")) as refused:
+        page.keyboard.press("Space")
+    assert refused.value.status == 403
+    notice = page.locator("#write-refused")
+    notice.wait_for()
+    assert "请刷新页面后重试" in notice.inner_text()
+    assert page.locator('#drill[data-phase="front"]').count() == 1  # the card stayed as it was
+    assert len(httpx.get(f"{live_server.url}/api/export", timeout=10).json()["reviews"]) == reviews
+    screenshot(page, "csrf-stale-page-notice")
+    context.close()

@@ -26,6 +26,20 @@
     }
   });
 
+  // A refused write (403: the page is older than the install's secret, or the request looked cross-site)
+  // is not swapped in by htmx; say so instead of doing nothing.
+  document.addEventListener("htmx:responseError", function (evt) {
+    if (!evt.detail.xhr || evt.detail.xhr.status !== 403) return;
+    var main = document.getElementById("main");
+    if (!main || document.getElementById("write-refused")) return;
+    var notice = document.createElement("p");
+    notice.id = "write-refused";
+    notice.className = "error";
+    notice.setAttribute("role", "alert");
+    notice.textContent = "操作被拒绝，数据没有改动：请刷新页面后重试。(Refused, nothing was changed: reload the page and try again.)";
+    main.insertBefore(notice, main.firstChild);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     renderMath(document.body);
     if (window.htmx) {
