@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from tests.utils.csrf import JSON, with_csrf
@@ -440,3 +443,95 @@ def test_stats_survive_a_year_9999_review_written_before_imports_were_checked(cl
     assert client.get("/api/stats").json()["reviews_total"] == 3
     refused = _import(client, client.get("/api/export").content)  # its export says what is wrong with it
     assert refused.status_code == 422 and "reviews.2.reviewed_at: must be between" in refused.json()["detail"]
+
+
+@pytest.mark.browser
+def test_the_settings_page_in_chromium_refuses_a_crafted_file_then_imports_a_good_one(live_server, page):
+    from tests.conftest import screenshot
+
+    def log_size() -> tuple[int, int]:
+        data = httpx.get(live_server.url + "/api/export").json()
+        return len(data["cards"]), len(data["reviews"])
+
+    now = datetime.now(UTC)
+    good = export_file(reviews=90, questions=9, start=now - timedelta(days=20), step=timedelta(hours=5))
+    crafted = copy.deepcopy(good)
+    crafted["reviews"][-1]["reviewed_at"] = "9999-12-31T23:00:00+00:00"
+    crafted["cards"][2]["stability"] = 1e9
+    before = log_size()
+
+    page.goto(live_server.url + "/settings")
+    page.set_input_files("#import-file", files=[_upload("crafted.json", crafted)])
+    page.click(".import-form button[type=submit]")
+    error = page.locator("#settings-error")
+    error.wait_for()
+    text = error.inner_text()
+    assert text.startswith("导入文件无效，数据未改变")
+    assert "第 3 张卡片（q03）的 stability" in text and "第 90 条复习记录（q09）的 reviewed_at" in text
+    assert log_size() == before
+    screenshot(page, "settings-import-refused")
+
+    page.set_input_files("#import-file", files=[_upload("good.json", good)])
+    page.click(".import-form button[type=submit]")
+    page.locator("#settings-notice").wait_for()
+    assert "90 条复习记录" in page.locator("#settings-notice").inner_text()
+    assert log_size() == (9, 90)
+    for path in ("/", "/drill", "/stats", "/mock", "/questions"):
+        assert page.goto(live_server.url + path).status == 200, path
+    page.goto(live_server.url + "/stats")
+    screenshot(page, "stats-after-import")
+
+
+def _upload(name: str, data: dict) -> dict:
+    return {"name": name, "mimeType": "application/json", "buffer": json.dumps(data).encode()}
+
+
+HOSTILE_VALUES = (
+    None, True, 0, 1, 2, 3, 4, -1, 0.5, 1.5, 36_500.5, 10**6, 10**18, 1e308, "", "3", "x" * 5000, "q31", "mock",
+    [], {}, {"state": 2}, "2026-10-01T00:00:00+00:00", "2026-10-01T08:00:00+08:00", "2026-10-01T00:00:00",
+    "9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00", "1999-12-31T23:59:59+00:00", "2026-12-24", "\ud800",
+)  # fmt: skip
+
+
+def _leaves(value: object, path: tuple = ()) -> list[tuple]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _leaves(v, (*path, k))] or [path]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaves(v, (*path, i))] or [path]
+    return [path]
+
+
+def _mutated(base: dict, rng: random.Random) -> dict:
+    data = copy.deepcopy(base)
+    for _ in range(rng.choice((1, 1, 1, 2))):
+        *parent_path, key = rng.choice(_leaves(data))
+        parent = data
+        for step in parent_path:
+            parent = parent[step]
+        roll = rng.random()
+        if roll < 0.1 and isinstance(parent, dict):
+            del parent[key]
+        elif roll < 0.15 and isinstance(parent, dict):
+            parent["extra"] = rng.choice(HOSTILE_VALUES)
+        else:
+            parent[key] = rng.choice(HOSTILE_VALUES)
+    return data
+
+
+def test_random_mutations_are_refused_cleanly_or_leave_everything_working(client, base):
+    """100 seeded mutations of a valid file: never a server error; each is a Chinese-first 422 that writes nothing,
+    or an import after which every page answers and the export round-trips."""
+    rng = random.Random(20261202)
+    outcomes = Counter()
+    for _ in range(100):
+        before = client.get("/api/export").content
+        crafted = _mutated(base, rng)
+        response = _import(client, json.dumps(crafted))
+        assert response.status_code in (200, 422), (response.status_code, response.text[:300])
+        outcomes[response.status_code] += 1
+        if response.status_code == 422:
+            assert re.match(r"[\u4e00-\u9fff]", response.json()["detail"])
+            assert client.get("/api/export").content == before
+        else:
+            _assert_pages_and_round_trip(client)
+    assert outcomes[422] > 50 and outcomes[200] > 0, outcomes  # both branches really ran

@@ -84,6 +84,8 @@ _REASONS_ZH = {
     "literal_error": "不是允许的取值",
 }
 
+_BOUNDS_ZH = {"gt": " >", "ge": " ≥", "lt": " <", "le": " ≤", "max_length": "最多"}
+
 
 class ImportProblem(ValueError):
     """A refused import: `zh` and `en` say what is wrong; `where` is the path of the record and field."""
@@ -155,7 +157,8 @@ def _between(moment: datetime, low: datetime, high: datetime, high_zh: str, high
     if not low <= moment <= high:
         raise ImportProblem(
             f"必须在 2000-01-01 到{high_zh}（{high:%Y-%m-%d %H:%M} UTC）之间",
-            f"must be between {low.isoformat()} and {high_en} ({high.isoformat()}), got {moment.isoformat()}",
+            f"must be between {low.isoformat()} and {high_en} ({high.isoformat(timespec='seconds')}), "
+            f"got {moment.isoformat()}",
         )
     return moment
 
@@ -507,7 +510,13 @@ def _explain(item: dict, raw: object) -> tuple[str, str]:
     value = item.get("input")
     if item["type"] not in ("missing", "extra_forbidden") and not isinstance(value, dict | list):
         message += f", got {_shown(value)}"
-    return f"{zh_where}：{_REASONS_ZH.get(item['type'], '无效')}", f"{en_where}: {message}"
+    reason = _REASONS_ZH.get(item["type"], "无效")
+    bound = next(
+        ((sign, v) for key, sign in _BOUNDS_ZH.items() if (v := (item.get("ctx") or {}).get(key)) is not None), None
+    )
+    if bound is not None:
+        reason += f"（应{bound[0]} {_clean(str(bound[1]), 40)}）"
+    return f"{zh_where}：{reason}", f"{en_where}: {message}"
 
 
 def _refusal(parts: list[tuple[str, str]], more: int = 0) -> str:
