@@ -89,6 +89,7 @@
     if (!e.target || e.target.id !== "drill") return;
     idle();
     restoreDraft();
+    restoreUndoneDraft();
     noteShown();
     e.target.focus({ preventScroll: true });
     if (window.scrollY > e.target.offsetTop) e.target.scrollIntoView();
@@ -120,9 +121,38 @@
     if (!el || !store || !e.target || e.target.id !== "drill-answer" || !el.dataset.token) return;
     if (e.target.value) store.setItem(draftKey(el), e.target.value); else store.removeItem(draftKey(el));
   });
+  // Grading retires the draft, but keeps it aside per question until that question is graded again:
+  // undo ("u") brings the card back to its front and the answer comes back with it.
+  var UNDO_FLAG = "drill-undo-pending";
+  function gradedKey(questionId) { return "drill-graded:" + questionId; }
+  var retired = null;  // the card whose draft was retired: a grade passes here twice (submit, then htmx)
   function forgetDraft(form) {
     var el = root(), store = storage();
-    if (el && store && form && form.classList && form.classList.contains("drill-grade")) store.removeItem(draftKey(el));
+    if (!el || !store || !form || !form.classList) return;
+    if (form.classList.contains("drill-grade")) {
+      if (retired === el.dataset.token) return;
+      retired = el.dataset.token;
+      var text = store.getItem(draftKey(el));
+      if (el.dataset.question) {
+        if (text) store.setItem(gradedKey(el.dataset.question), text); else store.removeItem(gradedKey(el.dataset.question));
+      }
+      store.removeItem(draftKey(el));
+    } else if (form.classList.contains("drill-undo")) {
+      store.setItem(UNDO_FLAG, "1");
+    }
+  }
+  function restoreUndoneDraft() {
+    var el = root(), store = storage();
+    if (!el || !store || !store.getItem(UNDO_FLAG)) return;
+    store.removeItem(UNDO_FLAG);
+    if (el.dataset.phase !== "front" || !el.dataset.question || !el.dataset.token) return;
+    if (!el.querySelector('#drill-flash[data-kind="undone"]')) return;  // the undo was refused
+    var text = store.getItem(gradedKey(el.dataset.question));
+    var box = el.querySelector("#drill-answer");
+    if (!text || !box || box.value) return;
+    box.value = text;
+    store.setItem(draftKey(el), text);  // from now on it is this card's draft again
+    store.removeItem(gradedKey(el.dataset.question));
   }
   document.addEventListener("htmx:beforeRequest", function (e) { forgetDraft(e.detail.elt); });
   document.addEventListener("submit", function (e) { forgetDraft(e.target); }, true);
@@ -130,6 +160,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     restoreDraft();
+    restoreUndoneDraft();  // an undo without htmx (plain form, redirect) lands here
     noteShown();
     var el = root();
     if (el) el.focus({ preventScroll: true });

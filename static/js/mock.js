@@ -106,6 +106,21 @@
     });
   }
 
+  // After a submit the server redirects to #review. Scrolling the review itself to the top would push the
+  // question out of view (and, at desktop width, slide the review under the sticky header): bring the
+  // question's start just below the header instead (scroll-margin-top in mock.css), so question, answer
+  // and verdicts read top to bottom.
+  function showQuestionWithReview() {
+    if (window.location.hash !== "#review") return;
+    var article = document.querySelector(".mock-question");
+    if (article && document.getElementById("review")) article.scrollIntoView({ block: "start" });
+  }
+  window.addEventListener("load", function () {
+    showQuestionWithReview();
+    // the browser may apply the #review fragment once more after load; settle on the question
+    window.requestAnimationFrame(showQuestionWithReview);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.getElementById("mock-session");
     if (!root) return;
