@@ -25,6 +25,7 @@ or across a restart, needs no cookie, and is unguessable without the 0600 secret
 from __future__ import annotations
 
 import hmac
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
@@ -32,7 +33,7 @@ from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.secrets import keyed_digest
+from app.secrets import install_secret, keyed_digest
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -51,7 +52,12 @@ JSON_ONLY_DETAIL = (
 
 def form_token() -> str:
     """The install's CSRF token (hex), the same for every page and form."""
-    return keyed_digest("csrf-form")
+    return _token_for(install_secret())
+
+
+@lru_cache(maxsize=4)
+def _token_for(secret: bytes) -> str:
+    return keyed_digest("csrf-form", secret=secret)
 
 
 def is_valid_token(candidate: str | None) -> bool:

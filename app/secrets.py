@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -73,10 +74,18 @@ def _create(path: Path) -> bytes:
     return _read(path)
 
 
+@lru_cache(maxsize=16)
+def _configured_path(secret_file: str, database_url: str) -> Path | None:
+    return secret_path(database_url, secret_file)
+
+
 def install_secret(path: Path | None = None) -> bytes:
     """The 32-byte install secret, created on first use (at `path`, default `secret_path()`)."""
-    target = path if path is not None else secret_path()
-    key = _PROCESS_KEY if target is None else str(target.resolve())
+    target = path if path is not None else _configured_path(settings.SECRET_FILE, settings.DATABASE_URL)
+    key = _PROCESS_KEY if target is None else str(target)
+    cached = _cache.get(key)  # the hot path (every form token check): no lock, no file system
+    if cached is not None:
+        return cached
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
