@@ -314,6 +314,13 @@ ACCEPTED: dict[str, Callable[[dict], object]] = {
     "a card due in 99 years": _edit(_far_due),
     "a whole-number stability": _edit(_int_stability),
     "a fresh learner: no cards, no reviews": _edit(lambda d: d.update(cards=[], reviews=[])),
+    "every date with a Z suffix": _text(lambda b: json.dumps(b).replace("+00:00", "Z")),
+    "timestamps with microseconds": lambda b: export_file(
+        reviews=40,
+        questions=5,
+        start=datetime(2026, 10, 1, 0, 0, 0, 123_456, tzinfo=UTC),
+        step=timedelta(minutes=97, microseconds=777),
+    ),
     "a log starting on 2000-01-01": lambda b: export_file(
         reviews=60, start=datetime(2000, 1, 1, tzinfo=UTC), step=timedelta(days=30)
     ),
