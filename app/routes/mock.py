@@ -130,7 +130,12 @@ def _changed_answer(change: Callable[..., object], session, user_id: int, raw_id
         return _answer_json(session, user_id, mock.id or 0, question_id, now)
 
 
-@router.post("/api/mock-sessions", status_code=201, response_model=None)
+@router.post(
+    "/api/mock-sessions",
+    status_code=201,
+    response_model=None,
+    responses={200: {"description": "a repeated `request_id`: the session the first request created (`replayed`)"}},
+)
 def api_create(
     body: MockCreate, session: SessionDep, clock: ClockDep, user_id: UserIdDep, rng: RngDep
 ) -> dict | JSONResponse:
