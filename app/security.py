@@ -54,7 +54,7 @@ _NO_STORE = (b"cache-control", b"no-store")
 
 
 def wants_no_store(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") or path.startswith(p + "?") for p in NO_STORE_PREFIXES)
+    return any(path == p or path.startswith(p + "/") for p in NO_STORE_PREFIXES)
 
 
 def _plain_error(status: int, text: str) -> tuple[Message, Message]:
