@@ -542,6 +542,9 @@ PLAN: dict[tuple[str, str], Callable[[Ctx], Iterator[Case]]] = {
     ("GET", "/api/positional-encoding"): lambda ctx: query_cases(
         ctx, "/api/positional-encoding", ["length", "d_model"]
     ),
+    ("POST", "/api/check"): lambda ctx: json_cases(
+        ctx, "POST", "/api/check", {"question_id": "q04", "text": "不需要除以 √d_k，softmax 也不会饱和。"}, k=14
+    ),
 }
 
 
@@ -714,8 +717,10 @@ def test_a_retention_beyond_float_range_is_a_422(client):
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 422
-    assert "desired_retention must be between 0.7 and 0.97, got 1000000000" in response.json()["detail"]
-    assert len(response.json()["detail"]) < 200
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "desired_retention"]
+    assert "desired_retention must be between 0.7 and 0.97, got 1000000000" in error["msg"]
+    assert len(error["msg"]) < 200
     assert client.get("/api/settings").json()["desired_retention"] == 0.9
 
 
@@ -724,8 +729,10 @@ def test_a_review_token_with_a_lone_surrogate_is_refused_before_the_database(cli
     body = b'{"question_id": "q01", "rating": 3, "review_token": "1.q01.0.\\ud800"}'
     response = client.post("/api/drill/reviews", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
-    assert response.json()["detail"] == (
-        "review_token must be the token shown with the card (1–80 printable ASCII characters)"
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "review_token"]
+    assert error["msg"] == (
+        "评分令牌无效 (review_token must be the token shown with the card (1–80 printable ASCII characters))"
     )
 
 
