@@ -416,3 +416,69 @@ def test_upgrade_from_0002_keeps_the_log_and_never_reuses_an_id(tmp_path):
         assert (own.id, own.question_id, own.rating, own.source, own.review_token) == (6, "q01", 2, "mock", "mock.3")
         assert drill.card_states(session=s, user_id=USER, now=T0)["q01"].reps == 3
     engine.dispose()
+
+
+# ---------------------------------------------------------------- the same races over HTTP
+
+
+@pytest.fixture
+def file_client(file_engine, clock):
+    """The app over the file database, so concurrent requests really run on separate connections."""
+    from fastapi.testclient import TestClient
+
+    from app.clock import get_clock
+    from app.config import settings
+    from app.db import get_session
+    from app.main import app
+
+    def _session():
+        with Session(file_engine) as s:
+            yield s
+
+    app.dependency_overrides[get_session] = _session
+    app.dependency_overrides[get_clock] = lambda: clock
+    settings.WARM_UP_MODEL = False
+    with TestClient(app) as c:
+        yield c
+    app.dependency_overrides.clear()
+
+
+def test_two_undo_requests_for_one_review_answer_200_and_409(file_client, file_engine):
+    from tests.utils.csrf import JSON
+
+    assert file_client.put("/api/settings", json={"new_per_day": 100}).status_code == 200
+    for _round in range(12):  # each round: a new card graded, two undos of its review at once, a late replay
+        card = file_client.get("/api/drill/next").json()
+        graded = file_client.post(
+            "/api/drill/reviews",
+            json={"question_id": card["question_id"], "rating": 1, "review_token": card["review_token"]},
+        )
+        assert graded.status_code == 201
+        review_id = graded.json()["log_id"]
+        before = _count(file_engine, DrillReview)
+
+        def undo(_s: Session, review_id=review_id):
+            return file_client.post(f"/api/drill/undo?review_id={review_id}", headers=JSON)
+
+        responses = _race(undo, undo, engine=file_engine)
+        assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+        refused = next(r for r in responses if r.status_code == 409).json()["detail"]
+        assert refused.startswith(f"这次评分（{card['question_id']}）已经撤销过了")
+        assert _count(file_engine, DrillReview) == before - 1
+        # the undone request replayed late: 409 "undone", not recorded again
+        late = file_client.post(
+            "/api/drill/reviews",
+            json={"question_id": card["question_id"], "rating": 1, "review_token": card["review_token"]},
+        )
+        assert late.status_code == 409 and "已撤销" in late.json()["detail"]
+        file_client.post(  # move on: grade it again so the next round starts from a fresh card state
+            "/api/drill/reviews",
+            json={"question_id": card["question_id"], "rating": 3, **_next_token(file_client, card["question_id"])},
+        )
+    _assert_consistent(file_engine)
+
+
+def _next_token(client, question_id: str) -> dict:
+    shown = client.get("/api/drill/next").json()
+    assert shown["question_id"] == question_id  # the undone card is shown again first
+    return {"review_token": shown["review_token"]}
