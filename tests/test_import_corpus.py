@@ -542,3 +542,25 @@ def test_random_mutations_are_refused_cleanly_or_leave_everything_working(client
         else:
             _assert_pages_and_round_trip(client)
     assert outcomes[422] > 50 and outcomes[200] > 0, outcomes  # both branches really ran
+
+
+def test_export_still_works_over_a_nan_left_by_an_unchecked_import(client, engine):
+    """/api/export answered 500 (no backup possible); now the damage exports as null, and importing names it."""
+    from sqlmodel import Session, select
+
+    from app.models import DrillCard, DrillReview
+
+    assert _import(client, export_file(reviews=4, questions=2, start=NOW - timedelta(days=2))).status_code == 200
+    with Session(engine) as session:
+        card = session.exec(select(DrillCard).where(DrillCard.question_id == "q02")).one()
+        card.stability = float("nan")
+        review = session.get(DrillReview, 4) or pytest.fail("no review 4")
+        review.card_after = review.card_after.replace('"difficulty": ', '"difficulty": Infinity, "was": ')
+        session.add_all([card, review])
+        session.commit()
+    response = client.get("/api/export")
+    assert response.status_code == 200
+    exported = response.json()
+    assert exported["cards"][1]["stability"] is None and exported["reviews"][3]["card_after"]["difficulty"] is None
+    refused = _import(client, response.content)
+    assert refused.status_code == 422 and "cards.1.stability: must be a number, got None" in refused.json()["detail"]

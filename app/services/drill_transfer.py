@@ -605,6 +605,16 @@ def parse_export(raw: bytes | str | dict, *, now: datetime | None = None) -> Exp
 # ---------------------------------------------------------------- export and import
 
 
+def _finite(value: float | None) -> float | None:
+    """NaN/Infinity (left by an import made before these checks) become null: JSON cannot carry them, and a
+    backup that says `null` where the damage is beats no backup at all (importing it names the field)."""
+    return value if value is None or math.isfinite(value) else None
+
+
+def _stored_card(text: str) -> dict:
+    return json.loads(text, parse_constant=lambda _name: None)
+
+
 def export_state(*, session: Session, user_id: int, now: datetime) -> dict:
     """The learner's full drill state as a JSON-ready dict."""
     settings = drill.get_settings(session=session, user_id=user_id)
@@ -624,8 +634,8 @@ def export_state(*, session: Session, user_id: int, now: datetime) -> dict:
                 "question_id": c.question_id,
                 "state": c.state,
                 "step": c.step,
-                "stability": c.stability,
-                "difficulty": c.difficulty,
+                "stability": _finite(c.stability),
+                "difficulty": _finite(c.difficulty),
                 "due": c.due.isoformat(),
                 "last_review": c.last_review.isoformat() if c.last_review else None,
                 "reps": c.reps,
@@ -643,8 +653,8 @@ def export_state(*, session: Session, user_id: int, now: datetime) -> dict:
                 "review_token": r.review_token,
                 "state_before": r.state_before,
                 "state_after": r.state_after,
-                "card_before": json.loads(r.card_before) if r.card_before else None,
-                "card_after": json.loads(r.card_after),
+                "card_before": _stored_card(r.card_before) if r.card_before else None,
+                "card_after": _stored_card(r.card_after),
             }
             for r in reviews
         ],
