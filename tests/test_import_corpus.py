@@ -564,3 +564,37 @@ def test_export_still_works_over_a_nan_left_by_an_unchecked_import(client, engin
     assert exported["cards"][1]["stability"] is None and exported["reviews"][3]["card_after"]["difficulty"] is None
     refused = _import(client, response.content)
     assert refused.status_code == 422 and "cards.1.stability: must be a number, got None" in refused.json()["detail"]
+
+
+def test_a_write_that_fails_half_way_rolls_back_everything(client, engine, base):
+    """All-or-nothing past validation too: a token another learner already holds fails the insert after the
+    old log was deleted and the new cards written; the transaction is rolled back as a whole."""
+    from sqlmodel import Session, select
+
+    from app.models import DrillReview, User
+
+    with Session(engine) as session:
+        session.add(User(id=2, name="other learner", created_at=NOW))
+        session.flush()
+        session.add(
+            DrillReview(
+                user_id=2,
+                question_id="q01",
+                rating=3,
+                reviewed_at=NOW,
+                review_token="taken-token",
+                state_before=0,
+                state_after=1,
+                card_after="{}",
+            )
+        )
+        session.commit()
+    before = client.get("/api/export").content
+    crafted = copy.deepcopy(base)
+    crafted["reviews"][-1]["review_token"] = "taken-token"
+    crafted["settings"]["new_per_day"] = 55
+    response = _import(client, crafted)
+    assert response.status_code == 422 and "导入失败，数据未改变" in response.json()["detail"]
+    assert client.get("/api/export").content == before
+    with Session(engine) as session:
+        assert session.exec(select(DrillReview).where(DrillReview.user_id == 2)).one().review_token == "taken-token"
