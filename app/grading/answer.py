@@ -7,7 +7,7 @@ from functools import cached_property
 
 from app.grading.clauses import Segmentation, split_clauses
 from app.grading.keywords import find_keyword
-from app.grading.negation import Negation, negation_of
+from app.grading.negation import Negation, NegationIndex
 from app.grading.normalise import normalise, original_span
 
 
@@ -19,7 +19,7 @@ class AnswerText:
         self.norm, self.origin = normalise(self.text)
         self.blank = not self.norm.strip()
         self._found: dict[re.Pattern[str], list[tuple[int, int]]] = {}
-        self._negations: dict[tuple, Negation | None] = {}
+        self._negations: dict[tuple[int, int, frozenset[int]], Negation | None] = {}
 
     @cached_property
     def segmentation(self) -> Segmentation:
@@ -29,6 +29,10 @@ class AnswerText:
             strong = frozenset(i for i, o in enumerate(self.origin) if self.text[o] in "，；")
         return split_clauses(self.norm, strong)
 
+    @cached_property
+    def negations(self) -> NegationIndex:
+        return NegationIndex(self.segmentation)
+
     def find(self, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
         """Matches of a compiled keyword as normalised spans (searched once per answer)."""
         found = self._found.get(pattern)
@@ -37,12 +41,19 @@ class AnswerText:
             self._found[pattern] = found
         return found
 
-    def negation(self, start: int, end: int, ignore: tuple[tuple[int, int], ...] = ()) -> Negation | None:
-        """What takes back the match [start, end) (normalised), ignoring negators inside `ignore` spans."""
+    def negation(self, start: int, end: int, ignore: frozenset[int] = frozenset()) -> Negation | None:
+        """What takes back the match [start, end) (normalised), ignoring negators that start at `ignore`."""
         key = (start, end, ignore)
         if key not in self._negations:
-            self._negations[key] = negation_of(self.segmentation, start, end, ignore)
+            self._negations[key] = self.negations.negation_of(start, end, ignore)
         return self._negations[key]
+
+    def negators_inside(self, spans: list[tuple[int, int]]) -> frozenset[int]:
+        """Start positions of the negators lying inside any of these normalised spans."""
+        inside = set()
+        for s, e in spans:
+            inside.update(start for start, _ in self.negations.negators_in(s, e))
+        return frozenset(inside)
 
     def original(self, start: int, end: int) -> tuple[int, int]:
         """[start, end) in the learner's text of a normalised span."""

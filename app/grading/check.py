@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 _MAX_WORDS_IN_REASON = 6
+MAX_NEGATED_LISTED = 20  # negated matches reported per key point (a long answer may repeat one thousands of times)
 
 
 # ---------------------------------------------------------------- results
@@ -236,7 +237,7 @@ class _GroupMatches:
 
 
 def _group_matches(
-    answer: AnswerText, group: Sequence[tuple[str, re.Pattern[str]]], own: tuple[tuple[int, int], ...]
+    answer: AnswerText, group: Sequence[tuple[str, re.Pattern[str]]], own: frozenset[int]
 ) -> _GroupMatches:
     result = _GroupMatches(counted=[], negated=[])
     for word, pattern in group:
@@ -252,28 +253,28 @@ def _group_matches(
 def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> KeyPointCheck:
     # The key point's own keywords that contain a negator ("不包含", "不需要") state its claim: their
     # negators do not take back the other groups' matches ("不包含 embedding").
-    own = tuple(
-        span
-        for group in kp.groups
-        for word, pattern in group
-        if NEGATOR.search(word.lower())
-        for span in answer.find(pattern)
+    own = answer.negators_inside(
+        [
+            span
+            for group in kp.groups
+            for word, pattern in group
+            if NEGATOR.search(word.lower())
+            for span in answer.find(pattern)
+        ]
     )
     per_group = [_group_matches(answer, group, own) for group in kp.groups]
     total = len(kp.groups)
     negated = [
         {"words": answer.words(*span), "by": "、".join(dict.fromkeys(by)), "span": list(answer.original(*span))}
-        for g in per_group
-        for _, span, by in g.negated
+        for _, span, by in sorted((n for g in per_group for n in g.negated), key=lambda n: n[1])[:MAX_NEGATED_LISTED]
     ]
     clause_note = ""
     if kp.scope == "clause" and total > 1:
         # A relation: the first two groups (who, what) in ONE clause; further groups anywhere.
-        core_clause = None
-        for clause in answer.segmentation.clauses:
-            if all(any(clause.start <= s < clause.end for _, (s, _e) in g.counted) for g in per_group[:2]):
-                core_clause = clause
-                break
+        seg = answer.segmentation
+        first, second = ({seg.clause_at(s).index for _, (s, _e) in g.counted} for g in per_group[:2])
+        shared = first & second
+        core_clause = seg.clauses[min(shared)] if shared else None
         rest_hit = [bool(g.counted) for g in per_group[2:]]
         groups_matched = (2 if core_clause else 0) + sum(rest_hit)
         if core_clause is not None and all(rest_hit):
@@ -300,8 +301,8 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
     matched_keywords = list(dict.fromkeys(word for word, _ in counted))
     reason_parts = []
     if counted:
-        in_order = sorted(counted, key=lambda c: c[1])
-        reason_parts.append("匹配：" + _short_list([answer.words(*span) for _, span in in_order]))
+        first = sorted({span for _, span in counted})[: 4 * _MAX_WORDS_IN_REASON]  # enough for the distinct words shown
+        reason_parts.append("匹配：" + _short_list([answer.words(*span) for span in first]))
     for n in negated[:3]:
         reason_parts.append(f"‘{n['words']}’被‘{n['by']}’否定")
     if clause_note:

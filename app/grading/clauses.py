@@ -14,6 +14,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+_STRUCTURAL = re.compile(r"[()\[\]{}。!?\n.,;]")  # the only characters the splitter looks at
 _SENTENCE_END = re.compile(r"[。!?\n]|\.(?=\s|$)")
 _CLAUSE_SEPARATORS = frozenset(",;")
 _OPENING = frozenset("([{")
@@ -76,7 +77,8 @@ class Segmentation:
 
 def _is_symbol_list_comma(text: str, position: int) -> bool:
     """A comma between two one- or two-letter symbols ("K,V", "Q, K, V") lists them; it is no clause break."""
-    return bool(_SHORT_SYMBOL_BEFORE.search(text, 0, position)) and bool(_SHORT_SYMBOL_AFTER.match(text, position + 1))
+    before = text[max(0, position - 8) : position]
+    return bool(_SHORT_SYMBOL_BEFORE.search(before)) and bool(_SHORT_SYMBOL_AFTER.match(text, position + 1))
 
 
 def split_clauses(text: str, strong_breaks: frozenset[int] = frozenset()) -> Segmentation:
@@ -87,7 +89,9 @@ def split_clauses(text: str, strong_breaks: frozenset[int] = frozenset()) -> Seg
     """
     cuts: list[tuple[int, bool]] = []  # (position where a new clause starts, also a new sentence)
     depth = 0
-    for position, char in enumerate(text):
+    for m in _STRUCTURAL.finditer(text):
+        position = m.start()
+        char = m.group()
         if char in _OPENING:
             depth += 1
         elif char in _CLOSING:

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 
 from app.grading.answer import AnswerText
 from app.grading.keywords import compile_keyword
-from app.grading.negation import NEGATOR, has_consequence, is_conditional, negates, negators_in, scope_start
+from app.grading.negation import NEGATOR, has_consequence, is_conditional, negates
 
 _REFUTED_BEFORE = re.compile(
     r"误以为|以为|误区|误解|错误地|常见错误|错误说法|错误的说法|有人说|有人认为|不要认为|不能说|并不是说|并非说|"
     r"(?<![a-z])(?:misconceptions?|mistaken(?:ly)?|wrongly|myths?|people\s+think|some\s+say|it\s+is\s+wrong\s+to)(?![a-z])"
 )
 _REFUTED_AFTER = re.compile(
-    r"^.{0,6}?(?:是错的|是错误的|这是错|不对|是误区|是误解|说法错误|是不对的)"
-    r"|^.{0,6}?(?<![a-z])(?:is|are)\s+(?:wrong|incorrect|false|a\s+myth|a\s+misconception|not\s+true)(?![a-z])"
+    r".{0,6}?(?:是错的|是错误的|这是错|不对|是误区|是误解|说法错误|是不对的)"
+    r"|.{0,6}?(?<![a-z])(?:is|are)\s+(?:wrong|incorrect|false|a\s+myth|a\s+misconception|not\s+true)(?![a-z])"
 )
 
 Group = tuple[tuple[str, re.Pattern[str]], ...]
@@ -61,9 +61,10 @@ def _taken_back(answer: AnswerText, spans: Sequence[tuple[int, int]]) -> bool:
     norm = answer.norm
     first, last = spans[0][0], spans[-1][1]
     clause = seg.clause_at(first)
+    index = answer.negations
     outside = [
         (s, e)
-        for s, e in negators_in(norm, scope_start(seg, clause, first), last)
+        for s, e in index.negators_in(index.scope_start(clause, first), last)
         if not any(ms <= s and e <= me for ms, me in spans)
     ]
     if negates(outside):
@@ -74,7 +75,7 @@ def _taken_back(answer: AnswerText, spans: Sequence[tuple[int, int]]) -> bool:
     sentence_start, sentence_end = seg.sentence_bounds(clause)
     if _REFUTED_BEFORE.search(norm, sentence_start, first):
         return True
-    return _REFUTED_AFTER.match(norm[last:sentence_end]) is not None
+    return _REFUTED_AFTER.match(norm, last, sentence_end) is not None
 
 
 def _chains(answer: AnswerText, pattern: tuple[Group, ...], max_gap: int) -> list[list[tuple[int, int]]]:

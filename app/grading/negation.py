@@ -20,6 +20,7 @@ negator governs them.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from app.grading.clauses import Clause, Segmentation
@@ -40,24 +41,31 @@ _CONDITIONAL = re.compile(
 # A Chinese negator inside an attributive phrase ends at 的: "不缩放的点积效果…", "不知道词的先后顺序".
 _ATTRIBUTIVE_END = re.compile(r"的(?!话)")
 # A consequence right after the keyword: the answer says what happens WITHOUT it.
-_CONSEQUENCE = re.compile(r"(?<!不)(?<!不是)(?:会|就|则|导致|造成|容易|的话|否则|那么|使得|引起)")
+# 就行/就好/就够/就可以了 say "that is enough", not what goes wrong: "不需要投影，直接用 X 就行" stays negated.
+_SUFFICES = r"(?!行|好|够|可以了)"
+_CONSEQUENCE = re.compile(r"(?<!不)(?<!不是)(?:会|就" + _SUFFICES + r"|则|导致|造成|容易|的话|否则|那么|使得|引起)")
 _ENGLISH_CONSEQUENCE = re.compile(r"(?<![a-z])(?:would|will|leads?\s+to|causes?|results?\s+in|makes?|then)(?![a-z])")
 CONSEQUENCE_WINDOW = 8  # characters after the keyword (English markers: ENGLISH_CONSEQUENCE_WINDOW)
 ENGLISH_CONSEQUENCE_WINDOW = 14
 # At the start of the next clause of the same sentence: "不缩放，softmax 就会饱和".
 _NEXT_CLAUSE_CONSEQUENCE = re.compile(
-    r"^[^,;]{0,14}?(?:就|则|否则|那么|会导致|会造成|会让|会使|导致|造成)"
-    r"|^[\s\ue000]*(?:then|so|it\s+would|it\s+will|softmax\s+(?:would|will))(?![a-z])"
+    r"[^,;]{0,14}?(?:就" + _SUFFICES + r"|则|否则|那么|会导致|会造成|会让|会使|导致|造成)"
+    r"|[\s\ue000]*(?:then|so|it\s+would|it\s+will|softmax\s+(?:would|will))(?![a-z])"
 )
 # Words that end a negator's reach inside a clause: "没有循环，并且 ..." / "does not recur and relies on ...".
 _SCOPE_BREAK = re.compile(
     r"并且|而且|所以|因此|因为|于是|从而|然后|同时|只要|只需"
     r"|(?<![a-z])(?:and|so|which|that|because|since|thus|therefore|while)(?![a-z])"
 )
+# Words that can start a post-negation; only where one follows a keyword closely is _POST_NEGATION tried.
+_POST_TRIGGER = re.compile(
+    r"不必要|没有必要|没必要|多余|可有可无|不需要的|(?<![a-z])(?:not|unnecessary|redundant)(?![a-z])"
+)
+POST_NEGATION_REACH = 8
 # Right after the keyword: the clause calls it unnecessary.
 _POST_NEGATION = re.compile(
-    r"^[\s\ue000]*(?:是|也是|其实是|就)?[\s\ue000]*(?:不必要|没有必要|没必要|多余|可有可无|不需要的)"
-    r"|^[\s\ue000]*(?:is|are)?[\s\ue000]*(?:not\s+(?:needed|necessary|required)|unnecessary|redundant)(?![a-z])"
+    r"[\s\ue000]*(?:是|也是|其实是|就)?[\s\ue000]*(?:不必要|没有必要|没必要|多余|可有可无|不需要的)"
+    r"|[\s\ue000]*(?:is|are)?[\s\ue000]*(?:not\s+(?:needed|necessary|required)|unnecessary|redundant)(?![a-z])"
 )
 
 
@@ -82,11 +90,6 @@ def _is_chinese_negator(text: str, span: tuple[int, int]) -> bool:
     return not text[span[0]].isascii()
 
 
-def negators_in(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Negator occurrences inside text[start:end], as normalised spans."""
-    return [m.span() for m in NEGATOR.finditer(text, start, end)]
-
-
 def is_conditional(seg: Segmentation, clause: Clause, negator_start: int) -> bool:
     text = seg.text
     if _CONDITIONAL.search(text, clause.start, negator_start):
@@ -107,36 +110,81 @@ def has_consequence(seg: Segmentation, clause: Clause, match_end: int) -> bool:
     after = seg.next(clause)
     if after is None or window_end < clause.end:
         return False
-    return _NEXT_CLAUSE_CONSEQUENCE.match(text[after.start : after.end]) is not None
+    return _NEXT_CLAUSE_CONSEQUENCE.match(text, after.start, after.end) is not None
 
 
-def scope_start(seg: Segmentation, clause: Clause, start: int) -> int:
-    """Where the reach of negators before `start` begins: the clause start, the window, or a scope breaker."""
-    begin = max(clause.start, start - NEGATION_WINDOW)
-    breaks = [m.end() for m in _SCOPE_BREAK.finditer(seg.text, begin, start)]
-    return breaks[-1] if breaks else begin
+class NegationIndex:
+    """Every negator and scope breaker of one answer, found once, so each keyword match is judged by bisection."""
 
+    def __init__(self, seg: Segmentation) -> None:
+        self.seg = seg
+        self.negators = [m.span() for m in NEGATOR.finditer(seg.text)]
+        self._starts = [start for start, _ in self.negators]
+        self._breaks = [m.end() for m in _SCOPE_BREAK.finditer(seg.text)]
+        self._post_triggers = [m.start() for m in _POST_TRIGGER.finditer(seg.text)]
+        # Memos: a long answer repeats the same negators and keyword ends many times.
+        self._conditional: dict[int, bool] = {}
+        self._consequence: dict[int, bool] = {}
 
-def negation_of(seg: Segmentation, start: int, end: int, ignore: tuple[tuple[int, int], ...] = ()) -> Negation | None:
-    """The negation governing the match text[start:end], or None when the match counts.
+    def is_conditional(self, clause: Clause, negator_start: int) -> bool:
+        known = self._conditional.get(negator_start)
+        if known is None:
+            known = self._conditional[negator_start] = is_conditional(self.seg, clause, negator_start)
+        return known
 
-    Negators inside an `ignore` span do not count (the key point's own negative-polarity keywords:
-    "不包含 embedding" covers "不含 embedding", "不需要 KV cache" covers "无 KV cache").
-    """
-    text = seg.text
-    clause = seg.clause_at(start)
-    post = _POST_NEGATION.match(text[end : clause.end])
-    if post is not None:
-        return Negation(spans=((end, end + post.end()),), words=(text[end : end + post.end()].strip(),))
-    governing = [
-        span
-        for span in negators_in(text, scope_start(seg, clause, start), start)
-        if not is_conditional(seg, clause, span[0])
-        and not any(s <= span[0] and span[1] <= e for s, e in ignore)
-        and not (_is_chinese_negator(text, span) and _ATTRIBUTIVE_END.search(text, span[1], start))
-    ]
-    if not negates(governing):
-        return None
-    if has_consequence(seg, clause, end):
-        return None
-    return Negation(spans=tuple(governing), words=tuple(text[s:e] for s, e in governing))
+    def has_consequence(self, clause: Clause, match_end: int) -> bool:
+        known = self._consequence.get(match_end)
+        if known is None:
+            known = self._consequence[match_end] = has_consequence(self.seg, clause, match_end)
+        return known
+
+    def negators_in(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Negators lying inside [start, end) of the normalised text, in order."""
+        out = []
+        for i in range(bisect_left(self._starts, start), len(self._starts)):
+            span = self.negators[i]
+            if span[0] >= end:
+                break
+            if span[1] <= end:
+                out.append(span)
+        return out
+
+    def scope_start(self, clause: Clause, start: int) -> int:
+        """Where the reach of negators before `start` begins: the clause start, the window, or a scope breaker."""
+        begin = max(clause.start, start - NEGATION_WINDOW)
+        i = bisect_right(self._breaks, start) - 1
+        return self._breaks[i] if i >= 0 and self._breaks[i] > begin else begin
+
+    def negation_of(self, start: int, end: int, ignore: frozenset[int] = frozenset()) -> Negation | None:
+        """The negation governing the match text[start:end], or None when the match counts.
+
+        Negators starting at a position in `ignore` do not count (the key point's own negative-polarity
+        keywords: "不包含 embedding" covers "不含 embedding", "不需要 KV cache" covers "无 KV cache").
+        """
+        seg = self.seg
+        text = seg.text
+        near_negator = bisect_left(self._starts, start - NEGATION_WINDOW) < bisect_left(self._starts, start)
+        near_trigger = bisect_left(self._post_triggers, end) < bisect_right(
+            self._post_triggers, end + POST_NEGATION_REACH
+        )
+        if not near_negator and not near_trigger:
+            return None  # the common case: nothing negative anywhere near the match
+        clause = seg.clause_at(start)
+        post = _POST_NEGATION.match(text, end, clause.end) if near_trigger else None
+        if post is not None:
+            return Negation(spans=((end, post.end()),), words=(text[end : post.end()].strip(),))
+        candidates = self.negators_in(self.scope_start(clause, start), start) if near_negator else []
+        if not candidates:
+            return None
+        governing = [
+            span
+            for span in candidates
+            if span[0] not in ignore
+            and not self.is_conditional(clause, span[0])
+            and not (_is_chinese_negator(text, span) and _ATTRIBUTIVE_END.search(text, span[1], start))
+        ]
+        if not negates(governing):
+            return None
+        if self.has_consequence(clause, end):
+            return None
+        return Negation(spans=tuple(governing), words=tuple(text[s:e] for s, e in governing))
