@@ -1,0 +1,70 @@
+"""The JSON API: `POST /api/attention` and `GET /api/positional-encoding`."""
+
+from __future__ import annotations
+
+import model as bundled
+from app.services.visualize.positional import PE_MAX_D_MODEL, PE_MAX_LENGTH
+from app.services.visualize.runs import get_focus_trace, model_shape
+from app.services.visualize.state import KINDS, check_text
+from model.tokenizer import MAX_LEN, TASKS
+
+
+def api_attention(*, text: str, task: str, kind: str = "encoder", layer: int = 0, head: int = 0) -> dict:
+    """Tokens, output, every attention weight matrix, and scores/Q/K/V of one selected head."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    shape = model_shape()
+    if not 0 <= layer < shape["n_layers"][kind]:
+        raise ValueError(f"layer must be in 0..{shape['n_layers'][kind] - 1} for {kind}, got {layer}")
+    if not 0 <= head < shape["n_heads"]:
+        raise ValueError(f"head must be in 0..{shape['n_heads'] - 1}, got {head}")
+    cleaned, problem = check_text(text)
+    if problem == "empty":
+        raise ValueError("text is empty (nothing but spaces or control characters): enter at least 1 visible character")
+    if problem:
+        raise ValueError(f"text is {len(cleaned)} characters long; the maximum is {MAX_LEN} characters")
+    tr = get_focus_trace(text=cleaned, task=task, kind=kind, layer=layer, head=head)
+    f = tr["focus"]
+    return {
+        "text": tr["text"],
+        "task": task,
+        "output": tr["output"],
+        "tokens": tr["source_tokens"],
+        "target_tokens": tr["target_tokens"],
+        "output_tokens": tr["output_tokens"],
+        "max_len": MAX_LEN,
+        "d_model": tr["d_model"],
+        "n_heads": tr["n_heads"],
+        "d_k": tr["d_k"],
+        "n_layers": tr["n_layers"],
+        "attention": {k: [[h["weights"] for h in lay] for lay in tr["attention"][k]] for k in KINDS},
+        "selected": {
+            "kind": kind,
+            "layer": layer,
+            "head": head,
+            "scores": f["scores"],
+            "scores_unscaled": f["scores_unscaled"],
+            "mask": f["mask"],
+            "weights": f["weights"],
+            "q": f["q"],
+            "k": f["k"],
+            "v": f["v"],
+            "output": f["output"],
+        },
+    }
+
+
+def api_positional_encoding(*, length: int, d_model: int) -> dict:
+    if not 1 <= length <= PE_MAX_LENGTH:
+        raise ValueError(f"length must be in 1..{PE_MAX_LENGTH}, got {length}")
+    if not (2 <= d_model <= PE_MAX_D_MODEL and d_model % 2 == 0):
+        raise ValueError(f"d_model must be an even number in 2..{PE_MAX_D_MODEL}, got {d_model}")
+    pe = bundled.positional_encoding(length, d_model)
+    return {
+        "length": length,
+        "d_model": d_model,
+        "layout": "interleaved: PE[pos, 2i] = sin(pos / 10000^(2i/d_model)), PE[pos, 2i+1] = cos(...)",
+        "matrix": pe.double().round(decimals=6).tolist(),
+    }
