@@ -94,13 +94,17 @@ def heatmap(
     n_rows, n_cols = len(values), len(values[0]) if values else 0
     if len(rows) != n_rows or len(cols) != n_cols:
         raise ValueError(f"labels {len(rows)}x{len(cols)} do not match a {n_rows}x{n_cols} matrix")
-    cell = _cell_size(n_rows, n_cols, target, 7, max_cell)
-    font = max(7.0, min(12.0, cell * 0.8))
+    # Cells never shrink below MIN_CELL: a 64-character sentence gives a ~1 000-px chart that the page
+    # scrolls sideways, rather than 8-px cells with unreadable 7-px labels.
+    cell = _cell_size(n_rows, n_cols, target, MIN_CELL, max_cell)
+    font = max(MIN_LABEL_PX, min(12.0, cell * 0.8))
     long_cols = any(len(c) > 1 for c in cols)
     left = _label_width(rows, font) + 8
     top = (_label_width(cols, font) + 8) if long_cols else font + 8
     right = (_label_width(row_notes, font) + 10) if row_notes else 4
-    width, height = left + n_cols * cell + right, top + n_rows * cell + 4
+    legend_y = top + n_rows * cell + 12
+    width = max(left + n_cols * cell + right, left + LEGEND_WIDTH)
+    height = legend_y + LEGEND_HEIGHT
     if vmax is None:
         flat = [
             abs(v)
@@ -180,8 +184,61 @@ def heatmap(
                 f"{escape(note)}</text>"
             )
         out.append("</g>")
+    out.append(
+        _colour_legend(
+            chart_id,
+            left,
+            legend_y,
+            vmax=vmax,
+            diverging=diverging,
+            digits=min(digits, 2),
+            hatch=mask is not None and not all(all(row) for row in mask),
+        )
+    )
     out.append("</svg>")
     return Markup("".join(out))
+
+
+MIN_CELL = 14.0  # px: the smallest heatmap cell, so that its label can be MIN_LABEL_PX
+MIN_LABEL_PX = 11.0
+LEGEND_WIDTH = 300.0  # px the colour legend needs (scale, ticks, masked swatch)
+LEGEND_HEIGHT = 34.0
+
+
+def _colour_legend(chart_id: str, x: float, y: float, *, vmax: float, diverging: bool, digits: int, hatch: bool) -> str:
+    """The colour scale under a heatmap: a gradient bar with its end values, and the masked-cell swatch."""
+    bar_w, bar_h = 160.0, 10.0
+    grad = f"{chart_id}-scale"
+    if diverging:
+        stops = (
+            f'<stop offset="0" stop-color="{NEGATIVE}"/><stop offset="0.5" stop-color="#fff"/>'
+            f'<stop offset="1" stop-color="{ACCENT}"/>'
+        )
+        ticks = [(0.0, f"−{vmax:.{digits}f}"), (0.5, "0"), (1.0, f"+{vmax:.{digits}f}")]
+    else:
+        stops = f'<stop offset="0" stop-color="#fff"/><stop offset="1" stop-color="{ACCENT}"/>'
+        ticks = [(0.0, "0"), (0.5, _num(vmax / 2, digits)), (1.0, _num(vmax, digits))]
+    parts = [
+        f'<g class="legend" transform="translate({x:.1f},{y:.1f})">',
+        f'<defs><linearGradient id="{grad}">{stops}</linearGradient></defs>',
+        f'<text class="ax" x="0" y="8" style="font-size:{MIN_LABEL_PX:.0f}px">颜色</text>',
+        f'<rect x="30" y="0" width="{bar_w:.0f}" height="{bar_h:.0f}" fill="url(#{grad})" stroke="#c9c5bb"/>',
+    ]
+    for frac, label in ticks:
+        anchor = "start" if frac == 0 else "end" if frac == 1 else "middle"
+        parts.append(
+            f'<text class="ax" x="{30 + frac * bar_w:.1f}" y="{bar_h + 13:.1f}" text-anchor="{anchor}" '
+            f'style="font-size:{MIN_LABEL_PX:.0f}px">{escape(label)}</text>'
+        )
+    if hatch:
+        parts.append(
+            f'<rect x="{30 + bar_w + 14:.0f}" y="0" width="{bar_h:.0f}" height="{bar_h:.0f}" '
+            f'fill="url(#{chart_id}-hatch)" stroke="#c9c5bb"/>'
+            f'<text class="ax" x="{30 + bar_w + 14 + bar_h + 4:.0f}" y="9" style="font-size:{MIN_LABEL_PX:.0f}px">'
+            f"被掩码 {NEG_INF}</text>"
+        )
+    parts.append("</g>")
+    return "".join(parts)
 
 
 def quantised_heatmap(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import screenshot
 
@@ -55,4 +58,96 @@ def test_after_submitting_a_mock_answer_the_question_and_review_are_in_view(live
     assert title["y"] >= header - 1, f"the question is under the sticky header ({title['y']:.0f} < {header:.0f})"
     assert review["y"] + review["height"] <= viewport["height"], "the review heading is below the screen"
     screenshot(page, f"mock-after-submit-{viewport['width']}")
+    context.close()
+
+
+VIEWS = (
+    "attention",
+    "model-view",
+    "line-view",
+    "step-by-step",
+    "scaling",
+    "masks",
+    "positional-encoding",
+    "cross-attention",
+    "kv-cache",
+)
+
+
+def test_on_a_phone_every_visualization_starts_on_the_first_screen(live_server, browser) -> None:
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, bypass_csp=True)
+    page = context.new_page()
+    for slug in VIEWS:
+        page.goto(f"{live_server.url}/visualize/{slug}?text=我爱自然语言处理")
+        first = page.locator("#vz-panel .vz-view").locator("svg.vz-svg, table").first
+        box = first.bounding_box()
+        assert box is not None and box["y"] < PHONE["height"], f"{slug}: the first chart starts at {box and box['y']}"
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"{slug} scrolls the whole page sideways"
+    page.goto(f"{live_server.url}/visualize/attention?text=我爱自然语言处理")
+    screenshot(page, "visualize-phone-first-screen")
+    context.close()
+
+
+def _smallest_text_px(page, selector: str) -> float:
+    """The smallest on-screen font size (CSS px) of the visible SVG text matched by ``selector``."""
+    return page.evaluate(
+        """(sel) => Math.min(...[...document.querySelectorAll(sel)]
+             .filter(t => getComputedStyle(t).display !== 'none' && t.getBBox().width > 0)
+             .map(t => parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a))""",
+        selector,
+    )
+
+
+def test_on_a_phone_stats_chart_labels_are_at_least_11_px(live_server, browser) -> None:
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, bypass_csp=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/stats")
+    assert page.locator("svg.chart.forecast text").count() > 0
+    assert _smallest_text_px(page, "svg.chart text") >= 11
+    # the forecast labels every other day on a phone, so neighbouring dates never overlap
+    boxes = page.eval_on_selector_all(
+        "svg.forecast .axis",
+        "els => els.filter(t => getComputedStyle(t).display !== 'none').map(t => t.getBoundingClientRect())"
+        ".map(b => [b.left, b.right])",
+    )
+    assert all(a[1] <= b[0] for a, b in zip(boxes, boxes[1:], strict=False)), boxes
+    screenshot(page, "stats-phone")
+    context.close()
+
+
+def test_a_64_character_heatmap_is_legible_and_has_a_colour_legend(live_server, page) -> None:
+    text = ("注意力机制 Attention 让每个词元都能看到其他所有词元，KV Cache 让解码更快。Transformer 2017" * 2)[:64]
+    page.goto(f"{live_server.url}/visualize/attention?text={text}")
+    page.wait_for_selector("#vz-panel svg.vz-svg[data-kind=heatmap]")
+    assert _smallest_text_px(page, "#vz-panel svg.vz-svg[data-kind=heatmap] g.lab text") >= 11
+    legend = page.locator("#vz-panel svg.vz-svg[data-kind=heatmap] g.legend")
+    assert legend.count() == 1
+    ticks = legend.locator("text").evaluate_all("els => els.map(e => e.textContent)")
+    assert ticks == ["颜色", "0", "0.50", "1.00"]
+    masks = page.goto(f"{live_server.url}/visualize/masks?text={text[:20]}")
+    assert masks.ok
+    assert "被掩码 −∞" in page.locator("#vz-panel svg.vz-svg[data-kind=heatmap] g.legend").first.text_content()
+    screenshot(page, "visualize-64-legend")
+
+
+def test_on_a_phone_a_report_table_that_scrolls_shows_a_cue(live_server, browser) -> None:
+    created = httpx.post(f"{live_server.url}/api/mock-sessions", json={"count": 3, "seed": 3}).json()
+    httpx.post(f"{live_server.url}/api/mock-sessions/{created['id']}/finish", json={}).raise_for_status()
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/mock/{created['id']}/report")
+    page.wait_for_load_state("load")
+    # the per-question table (or its wrapper) is wider than the phone: it fades at the right edge
+    found = page.evaluate(
+        """() => { const t = document.querySelector('#per-question');
+                   const box = t.classList.contains('scroll-more-right') ? t : t.closest('.scroll-more-right');
+                   if (!box) return false; box.id = box.id || 'cue-box'; return box.id; }"""
+    )
+    assert found, "the table is cut off without a cue"
+    box = page.locator(f"#{found}")
+    screenshot(page, "mock-report-phone-cue")
+    box.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    expect(box).to_have_class(re.compile(r"\bscroll-more-left\b"))
+    assert "scroll-more-right" not in (box.get_attribute("class") or "")
     context.close()
