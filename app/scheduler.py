@@ -117,17 +117,37 @@ class Outcome:
         return self.shown if self.shown is not None else interval_label(self.interval)
 
 
-def _ordered_review(scheduler: Scheduler, card: Card, rating: Rating, now: datetime) -> Card:
-    """fsrs's review, then Anki's order: a Review-state Good/Easy interval is at least one day
-    longer than the next-lower rating's Review-state interval (fsrs rounds each on its own)."""
-    reviewed, _log = scheduler.review_card(card, rating, review_datetime=now)
-    if rating in (Rating.Good, Rating.Easy) and reviewed.state == State.Review:
-        lower = _ordered_review(scheduler, card, Rating(rating - 1), now)
-        if lower.state == State.Review:
-            floor = min((lower.due - now).days + 1, scheduler.maximum_interval)
-            if reviewed.due - now < timedelta(days=floor):
-                reviewed.due = now + timedelta(days=floor)
-    return reviewed
+def _ordered_reviews(scheduler: Scheduler, card: Card, now: datetime, up_to: Rating) -> dict[Rating, Card]:
+    """fsrs's review for every rating from Again to `up_to`, then Anki's order: a Review-state Good/Easy
+    interval is at least one day longer than the next-lower rating's Review-state interval (fsrs rounds
+    each rating on its own, to whole days with a 1-day minimum)."""
+    cards: dict[Rating, Card] = {}
+    for rating in Rating:
+        if rating > up_to:
+            break
+        reviewed, _log = scheduler.review_card(card, rating, review_datetime=now)
+        lower = cards.get(Rating(rating - 1)) if rating in (Rating.Good, Rating.Easy) else None
+        if lower is not None and reviewed.state == State.Review and lower.state == State.Review:
+            floor = timedelta(days=min((lower.due - now).days + 1, scheduler.maximum_interval))
+            if reviewed.due - now < floor:
+                reviewed.due = now + floor
+        cards[rating] = reviewed
+    return cards
+
+
+def _outcome(card: Card, rating: Rating, now: datetime, cap: datetime | None) -> Outcome:
+    capped = cap is not None and card.due > cap
+    if capped:
+        assert cap is not None
+        card.due = cap
+    return Outcome(rating=rating, card=card, capped=capped, reviewed_at=now)
+
+
+def _rating(rating: Rating | int) -> Rating:
+    try:
+        return Rating(int(rating))
+    except ValueError:
+        raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {rating!r}") from None
 
 
 def apply_rating(
@@ -139,19 +159,11 @@ def apply_rating(
     interview_date: date | None = None,
     tz: tzinfo = UTC,
 ) -> Outcome:
-    """Review `card` with `rating` at `now` through fsrs, then apply the interview-date cap."""
-    try:
-        rating = Rating(int(rating))
-    except ValueError:
-        raise ValueError(f"rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {rating!r}") from None
+    """Review `card` with `rating` at `now` through fsrs (in Anki's button order), then apply the interview-date cap."""
+    rating = _rating(rating)
     now = utc(now)
-    reviewed = _ordered_review(make_scheduler(desired_retention), card, rating, now)
-    cap = interview_cap(interview_date=interview_date, reviewed_at=now, tz=tz)
-    capped = cap is not None and reviewed.due > cap
-    if capped:
-        assert cap is not None
-        reviewed.due = cap
-    return Outcome(rating=rating, card=reviewed, capped=capped, reviewed_at=now)
+    reviewed = _ordered_reviews(make_scheduler(desired_retention), card, now, rating)[rating]
+    return _outcome(reviewed, rating, now, interview_cap(interview_date=interview_date, reviewed_at=now, tz=tz))
 
 
 def preview(
@@ -162,19 +174,13 @@ def preview(
     interview_date: date | None = None,
     tz: tzinfo = UTC,
 ) -> dict[Rating, Outcome]:
-    """The outcome of each of the four ratings (what the grade buttons show), with labels that never
-    read alike unless the interview-date cap made them equal, and then say so."""
-    outcomes = {
-        rating: apply_rating(
-            card=card,
-            rating=rating,
-            now=now,
-            desired_retention=desired_retention,
-            interview_date=interview_date,
-            tz=tz,
-        )
-        for rating in Rating
-    }
+    """The outcome of each of the four ratings (what the grade buttons show: the same reviews as
+    `apply_rating`), with labels that never read alike unless the interview-date cap made them equal,
+    and then say so."""
+    now = utc(now)
+    cap = interview_cap(interview_date=interview_date, reviewed_at=now, tz=tz)
+    cards = _ordered_reviews(make_scheduler(desired_retention), card, now, Rating.Easy)
+    outcomes = {rating: _outcome(reviewed, rating, now, cap) for rating, reviewed in cards.items()}
     labels = button_labels(outcomes)
     return {rating: replace(outcome, shown=labels[rating]) for rating, outcome in outcomes.items()}
 
