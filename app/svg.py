@@ -99,7 +99,7 @@ def heatmap(
     cell = _cell_size(n_rows, n_cols, target, MIN_CELL, max_cell)
     font = max(MIN_LABEL_PX, min(12.0, cell * 0.8))
     long_cols = any(len(c) > 1 for c in cols)
-    left = _label_width(rows, font) + 8
+    left = _label_width(rows, font) + 12  # the estimate runs a little short for "<copy>" at 11 px
     top = (_label_width(cols, font) + 8) if long_cols else font + 8
     right = (_label_width(row_notes, font) + 10) if row_notes else 4
     legend_y = top + n_rows * cell + 12
