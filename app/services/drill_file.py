@@ -93,12 +93,11 @@ def echo_safe(text: str, limit: int = 80) -> str:
 
 
 def _shown(value: object) -> str:
+    """A bad value for a message: its repr cut short, never a whole object, array or megabyte string."""
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
         return "an array"
-    if isinstance(value, str):
-        return echo_safe(repr(value), 40)
     try:
         return echo_safe(repr(value), 40)
     except ValueError:  # an integer too long to print
