@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.demos import DEMOS, Demo
 from app.question_bank import Category, Question, get_bank
@@ -27,7 +28,9 @@ def all_questions() -> list[Question]:
     return list(get_bank().values())
 
 
+@lru_cache(maxsize=8192)
 def _fold(text: str) -> str:
+    """NFKC + case folding, so "ＫＶ", "KV" and "kv" match; cached, as the bank's texts are fixed."""
     return unicodedata.normalize("NFKC", text).casefold()
 
 
@@ -115,7 +118,8 @@ class SearchHit:
     tags: frozenset[str] = frozenset()  # the question's tags that hold a searched word (their chips are marked)
 
 
-def _folded_with_map(text: str) -> tuple[str, list[int]]:
+@lru_cache(maxsize=1024)
+def _folded_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     """`_fold(text)` one character at a time, with the index in `text` of every folded character, so a
     hit found in folded text (NFKC, case-folded) is highlighted on the original characters."""
     folded: list[str] = []
@@ -124,7 +128,7 @@ def _folded_with_map(text: str) -> tuple[str, list[int]]:
         piece = _fold(char)
         folded.append(piece)
         origin.extend([i] * len(piece))
-    return "".join(folded), origin
+    return "".join(folded), tuple(origin)
 
 
 def _hit_spans(text: str, words: list[str]) -> list[tuple[int, int]]:
