@@ -16,6 +16,6 @@ def test_warm_up_loads_and_caches_the_shipped_model(monkeypatch):
 
 def test_warm_up_without_weights_returns_quietly(monkeypatch, tmp_path):
     monkeypatch.setattr(checkpoint, "_cache", {})
-    monkeypatch.setattr(visualize, "MODEL_PATH", tmp_path / "missing")
+    monkeypatch.setattr(visualize.runs, "MODEL_PATH", tmp_path / "missing")
     main.warm_up_model()  # no exception: the visualizer page itself explains the missing weights
     assert checkpoint._cache == {}

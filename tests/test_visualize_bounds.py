@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.services import visualize as svc
+from app.services.visualize import kv_cache
 from model import bench
 from tests.utils.visualize_model import visualizer_model, write_tiny_checkpoint
 
@@ -95,7 +96,7 @@ def test_kv_cache_timing_is_measured_once_per_sentence_whatever_the_step(monkeyp
         return real(loaded, text, use_cache, **kwargs)
 
     monkeypatch.setattr(bench, "time_decode", counted)
-    monkeypatch.setattr(svc, "TIMING_BUDGET_MS", 0.0)  # the budget is spent after the first pair of decodes
+    monkeypatch.setattr(kv_cache, "TIMING_BUDGET_MS", 0.0)  # the budget is spent after the first pair of decodes
     for steps in (1, 2, 3, 1):
         state, errors = svc.parse_state("kv-cache", {"text": ["注意力"], "steps": [str(steps)]})
         page = svc.build_page(state, errors)
@@ -108,7 +109,7 @@ def test_kv_cache_timing_is_measured_once_per_sentence_whatever_the_step(monkeyp
 
 
 def test_timing_stops_at_the_run_limit_when_the_budget_allows_more(monkeypatch) -> None:
-    monkeypatch.setattr(svc, "TIMING_MAX_RUNS", 2)
+    monkeypatch.setattr(kv_cache, "TIMING_MAX_RUNS", 2)
     timing = svc.measure_timing(svc.loaded_model(), "缓存", "copy", budget_ms=1e9)
     assert timing["runs"] == 2
     assert timing["cache"]["n_tokens"] == timing["no_cache"]["n_tokens"] == len(timing["cache"]["per_step_ms"])

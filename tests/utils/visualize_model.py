@@ -33,11 +33,11 @@ def visualizer_model(path: Path) -> Iterator[None]:
     """Point the visualizer at ``path`` for the duration (caches cleared before and after)."""
     from app.services import visualize as svc
 
-    previous = svc.MODEL_PATH
-    svc.MODEL_PATH = path
+    previous = svc.runs.MODEL_PATH
+    svc.runs.MODEL_PATH = path
     svc.clear_caches()
     try:
         yield
     finally:
-        svc.MODEL_PATH = previous
+        svc.runs.MODEL_PATH = previous
         svc.clear_caches()
