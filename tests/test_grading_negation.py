@@ -183,3 +183,16 @@ def test_thereby_and_also_are_not_contrasts():
 
 def test_an_empty_answer_has_one_empty_clause():
     assert [(c.start, c.end) for c in split_clauses("").clauses] == [(0, 0)]
+
+
+def test_a_negator_inside_a_closed_bracketed_aside_does_not_reach_past_it():
+    # "（按行，不是按列）" denies 按列 only; "再乘 V" after the bracket is still claimed.
+    assert verdict("然后 softmax(dim=-1)（按行，不是按列）再乘 V", ["乘v"]) == "covered"
+    assert verdict("然后 softmax（不是按列）", ["按列"]) == "missed"
+    assert verdict("不用 f(x) 再乘 V", ["乘v"]) == "missed"  # the negator stands before the bracket
+
+
+def test_what_is_so_inherently_is_not_a_consequence():
+    # "softmax 本身就有归一化" says why the candidate skips scaling; it is no "…就会饱和" consequence.
+    assert verdict("这里不需要除以根号 d_k，softmax 本身就有归一化", ["√d_k"]) == "missed"
+    assert verdict("不除以根号 d_k，softmax 就会饱和", ["√d_k"]) == "covered"

@@ -20,7 +20,7 @@ from app.grading.keywords import compile_keyword
 from app.grading.negation import NEGATOR, has_consequence, is_conditional, negates
 
 _REFUTED_BEFORE = re.compile(
-    r"误以为|以为|误区|误解|错误地|常见错误|错误说法|错误的说法|有人说|有人认为|不要认为|不能说|并不是说|并非说|"
+    r"误以为|以为|误区|误解|错误地|常见错误|错误说法|错误的说法|有人说|有人认为|不要认为|不能说|并不是说|并非说|别说|别以为|别认为|不要说|"
     r"(?<![a-z])(?:misconceptions?|mistaken(?:ly)?|wrongly|myths?|people\s+think|some\s+say|it\s+is\s+wrong\s+to)(?![a-z])"
 )
 _REFUTED_AFTER = re.compile(

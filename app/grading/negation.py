@@ -29,7 +29,7 @@ NEGATION_WINDOW = 30  # normalised characters between a negator and the keyword 
 
 NEGATOR = re.compile(
     r"没必要|并非|无需|无须|无法|没有|没(?!错)|未(?![来知])"
-    r"|(?<!必)(?<!缺一)(?<!不得)(?<!差)(?:不需要|不必要|不用|不必|不是|不(?!同|断|仅|只|但|管|论|少|错|过|可或缺|一样|得不|多))"
+    r"|(?<!必)(?<!缺一)(?<!不得)(?:不需要|不必要|不用|不必|不是|不(?!同|断|仅|只|但|管|论|少|错|过|可或缺|一样|得不|多))"
     r"|(?<![a-z])(?:not(?!\s+(?:only|just|merely))|no(?!\s+matter)|never|without|neither|nor|cannot)(?![a-z])"
     r"|n['’]t(?![a-z])"
 )
@@ -43,15 +43,20 @@ _ATTRIBUTIVE_END = re.compile(r"的(?!话)")
 # A consequence right after the keyword: the answer says what happens WITHOUT it.
 # 就行/就好/就够/就可以了 say "that is enough", not what goes wrong: "不需要投影，直接用 X 就行" stays negated.
 _SUFFICES = r"(?!行|好|够|可以了)"
-_CONSEQUENCE = re.compile(r"(?<!不)(?<!不是)(?:会|就" + _SUFFICES + r"|则|导致|造成|容易|的话|否则|那么|使得|引起)")
+# 本身就/本来就 ("softmax 本身就有归一化") state what is inherently so, not what goes wrong without the thing.
+_INHERENT = r"(?<!本身)(?<!本来)(?<!自己)"
+_CONSEQUENCE = re.compile(
+    r"(?<!不)(?<!不是)(?:会|" + _INHERENT + r"就" + _SUFFICES + r"|则|导致|造成|容易|的话|否则|那么|使得|引起)"
+)
 _ENGLISH_CONSEQUENCE = re.compile(r"(?<![a-z])(?:would|will|leads?\s+to|causes?|results?\s+in|makes?|then)(?![a-z])")
 CONSEQUENCE_WINDOW = 8  # characters after the keyword (English markers: ENGLISH_CONSEQUENCE_WINDOW)
 ENGLISH_CONSEQUENCE_WINDOW = 14
 # At the start of the next clause of the same sentence: "不缩放，softmax 就会饱和".
 _NEXT_CLAUSE_CONSEQUENCE = re.compile(
-    r"[^,;]{0,14}?(?:就" + _SUFFICES + r"|则|否则|那么|会导致|会造成|会让|会使|导致|造成)"
+    r"[^,;]{0,14}?(?:" + _INHERENT + r"就" + _SUFFICES + r"|则|否则|那么|会导致|会造成|会让|会使|导致|造成)"
     r"|[\s\ue000]*(?:then|so|it\s+would|it\s+will|softmax\s+(?:would|will))(?![a-z])"
 )
+_BRACKET = re.compile(r"[()]")
 # Words that end a negator's reach inside a clause: "没有循环，并且 ..." / "does not recur and relies on ...".
 _SCOPE_BREAK = re.compile(
     r"并且|而且|所以|因此|因为|于是|从而|然后|同时|只要|只需"
@@ -75,6 +80,19 @@ class Negation:
 
     spans: tuple[tuple[int, int], ...]
     words: tuple[str, ...]
+
+
+def _bracket_asides(text: str) -> list[tuple[int, int]]:
+    """(close, open) positions of every matched round bracket pair, sorted by the closing bracket."""
+    asides = []
+    opened: list[int] = []
+    for m in _BRACKET.finditer(text):
+        if m.group() == "(":
+            opened.append(m.start())
+        elif opened:
+            asides.append((m.start(), opened.pop()))
+    asides.sort()
+    return asides
 
 
 def negates(negators: list[tuple[int, int]]) -> bool:
@@ -122,6 +140,10 @@ class NegationIndex:
         self._starts = [start for start, _ in self.negators]
         self._breaks = [m.end() for m in _SCOPE_BREAK.finditer(seg.text)]
         self._post_triggers = [m.start() for m in _POST_TRIGGER.finditer(seg.text)]
+        # Bracketed asides, as (close, open) sorted by close: a negator inside "（按行，不是按列）" does not
+        # reach the words after the closing bracket ("…再乘 V").
+        self._asides = _bracket_asides(seg.text)
+        self._aside_closes = [close for close, _ in self._asides]
         # Memos: a long answer repeats the same negators and keyword ends many times.
         self._conditional: dict[int, bool] = {}
         self._consequence: dict[int, bool] = {}
@@ -137,6 +159,15 @@ class NegationIndex:
         if known is None:
             known = self._consequence[match_end] = has_consequence(self.seg, clause, match_end)
         return known
+
+    def _inside_closed_aside(self, negator: tuple[int, int], start: int) -> bool:
+        """Whether the negator sits in a bracketed aside that closes before the match at `start`."""
+        i = bisect_left(self._aside_closes, negator[1])
+        while i < len(self._asides) and self._asides[i][0] < start:
+            if self._asides[i][1] < negator[0]:
+                return True
+            i += 1
+        return False
 
     def negators_in(self, start: int, end: int) -> list[tuple[int, int]]:
         """Negators lying inside [start, end) of the normalised text, in order."""
@@ -180,6 +211,7 @@ class NegationIndex:
             span
             for span in candidates
             if span[0] not in ignore
+            and not self._inside_closed_aside(span, start)
             and not self.is_conditional(clause, span[0])
             and not (_is_chinese_negator(text, span) and _ATTRIBUTIVE_END.search(text, span[1], start))
         ]
