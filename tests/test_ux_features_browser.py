@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import screenshot
+from tests.conftest import SCREENSHOT_DIR, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -121,11 +121,14 @@ def test_question_mark_opens_the_keyboard_help_and_escape_closes_it(live_server,
     expect(help_box).to_be_visible()
     expect(help_box).to_contain_text("本页 · 闪卡 Drill")
     expect(help_box).to_contain_text("撤销上一次评分")
-    # keys meant for the page do nothing behind the overlay
-    page.keyboard.press("Space")
+    # keys meant for the page do nothing behind the overlay ("a" would focus the answer box)
+    page.keyboard.press("a")
     page.wait_for_timeout(300)
+    expect(help_box).to_be_visible()
+    expect(page.locator("#drill-answer")).not_to_be_focused()
     expect(front).to_be_visible()
-    screenshot(page, "keys-help-drill")
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / "keys-help-drill.png"))  # the viewport: a modal is not in full-page shots
     page.keyboard.press("Escape")
     expect(help_box).to_be_hidden()
     page.keyboard.press("?")

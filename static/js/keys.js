@@ -11,11 +11,11 @@
       title: "闪卡 Drill",
       when: function () { return document.getElementById("drill"); },
       keys: [
-        [["Space", "Enter"], "显示答案 Reveal"],
+        [["Space", "或", "Enter"], "显示答案 Reveal"],
         [["a"], "聚焦作答框，先写再看 Focus the answer box"],
         [["Ctrl", "+", "Enter"], "在作答框中：显示答案"],
         [["Esc"], "离开作答框 Leave the answer box"],
-        [["1", "2", "3", "4"], "评分：再来 / 困难 / 良好 / 简单 Again / Hard / Good / Easy"],
+        [["1", "–", "4"], "评分：再来 / 困难 / 良好 / 简单 Again / Hard / Good / Easy"],
         [["u"], "撤销上一次评分 Undo"]
       ]
     },
@@ -32,7 +32,7 @@
       when: function () { return document.querySelector(".mock-kp-list"); },
       keys: [
         [["1", "…", "9"], "选中第 N 条要点 Pick key point N"],
-        [["↑", "↓"], "上一条 / 下一条要点"],
+        [["↑", "或", "↓"], "上一条 / 下一条要点"],
         [["c"], "选中的要点改判为 覆盖 covered"],
         [["p"], "改判为 部分 partly"],
         [["m"], "改判为 遗漏 missed"]
@@ -47,6 +47,7 @@
       ]
     }
   ];
+  var JOINERS = ["+", "…", "–", "或"];  // shown as text between the keys, not as keys
   var GLOBAL = [
     [["?"], "打开 / 关闭本帮助 Keyboard help"],
     [["Esc"], "关闭本帮助 Close"]
@@ -68,7 +69,7 @@
     rows.forEach(function (row) {
       var dt = el("dt");
       row[0].forEach(function (k) {
-        if (k === "+" || k === "…") dt.appendChild(document.createTextNode(k));
+        if (JOINERS.indexOf(k) !== -1) dt.appendChild(document.createTextNode(k === "或" ? " 或 " : k));
         else dt.appendChild(el("kbd", null, k));
       });
       dl.appendChild(dt);
