@@ -36,7 +36,7 @@ def test_negated_scaling_answer_scores_low_and_names_the_misconception():
     check = check_answer(text, BANK["q04"])
     assert labels(check) == ["说点积不需要缩放"]
     assert check.misconceptions[0].words == "不需要除以"
-    assert words_at(text, check.misconceptions[0].spans) == ["不需要除以"]  # touching spans merge
+    assert words_at(text, check.misconceptions[0].spans) == ["不需要除以"]
     scale_point = check.key_points[2]
     assert scale_point.verdict == "missed" and scale_point.capped_by == [0]
     assert scale_point.reason.startswith("误区：说点积不需要缩放（“不需要除以”）→ 记为未覆盖")
@@ -118,17 +118,18 @@ def test_spans_point_at_the_learners_own_characters_after_normalisation():
     text = "ＦｌａｓｈＡｔｔｅｎｔｉｏｎ　把复杂度降到Ｏ（ｎ）；而 QKᵀ 的复杂度是 O(n²)。"
     check = check_answer(text, BANK["q11"])
     (hit,) = check.misconceptions
-    assert words_at(text, hit.spans) == ["ＦｌａｓｈＡｔｔｅｎｔｉｏｎ", "复杂度", "Ｏ（ｎ）"]
+    assert words_at(text, hit.spans) == ["ＦｌａｓｈＡｔｔｅｎｔｉｏｎ　把复杂度降到Ｏ（ｎ）"]
     assert words_at(text, check.key_points[0].spans) == ["n²"]
 
 
 def test_highlight_pieces_mark_misconception_words_apart_from_hits():
-    text = "softmax 按列做"
+    text = "每一行都做 softmax 按列做，输出 n×d_v"
     check = check_answer(text, BANK["q03"])
     wrong = [span for m in check.misconceptions for span in m.spans]
     pieces = highlight_pieces(text, check.spans, wrong)
     assert "".join(p for p, _ in pieces) == text
-    assert ("按列", "wrong") in pieces and ("softmax", "wrong") in pieces
+    assert ("softmax 按列", "wrong") in pieces  # the whole claim, although "softmax" is also a keyword
+    assert ("每一行", "hit") in pieces and ("n×d_v", "hit") in pieces
 
 
 # ---------------------------------------------------------------- English inflections

@@ -109,7 +109,7 @@ class MisconceptionHit:
     index: int
     label: str
     correction: str
-    spans: list[tuple[int, int]]  # [start, end) into the original text
+    spans: list[tuple[int, int]]  # [start, end) into the original text: the words that state the claim
     key_points: list[int]
     words: str  # the learner's words that stated it
 
@@ -350,7 +350,7 @@ def check_key_points(
                 index=misconception.index,
                 label=misconception.label,
                 correction=misconception.correction,
-                spans=merge_spans(answer.original(*span) for span in chain),
+                spans=[answer.original(start, end)],  # the whole claim, from its first group to its last
                 key_points=[i for i in misconception.key_points if i < len(results)],
                 words=answer.words(start, end),
             )

@@ -394,7 +394,10 @@ def _session_context(session, user_id: int, mock, now, error: str | None = None)
         view = svc.answer_view(item, question, now, mock)
         context.update({"question": question, "view": view, "stage": svc.stage_of(item)})
         if item.submitted_at is not None:
-            context["segments"] = rules.labelled_segments(item.text or "", item.spans or [])
+            # The misconceptions' words ride along as one more "key point" (index = number of key points).
+            wrong = [span for m in view.get("misconceptions", []) for span in m["spans"]]
+            context["segments"] = rules.labelled_segments(item.text or "", [*(item.spans or []), wrong])
+            context["wrong_owner"] = len(item.spans or [])
     return context
 
 
