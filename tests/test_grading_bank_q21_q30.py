@@ -42,6 +42,20 @@ KEY_POINT_CASES = [
         "covered",
     ),
     ("q21", "def sdpa(q, k, v): return torch.matmul(attn, v)", 5, "missed"),
+    # q22 — review: "Add & Norm" must not cover "combine the masks"; bare 并行 no longer covers teacher forcing.
+    ("q22", "每层都是 Add & Norm，padding 的地方要处理一下。", 2, "missed"),
+    ("q22", "decoder 里把 padding mask 和 causal mask 相与。", 2, "covered"),
+    ("q22", "decoder self-attn = pad_mask(tgt) & causal_mask", 2, "covered"),
+    ("q22", "多头可以并行计算。", 4, "partly"),
+    ("q22", "训练的时候目标句错开一个位置整句一起喂进去，一次算完所有位置。", 4, "covered"),
+    ("q22", "训练时不让模型看到后面的答案。", 1, "partly"),
+    ("q22", "sequence mask 用 torch.tril 生成下三角，位置 i 只能看 j ≤ i。", 1, "covered"),
+    ("q22", "padding mask 是针对 key 的，(B,1,1,S) 广播到每个 query。", 0, "covered"),
+    ("q22", "掩码就是把不需要的位置遮住。", 0, "missed"),
+    ("q22", "交叉注意力看的是编码端的输出，所以带的是源句那边的补齐掩码。", 3, "covered"),
+    ("q22", "如果把之前的 K、V 存起来，每次只算新 token，本来就看不到未来，下三角就可以省了。", 5, "covered"),
+    ("q22", "at inference with a KV cache the single new query only sees the past", 5, "covered"),
+    ("q22", "训练时也不需要因果掩码。推理时也用 KV cache。", 5, "partly"),
 ]
 
 # (question, answer text, a words of the misconception label, whether it fires)
@@ -65,6 +79,28 @@ MISCONCEPTION_CASES = [
     ("q21", "别以为 PyTorch 已经处理了全屏蔽行，MHA 默认仍然是 NaN。", "整行全被屏蔽", False),
     ("q21", "官方的 F.scaled_dot_product_attention 和这个是一样的实现", "同一种实现", True),
     ("q21", "F.scaled_dot_product_attention 的输出和手写版可以用 allclose 验证", "同一种实现", False),
+    ("q22", "padding mask 屏蔽的是 query 里的 pad。", "屏蔽的是 query", True),
+    ("q22", "padding mask 屏蔽的不是 query，而是 key 这一侧的 <pad>。", "屏蔽的是 query", False),
+    ("q22", "padding mask 其实只在编码器里需要，解码器和交叉注意力都不需要处理 pad。", "只在编码器", True),
+    ("q22", "交叉注意力要用目标序列的因果掩码。", "交叉注意力用目标序列的因果掩码", True),
+    (
+        "q22",
+        "交叉注意力用的不是目标序列的因果掩码，而是源序列的 padding mask。",
+        "交叉注意力用目标序列的因果掩码",
+        False,
+    ),
+    ("q22", "sequence mask 用 torch.triu 构造，保留上三角。", "方向反了", True),
+    ("q22", "让每个位置只能看到它后面的词。", "方向反了", True),
+    ("q22", "用 torch.triu(ones, diagonal=1) 得到要屏蔽的上三角，每个位置不能看到后面的词。", "方向反了", False),
+    ("q22", "编码器自注意力也要加因果掩码。", "编码器自注意力也要加因果掩码", True),
+    ("q22", "编码器不需要因果掩码，只要 padding mask。", "编码器自注意力也要加因果掩码", False),
+    ("q22", "训练时也不需要因果掩码，teacher forcing 已经保证了模型看不到未来。", "训练时不需要因果掩码", True),
+    ("q22", "训练时虽然标签右移了，但如果不加因果掩码仍然会偷看未来。", "训练时不需要因果掩码", False),
+    ("q22", "训练时是逐词生成、串行计算的，推理时才整段并行。", "说反了", True),
+    ("q22", "训练时不是逐词串行，而是整段并行；推理时逐词生成。", "说反了", False),
+    ("q22", "推理时必须每一步都构造完整的 T×T 下三角掩码，即使用了 KV cache 也一样。", "仍要每步构造", True),
+    ("q22", "用了 KV cache 以后每步只有一个 query，不再需要 T×T 下三角。", "仍要每步构造", False),
+    ("q22", "掩码在 softmax 之后乘上去就可以，把权重置零。", "softmax 之后乘上去", True),
 ]
 
 
