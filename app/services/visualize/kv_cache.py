@@ -138,7 +138,9 @@ def view_kv(state: State, tr: dict) -> dict:
                 {"label": "无 cache（每步重算整个前缀）", "x": list(range(n)), "y": plain_ms[:n], "colour": "#d9480f"},
             ],
             chart_id=_cid(state, "timing", n),
-            title=f"每步解码耗时（本机实测，{timing['runs']} 次取中位数）",
+            title=f"每步解码耗时（本机实测，{timing['runs']} 次取中位数）"
+            if timing["runs"] > 1
+            else "每步解码耗时（本机实测 1 次）",
             x_label="解码步 t",
             y_label="毫秒 ms",
             markers=n <= 40,
