@@ -56,6 +56,17 @@ KEY_POINT_CASES = [
     ("q22", "如果把之前的 K、V 存起来，每次只算新 token，本来就看不到未来，下三角就可以省了。", 5, "covered"),
     ("q22", "at inference with a KV cache the single new query only sees the past", 5, "covered"),
     ("q22", "训练时也不需要因果掩码。推理时也用 KV cache。", 5, "partly"),
+    # q23 — review: "True 表示该位置被屏蔽" / "True 的地方会被 mask 掉" / "布尔 mask" were missed.
+    ("q23", "布尔 mask 里 True 表示该位置被屏蔽。", 5, "covered"),
+    ("q23", "布尔 mask 里 True 的地方会被 mask 掉。", 5, "covered"),
+    ("q23", "For a boolean mask, True marks positions that are masked out.", 5, "covered"),
+    ("q23", "bool 掩码里 True 不是“可以看”，而是“屏蔽”。", 5, "covered"),
+    ("q23", "bool 掩码 True 表示允许关注。", 5, "missed"),
+    ("q23", "词向量、位置编码、最后投到词表的那层 Linear 它都不管，得自己在外面包一层。", 2, "covered"),
+    ("q23", "It doesn't include embeddings or positional encoding; add an output Linear yourself.", 2, "covered"),
+    ("q23", "nn.Transformer 已经内置了词嵌入和正弦位置编码。", 2, "missed"),
+    ("q23", "batch_first defaults to False, so inputs are (seq_len, batch, d_model).", 1, "covered"),
+    ("q23", "batch_first 默认就是 True，所以输入是 (N, S, E)。", 1, "missed"),
 ]
 
 # (question, answer text, a words of the misconception label, whether it fires)
@@ -101,6 +112,22 @@ MISCONCEPTION_CASES = [
     ("q22", "推理时必须每一步都构造完整的 T×T 下三角掩码，即使用了 KV cache 也一样。", "仍要每步构造", True),
     ("q22", "用了 KV cache 以后每步只有一个 query，不再需要 T×T 下三角。", "仍要每步构造", False),
     ("q22", "掩码在 softmax 之后乘上去就可以，把权重置零。", "softmax 之后乘上去", True),
+    ("q23", "nn.Transformer 已经内置了词嵌入和正弦位置编码，直接把 token id 传进去就可以。", "内置了词嵌入", True),
+    ("q23", "nn.Transformer 不包含 embedding，也没有内置位置编码。", "内置了词嵌入", False),
+    ("q23", "batch_first 默认就是 True。", "batch_first 默认是 True", True),
+    ("q23", "batch_first 默认不是 True 而是 False。", "batch_first 默认是 True", False),
+    ("q23", "bool 掩码 True 表示允许关注，和 SDPA 一样。", "True 表示允许关注", True),
+    ("q23", "F.scaled_dot_product_attention 的 bool attn_mask 里 True 表示允许参与。", "True 表示允许关注", False),
+    ("q23", "也不用自己传因果掩码，decoder 会自动加上。", "自动加因果掩码", True),
+    ("q23", "nn.Transformer 不会自动加因果掩码，要自己传 tgt_mask。", "自动加因果掩码", False),
+    ("q23", "padding 掩码要传给 tgt_mask，因果掩码传给 src_key_padding_mask。", "掩码参数用反", True),
+    ("q23", "因果掩码传给 tgt_mask，padding 掩码传给 tgt_key_padding_mask。", "掩码参数用反", False),
+    ("q23", "generate_square_subsequent_mask 生成的是下三角为 -inf、上三角为 0 的矩阵。", "方向说反", True),
+    ("q23", "generate_square_subsequent_mask 生成上三角为 -inf、其余为 0 的方阵。", "方向说反", False),
+    ("q23", "dim_feedforward 是每个注意力头的维度。", "超参数含义说错", True),
+    ("q23", "d_model 必须能被 nhead 整除，每个头的维度是 d_model / nhead。", "超参数含义说错", False),
+    ("q23", "norm_first 默认 True，也就是默认 Pre-LN。", "norm_first 默认 True", True),
+    ("q23", "norm_first 默认 False 是 Post-LN，设成 True 就是 Pre-LN。", "norm_first 默认 True", False),
 ]
 
 
