@@ -67,6 +67,14 @@ KEY_POINT_CASES = [
     ("q23", "nn.Transformer 已经内置了词嵌入和正弦位置编码。", 2, "missed"),
     ("q23", "batch_first defaults to False, so inputs are (seq_len, batch, d_model).", 1, "covered"),
     ("q23", "batch_first 默认就是 True，所以输入是 (N, S, E)。", 1, "missed"),
+    # q24
+    ("q24", "图像、语音这些领域都有用，比如 ViT。", 0, "missed"),
+    ("q24", "ViT 的做法就是把图片切成一块一块的小方格，每块 16×16 像素。", 0, "covered"),
+    ("q24", "ViT 不是把像素当 token，而是切成 16×16 的 patch。", 0, "covered"),
+    ("q24", "CLIP 把图片和文字各自编码，配对的拉近、不配对的推远。", 3, "covered"),
+    ("q24", "CLIP 不能做零样本，它只是一个分类器。", 3, "missed"),
+    ("q24", "Whisper 做语音识别。", 5, "partly"),
+    ("q24", "语音有 Whisper，生物有 AlphaFold2。", 5, "covered"),
 ]
 
 # (question, answer text, a words of the misconception label, whether it fires)
@@ -128,6 +136,19 @@ MISCONCEPTION_CASES = [
     ("q23", "d_model 必须能被 nhead 整除，每个头的维度是 d_model / nhead。", "超参数含义说错", False),
     ("q23", "norm_first 默认 True，也就是默认 Pre-LN。", "norm_first 默认 True", True),
     ("q23", "norm_first 默认 False 是 Post-LN，设成 True 就是 Pre-LN。", "norm_first 默认 True", False),
+    ("q24", "ViT 并不需要切 patch，它直接把每个像素当成一个 token 输入。", "每个像素", True),
+    ("q24", "ViT 不是把每个像素当 token，而是切成 patch。", "每个像素", False),
+    ("q24", "ViT 把图像切成 16×16 个 patch，每个 patch 是 14×14 像素。", "数量和大小说反", True),
+    ("q24", "224×224 的图切成 14×14=196 个 16×16 像素的 patch。", "数量和大小说反", False),
+    ("q24", "用最后一个 patch 的输出做分类。", "最后一个 patch", True),
+    ("q24", "ViT 的归纳偏置比 CNN 强，所以小数据上表现更好。", "归纳偏置比 CNN 强", True),
+    ("q24", "ViT 在小数据上比 CNN 表现更好。", "归纳偏置比 CNN 强", True),
+    ("q24", "ViT 归纳偏置比 CNN 弱，小数据上不如 ResNet。", "归纳偏置比 CNN 强", False),
+    ("q24", "CLIP 是生成式模型，用图像生成文本描述。", "CLIP 是普通分类器", True),
+    ("q24", "CLIP 不是分类器也不是生成模型，而是图文对比学习。", "CLIP 是普通分类器", False),
+    ("q24", "DETR 仍然依赖 anchor 和 NMS 后处理。", "DETR 仍依赖", True),
+    ("q24", "DETR 直接输出一堆框，不用 NMS。", "DETR 仍依赖", False),
+    ("q24", "AlphaFold2 主要是 CNN，没有用到注意力。", "AlphaFold2 主要是 CNN", True),
 ]
 
 
