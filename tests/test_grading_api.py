@@ -160,3 +160,26 @@ def test_mock_answer_with_a_misconception_is_rated_hard_at_best(session):
     assert m["question_id"] == "q10" and m["correction"].startswith("Q 来自 decoder")
     # the automatic figure pays the misconception penalty
     assert report["auto_score"] < report["questions"][0]["coverage"]["confirmed"]
+
+
+def test_a_session_saved_before_the_bank_gained_a_key_point_stays_readable(session):
+    """Rows hold one verdict per key point as the bank was then; reasons and misconceptions were never stored."""
+    mock, bank = one_question_mock(session, "q07")
+    mock_svc.serve_current(session=session, user_id=USER, mock_id=mock.id, now=T0)
+    item = mock_svc.submit_answer(
+        session=session, user_id=USER, mock_id=mock.id, question_id="q07", text="掩码 mask", now=T0, bank=bank
+    )
+    n = len(BANK["q07"].key_points)
+    item.auto_verdicts = ["covered"] * (n - 1)  # as stored when q07 had one key point fewer
+    item.verdicts = ["covered"] * (n - 1)
+    item.spans = [[] for _ in range(n - 1)]
+    session.add(item)
+    session.commit()
+    view = mock_svc.answer_view(item, BANK["q07"], T0, mock)
+    assert [k["verdict"] for k in view["key_points"]] == ["covered"] * (n - 1) + ["missed"]
+    assert all("reason" in k for k in view["key_points"])
+    confirmed = mock_svc.confirm(session=session, user_id=USER, mock_id=mock.id, question_id="q07", now=T0, bank=bank)
+    assert confirmed.verdicts == ["covered"] * (n - 1) + ["missed"]
+    mock_svc.finish(session=session, user_id=USER, mock_id=mock.id, now=T0, bank=bank)
+    report = mock_svc.build_report(session=session, user_id=USER, mock_id=mock.id, now=T0, bank=bank)
+    assert 0 < report["score"] < 100

@@ -454,7 +454,7 @@ def set_verdict(
     _require_active(mock)
     item = get_item(session=session, mock=mock, question_id=question_id)
     _require_reviewable(item)
-    verdicts = list(item.verdicts or [])
+    verdicts = fitted(item.verdicts, _bank(bank)[item.question_id])
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(verdicts):
         raise ValueError(f"key point index must be 0 to {len(verdicts) - 1}, got {index!r}")
     if item.late_unscored and verdict != "missed":
@@ -478,7 +478,7 @@ def start_follow_up(*, session: Session, user_id: int, mock_id: int, question_id
     question = _bank(bank)[item.question_id]
     index = rules.choose_follow_up(
         follow_ups=question.follow_ups,
-        verdicts=item.verdicts or [],
+        verdicts=fitted(item.verdicts, question),
         weights=[kp.weight for kp in question.key_points],
         rng=random.Random(f"{mock.seed}:{item.question_id}"),
     )
@@ -530,6 +530,13 @@ def answer_follow_up(
     if item.follow_up_status != status or (not skip and item.follow_up_text != text):
         raise MockConflict(f"{item.question_id} 的追问已经处理 (the follow-up was already handled)")
     return item
+
+
+def fitted(verdicts: Sequence[str] | None, question: Question) -> list[str]:
+    """Stored verdicts fitted to the question's current key points: a row saved before the bank gained a key
+    point reads it as missed (one saved before it lost one drops the extra), so old sessions stay readable."""
+    n = len(question.key_points)
+    return [*(verdicts or []), *["missed"] * n][:n]
 
 
 def auto_check(item: MockQuestion, question: Question) -> AnswerCheck | None:
@@ -585,7 +592,7 @@ def confirm(
     item = get_item(session=session, mock=mock, question_id=question_id)
     question = _bank(bank)[item.question_id]
     if isinstance(verdicts, Mapping):
-        merged = list(item.verdicts or ["missed"] * len(question.key_points))
+        merged = fitted(item.verdicts, question)
         for index, verdict in verdicts.items():
             if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(merged):
                 raise ValueError(f"key point index must be 0 to {len(merged) - 1}, got {index!r}")
@@ -602,7 +609,7 @@ def confirm(
     _require_active(mock)
     _require_reviewable(item)
 
-    final = list(verdicts) if verdicts is not None else list(item.verdicts or [])
+    final = list(verdicts) if verdicts is not None else fitted(item.verdicts, question)
     standing = standing_misconceptions(auto_check(item, question), final)
     suggested = suggested_rating_of(final, question, hint_used=item.hint_used, misconceptions=len(standing))
     chosen = rating if rating is not None else suggested
@@ -749,10 +756,12 @@ def _scored(item: MockQuestion, question: Question) -> rules.ScoredQuestion:
         question_id=item.question_id,
         category=question.category.value,
         answered=answered,
-        score=rules.question_score(item.verdicts or [], weights, hint_used=item.hint_used) if answered else None,
+        score=rules.question_score(fitted(item.verdicts, question), weights, hint_used=item.hint_used)
+        if answered
+        else None,
         auto_score=(
             rules.question_score(
-                item.auto_verdicts or [],
+                fitted(item.auto_verdicts, question),
                 weights,
                 hint_used=item.hint_used,
                 misconceptions=_misconception_count(item, question),
@@ -802,10 +811,8 @@ def answer_view(item: MockQuestion, question: Question, now: datetime, mock: Moc
     }
     if item.submitted_at is None:
         return view
-    # Rows saved against an older bank may hold fewer verdicts than the question now has key points.
-    n = len(question.key_points)
-    auto = [*(item.auto_verdicts or []), *["missed"] * n][:n]
-    confirmed = [*(item.verdicts or []), *["missed"] * n][:n]
+    auto = fitted(item.auto_verdicts, question)
+    confirmed = fitted(item.verdicts, question)
     check = auto_check(item, question)
     reasons = {kp.index: kp for kp in check.key_points} if check is not None else {}
     standing = standing_misconceptions(check, confirmed)
@@ -949,7 +956,7 @@ def build_report(
         q = questions[item.question_id]
         if item.submitted_at is not None:
             outcomes += [
-                rules.KeyPointOutcome(item.question_id, k, kp.label, kp.weight, (item.verdicts or [])[k])
+                rules.KeyPointOutcome(item.question_id, k, kp.label, kp.weight, fitted(item.verdicts, q)[k])
                 for k, kp in enumerate(q.key_points)
             ]
         view = answer_view(item, q, now, mock)
