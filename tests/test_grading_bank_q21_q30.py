@@ -75,6 +75,15 @@ KEY_POINT_CASES = [
     ("q24", "CLIP 不能做零样本，它只是一个分类器。", 3, "missed"),
     ("q24", "Whisper 做语音识别。", 5, "partly"),
     ("q24", "语音有 Whisper，生物有 AlphaFold2。", 5, "covered"),
+    # q25 — review: "encoder-decoder" must not cover "encoder-only".
+    ("q25", "用 Transformer 的 encoder-decoder 结构做分类。", 0, "missed"),
+    ("q25", "用 BERT 提取特征，然后分类。", 0, "partly"),
+    ("q25", "I would use an encoder-only model like BERT, because it is bidirectional.", 0, "covered"),
+    ("q25", "拿一个预训练好的 BERT 这种只有编码端的模型，它是双向的，每个字都能看到前后文。", 0, "covered"),
+    ("q25", "拿自己的标注数据把整个模型连同这个头一起再训几轮。", 3, "covered"),
+    ("q25", "也可以把所有非 pad 的 token 向量求个平均当句向量。", 4, "covered"),
+    ("q25", "或者用 GPT 类模型最后一个 token 的向量接分类头。", 5, "covered"),
+    ("q25", "文本分类最好用 GPT。", 5, "partly"),
 ]
 
 # (question, answer text, a words of the misconception label, whether it fires)
@@ -149,6 +158,18 @@ MISCONCEPTION_CASES = [
     ("q24", "DETR 仍然依赖 anchor 和 NMS 后处理。", "DETR 仍依赖", True),
     ("q24", "DETR 直接输出一堆框，不用 NMS。", "DETR 仍依赖", False),
     ("q24", "AlphaFold2 主要是 CNN，没有用到注意力。", "AlphaFold2 主要是 CNN", True),
+    ("q25", "文本分类最好用 GPT 这种 decoder-only 模型，因为它是双向的，BERT 是单向的。", "方向说反", True),
+    ("q25", "GPT 是单向的，BERT 是双向的。", "方向说反", False),
+    ("q25", "BERT 的 [CLS] 放在句子最后面，所以它能汇总全句信息。", "[CLS] 放在句子末尾", True),
+    ("q25", "在因果模型里第一个 token 能看到整句话。", "[CLS] 放在句子末尾", True),
+    ("q25", "如果用 GPT 类模型，不是取第一个 token，而是取最后一个 token。", "[CLS] 放在句子末尾", False),
+    ("q25", "文本分类不需要微调，[CLS] 向量本身就是很好的句向量。", "说不需要微调", True),
+    ("q25", "预训练的 [CLS] 本身并不是好的句向量，微调后才变成好的分类特征。", "说不需要微调", False),
+    ("q25", "直接对 [CLS] 向量做 MSE 回归到类别编号 0、1、2 就可以。", "MSE 回归类别编号", True),
+    ("q25", "把 BERT 参数全部冻结，只训练分类头，效果比全量微调更好。", "比全量微调效果更好", True),
+    ("q25", "冻结 BERT 只训分类头也可以，但通常比全量微调差一些。", "比全量微调效果更好", False),
+    ("q25", "decoder-only 的大模型不能做分类，因为它是单向的。", "不能做分类", True),
+    ("q25", "decoder-only 的大模型也能做分类：取最后一个 token。", "不能做分类", False),
 ]
 
 
