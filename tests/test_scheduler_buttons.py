@@ -3,6 +3,7 @@ and then the buttons say so. Property-style over generated card states (hypothes
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -150,3 +151,33 @@ def test_buttons_read_alike_only_when_the_cap_says_so(state, retention, days_ahe
         cap = sched.interview_cap(interview_date=interview, reviewed_at=now, tz=tz)
         if cap is not None:
             assert outcome.card.due <= cap
+
+
+# ---------------------------------------------------------------- what the drill shows
+
+
+def test_drill_buttons_name_the_cap_when_it_makes_them_equal(client, clock):
+    from tests.utils.csrf import JSON, hx, with_csrf
+
+    card = client.get("/api/drill/next").json()
+    client.post(
+        "/api/drill/reviews",
+        json={"question_id": card["question_id"], "rating": 4, "review_token": card["review_token"]},
+        headers=JSON,
+    )
+    clock.set(clock.now() + timedelta(days=8))
+    interview = (clock.now() + timedelta(days=5)).date().isoformat()  # the final window starts in 2 days
+    assert client.put("/api/settings", json={"interview_date": interview}, headers=JSON).status_code == 200
+    shown = client.get("/api/drill/next").json()
+    assert shown["question_id"] == card["question_id"]
+    labels, capped = shown["interval_labels"], shown["interval_capped"]
+    assert capped["good"] and capped["easy"]
+    assert labels["good"] == labels["easy"] and labels["easy"].endswith("（面试日封顶）")
+    back = client.post(
+        "/drill/reveal",
+        data=with_csrf(question_id=shown["question_id"], review_token=shown["review_token"]),
+        headers=hx(),
+    ).text
+    buttons = re.findall(r'<span class="grade-interval">(.*?)</span>\s*<kbd>', back)
+    assert len(buttons) == 4
+    assert buttons[2] == buttons[3] == labels["easy"]  # Good and Easy, no extra "*" on a named cap
