@@ -84,6 +84,14 @@ KEY_POINT_CASES = [
     ("q25", "也可以把所有非 pad 的 token 向量求个平均当句向量。", 4, "covered"),
     ("q25", "或者用 GPT 类模型最后一个 token 的向量接分类头。", 5, "covered"),
     ("q25", "文本分类最好用 GPT。", 5, "partly"),
+    # q26 — review: the causal-mask group no longer accepts any "mask".
+    ("q26", "用 Transformer 做 seq2seq，输入原文输出译文。", 0, "partly"),
+    ("q26", "翻译就是原版 Transformer 最初要干的事，编码端加解码端都要。", 0, "covered"),
+    ("q26", "训练时 teacher forcing，padding mask 也要加。", 2, "partly"),
+    ("q26", "训练时把正确译文错开一个位置喂给解码端，解码端带未来遮挡。", 2, "covered"),
+    ("q26", "decoder 输入左移一位，不需要因果掩码。", 2, "missed"),
+    ("q26", "At inference the decoder generates one token at a time autoregressively, with beam search.", 4, "covered"),
+    ("q26", "推理时只能一个词一个词往外吐，每步保留几条分数最高的候选。", 4, "covered"),
 ]
 
 # (question, answer text, a words of the misconception label, whether it fires)
@@ -170,6 +178,20 @@ MISCONCEPTION_CASES = [
     ("q25", "冻结 BERT 只训分类头也可以，但通常比全量微调差一些。", "比全量微调效果更好", False),
     ("q25", "decoder-only 的大模型不能做分类，因为它是单向的。", "不能做分类", True),
     ("q25", "decoder-only 的大模型也能做分类：取最后一个 token。", "不能做分类", False),
+    ("q26", "翻译其实不需要 encoder，只用 decoder 就够了。", "翻译不需要 encoder", True),
+    ("q26", "decoder-only 模型不需要交叉注意力。", "翻译不需要 encoder", False),
+    ("q26", "交叉注意力里 Q 来自 encoder，K、V 来自 decoder。", "Q/K/V 来源说反", True),
+    ("q26", "不是 Q 来自 encoder，而是 Q 来自 decoder、K 和 V 来自 encoder 输出。", "Q/K/V 来源说反", False),
+    ("q26", "训练时也不用 teacher forcing，而是让模型用自己上一步的预测作为输入。", "训练不用 teacher forcing", True),
+    ("q26", "如果训练时不用 teacher forcing，模型收敛会很慢。", "训练不用 teacher forcing", False),
+    ("q26", "label smoothing 也不适合翻译，会降低 BLEU。", "label smoothing 不适合", True),
+    ("q26", "label smoothing 让困惑度变差，但 BLEU 更高。", "label smoothing 不适合", False),
+    ("q26", "推理时也是整句一次并行生成所有目标词。", "整句并行生成", True),
+    ("q26", "翻译里 beam search 并没有用，贪心解码效果一样甚至更好。", "整句并行生成", True),
+    ("q26", "推理不是并行的，而是自回归逐词生成，beam search 比贪心好。", "整句并行生成", False),
+    ("q26", "源语言和目标语言也不能共享词表。", "不能共享词表", True),
+    ("q26", "BLEU 是基于召回率的指标，越低越好。", "BLEU 基于召回率", True),
+    ("q26", "BLEU 基于 n-gram 精确率，越高越好。", "BLEU 基于召回率", False),
 ]
 
 
