@@ -94,17 +94,8 @@
     e.target.focus({ preventScroll: true });
     if (window.scrollY > e.target.offsetTop) e.target.scrollIntoView();
   });
-  // Due times are rendered in the study time zone on the server; show them in the browser's own zone (the server's text stays in the tooltip).
-  function localTimes(scope) {
-    (scope || document).querySelectorAll("time[data-local]").forEach(function (t) {
-      var d = new Date(t.getAttribute("datetime"));
-      if (isNaN(d.getTime())) return;
-      t.title = t.textContent;
-      t.textContent = d.toLocaleString("zh-CN", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }) + "（本地时间）";
-      t.removeAttribute("data-local");
-    });
-  }
-  document.addEventListener("htmx:load", function (e) { localTimes(e.target); });
+  // Due times stay as the server wrote them, in the study time zone with its name ("（北京时间）"), like
+  // every other time in the app (the mock report, history, stats): one zone, never two side by side.
 
   // The typed answer survives a refresh or a closed tab: kept per shown card (its review token) in
   // localStorage until that card is graded.
@@ -158,7 +149,6 @@
   document.addEventListener("submit", function (e) { forgetDraft(e.target); }, true);
 
   document.addEventListener("DOMContentLoaded", function () {
-    localTimes(document);
     restoreDraft();
     restoreUndoneDraft();  // an undo without htmx (plain form, redirect) lands here
     noteShown();
