@@ -3,16 +3,40 @@ others. Before, `POST /api/import` parsed and wrote on the event loop and `/heal
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
+from app.main import app
 from tests.utils.drill_files import export_file
 
 REVIEWS = 30_000  # about 21 MB of JSON: several seconds of parsing, validating and writing
+# Routes allowed to run on the event loop itself: they neither wait nor compute (FastAPI's /openapi.json
+# returns the schema it built once).
+ASYNC_ROUTES = {"/healthz", "/openapi.json"}
+
+
+def _endpoints(routes: Any) -> Iterator[Any]:
+    for route in routes:
+        if hasattr(route, "effective_route_contexts"):  # an included router (FastAPI's lazy layout)
+            yield from _endpoints(route.effective_route_contexts())
+        elif hasattr(route, "endpoint"):
+            yield route
+
+
+def test_every_route_that_can_wait_or_compute_runs_in_the_threadpool():
+    # An `async def` route runs on the event loop: a database lock, a parsed file or a model run inside it stalls
+    # every other request. Bodies that must be read asynchronously are read by dependencies (async) instead.
+    on_loop = sorted(
+        {r.path for r in _endpoints(app.router.routes) if inspect.iscoroutinefunction(r.endpoint)} - ASYNC_ROUTES
+    )
+    assert on_loop == [], f"async routes would block the event loop: {on_loop}"
 
 
 def test_healthz_is_answered_while_a_large_import_runs(live_server):
