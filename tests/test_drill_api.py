@@ -126,6 +126,25 @@ def test_empty_queue_says_when_the_next_card_is_due(client, clock):
     assert client.get("/api/drill/next").json()["question_id"] == "q02"
 
 
+def test_settings_api_leaves_out_and_null_fields_as_documented(client):
+    client.put("/api/settings", json={"desired_retention": 0.85, "new_per_day": 20, "interview_date": "2026-12-01"})
+    kept = client.put("/api/settings", json={"desired_retention": None, "new_per_day": None})
+    assert kept.json() == {"desired_retention": 0.85, "new_per_day": 20, "interview_date": "2026-12-01"}
+    cleared = client.put("/api/settings", json={"interview_date": None})
+    assert cleared.json() == {"desired_retention": 0.85, "new_per_day": 20, "interview_date": None}
+    for body, field in [
+        ({"new_per_day": "5"}, "new_per_day"),  # a string is not a number, even a numeric one
+        ({"desired_retention": True}, "desired_retention"),
+        ({"interview_date": 1767225600}, "interview_date"),  # a Unix time is not an ISO date
+        ({"interview_date": "2026-12-01T00:00:00"}, "interview_date"),
+    ]:
+        response = client.put("/api/settings", json=body)
+        assert response.status_code == 422, body
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["body", field] and error["msg"][0] >= "\u4e00", error  # Chinese first
+    assert client.get("/api/settings").json() == cleared.json()
+
+
 def test_settings_api_round_trip_and_validation(client):
     assert client.get("/api/settings").json() == {"desired_retention": 0.9, "new_per_day": 10, "interview_date": None}
     ok = client.put("/api/settings", json={"desired_retention": 0.85, "interview_date": "2026-12-01"})
