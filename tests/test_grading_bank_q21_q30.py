@@ -12,6 +12,7 @@ from functools import cache
 import pytest
 
 from app.grading import check_answer
+from app.grading.keywords import compile_keyword
 from app.question_bank import BANK_DIR, Question, load_question_file
 
 
@@ -92,6 +93,16 @@ KEY_POINT_CASES = [
     ("q26", "decoder 输入左移一位，不需要因果掩码。", 2, "missed"),
     ("q26", "At inference the decoder generates one token at a time autoregressively, with beam search.", 4, "covered"),
     ("q26", "推理时只能一个词一个词往外吐，每步保留几条分数最高的候选。", 4, "covered"),
+    # q27 — review: "像 GPT 那样用 encoder-decoder" must not cover decoder-only; bare 缓存 no longer covers KV cache.
+    ("q27", "像 GPT 那样用 encoder-decoder 结构。", 0, "missed"),
+    ("q27", "用 GPT 一个词一个词往后生成。", 0, "partly"),
+    ("q27", "现在基本都是 GPT 那种纯解码端的结构，没有编码端，也就没有交叉注意力。", 0, "covered"),
+    ("q27", "每一层的自注意力都带未来遮挡，一个词只能看到它前面的词；训练目标就是猜下一个词。", 1, "covered"),
+    ("q27", "多头可以并行计算。", 2, "partly"),
+    ("q27", "整段文本一次塞进去，错开一个位置当标签，每个位置同时算 loss。", 2, "covered"),
+    ("q27", "浏览器会缓存网页。", 4, "partly"),
+    ("q27", "为了不每次从头算，把前面每个词每层的 K 和 V 存起来，新词只算自己那一份。", 4, "covered"),
+    ("q27", "top-k 只在前 k 个里采样；top-p 取累计概率达到 p 的最小集合。", 3, "partly"),
 ]
 
 # (question, answer text, a words of the misconception label, whether it fires)
@@ -192,6 +203,22 @@ MISCONCEPTION_CASES = [
     ("q26", "源语言和目标语言也不能共享词表。", "不能共享词表", True),
     ("q26", "BLEU 是基于召回率的指标，越低越好。", "BLEU 基于召回率", True),
     ("q26", "BLEU 基于 n-gram 精确率，越高越好。", "BLEU 基于召回率", False),
+    ("q27", "像 GPT 那样用 encoder-decoder 结构。", "GPT 是 encoder-decoder", True),
+    ("q27", "文本生成一般用 BERT 这种 encoder-only 模型。", "GPT 是 encoder-decoder", True),
+    ("q27", "GPT 是 decoder-only，不是 encoder-decoder。", "GPT 是 encoder-decoder", False),
+    ("q27", "训练目标是 MLM。", "MLM", True),
+    ("q27", "生成也不需要因果掩码，因为 decoder-only 模型本来就看不到未来。", "不需要因果掩码", True),
+    ("q27", "文本生成模型训练时也不能并行，必须一个 token 一个 token 地串行训练。", "串行", True),
+    ("q27", "训练时虽然推理要逐词生成，但训练不是串行的，而是整段并行。", "串行", False),
+    ("q27", "top-k 是按累计概率截断，top-p 是取概率最高的 k 个。", "top-k / top-p 说反", True),
+    ("q27", "top-k 只在前 k 个里采样；top-p 取累计概率达到 p 的最小集合。", "top-k / top-p 说反", False),
+    ("q27", "beam search 最适合开放式闲聊生成，不会重复。", "top-k / top-p 说反", True),
+    ("q27", "beam search 适合翻译，不适合开放式生成，容易重复。", "top-k / top-p 说反", False),
+    ("q27", "temperature 越高生成越保守，越低越随机。", "temperature 的方向说反", True),
+    ("q27", "temperature（不是越高越保守，而是越低越保守）。", "temperature 的方向说反", False),
+    ("q27", "KV cache 缓存的是历史 token 的 Q 和 K，V 每步重新算。", "KV cache 缓存 Q", True),
+    ("q27", "KV cache 对速度没有帮助。", "KV cache 缓存 Q", True),
+    ("q27", "KV cache 存历史的 K、V（不是 Q），每步只算新 token。", "KV cache 缓存 Q", False),
 ]
 
 
@@ -207,6 +234,19 @@ def test_misconception_fires_only_on_the_wrong_claim(question_id, text, label_wo
     assert any(label_words in m.label for m in q.misconceptions), f"no misconception labelled {label_words!r}"
     fired = [m.label for m in check_answer(text, q).misconceptions if label_words in m.label]
     assert bool(fired) == fires, check_answer(text, q).misconceptions
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text", "found"),
+    [
+        ("topp", "top-k 只在前 k 个里采样", False),  # a whole word ending in a double letter is not a stem
+        ("topp", "用 topp 采样", True),
+        ("padding", "padded positions", True),  # …but an inflected keyword still finds its other forms
+        ("embedded", "embedding table", True),
+    ],
+)
+def test_a_keyword_ending_in_a_double_consonant_is_not_cut_to_a_shorter_word(keyword, text, found):
+    assert bool(compile_keyword(keyword).search(text.lower())) == found
 
 
 def test_telling_the_learner_not_to_say_a_claim_refutes_it():

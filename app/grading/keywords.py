@@ -118,8 +118,9 @@ def english_stem(word: str) -> tuple[str, str]:
             stem = word[: -len(suffix)]
             break
     last = stem[-1]
-    if len(stem) >= 4 and last == stem[-2] and last not in _VOWELS and last not in "ls":
-        # padding → pad, embedded → embed: the doubled consonant comes back before -ing/-ed
+    if stem != word and len(stem) >= 4 and last == stem[-2] and last not in _VOWELS and last not in "ls":
+        # padding → pad, embedded → embed: the doubled consonant comes back before -ing/-ed (only once a
+        # suffix was stripped: "topp", "gemm" are whole words, not "top"/"gem" inflected)
         return stem[:-1], rf"(?:{last}(?:ing|ings|ed)|{_INFLECTION_BODY})?"
     if len(stem) >= 3 and last not in _VOWELS and last not in "wxy" and stem[-2] in _VOWELS and stem[-3] not in _VOWELS:
         # pad → padding, embed → embedded
