@@ -103,6 +103,15 @@ KEY_POINT_CASES = [
     ("q27", "浏览器会缓存网页。", 4, "partly"),
     ("q27", "为了不每次从头算，把前面每个词每层的 K 和 V 存起来，新词只算自己那一份。", 4, "covered"),
     ("q27", "top-k 只在前 k 个里采样；top-p 取累计概率达到 p 的最小集合。", 3, "partly"),
+    # q28 — review: the "现状" point no longer accepts generic 不如/主流 alone.
+    ("q28", "MoE 是现在的主流。", 6, "partly"),
+    ("q28", "这个方法不如那个方法。", 6, "missed"),
+    ("q28", "说实话现在大模型基本都回到精确注意力了，那些近似方法效果扛不住。", 6, "covered"),
+    ("q28", "Linformer 是在特征维 d 上做低秩分解，把 d 降到 k，序列长度不变。", 0, "missed"),
+    ("q28", "Linformer 把 K、V 在长度那一维压到固定的 k。", 0, "covered"),
+    ("q28", "Reformer 用局部敏感哈希把相似的 query/key 分到同一个桶。", 2, "missed"),
+    ("q28", "Longformer 每个词只看附近一个窗口，再挑几个全局词谁都能看。", 2, "covered"),
+    ("q28", "Switch Transformer 一个 token 只路由给一个专家。", 3, "covered"),
 ]
 
 # (question, answer text, a words of the misconception label, whether it fires)
@@ -219,6 +228,21 @@ MISCONCEPTION_CASES = [
     ("q27", "KV cache 缓存的是历史 token 的 Q 和 K，V 每步重新算。", "KV cache 缓存 Q", True),
     ("q27", "KV cache 对速度没有帮助。", "KV cache 缓存 Q", True),
     ("q27", "KV cache 存历史的 K、V（不是 Q），每步只算新 token。", "KV cache 缓存 Q", False),
+    ("q28", "Linformer 是在特征维 d 上做低秩分解。", "特征维", True),
+    ("q28", "Linformer 不是在特征维降维，而是沿序列维把 K、V 投影到 k。", "特征维", False),
+    ("q28", "Performer 这些线性注意力效果已经和标准注意力没有区别。", "近似注意力效果已与标准注意力无异", True),
+    ("q28", "现在的大模型基本都用线性注意力。", "近似注意力效果已与标准注意力无异", True),
+    ("q28", "近似注意力在大模型上效果不如精确注意力。", "近似注意力效果已与标准注意力无异", False),
+    ("q28", "Reformer 用 LSH 对 token id 做哈希，相同的词放一个桶。", "token id", True),
+    ("q28", "Longformer 是全局注意力加随机注意力，没有局部窗口。", "Longformer 没有局部窗口", True),
+    ("q28", "Switch Transformer 每个 token 要经过所有专家，只是最后加权。", "经过所有专家", True),
+    ("q28", "Switch Transformer 用 top-2 路由。", "经过所有专家", True),
+    ("q28", "GShard 用 top-2，Switch 简化为 top-1。", "经过所有专家", False),
+    ("q28", "Transformer-XL 用的是绝对位置编码。", "绝对位置编码", True),
+    ("q28", "FlashAttention 其实不是精确注意力，它是一种近似方法。", "FlashAttention 是近似注意力", True),
+    ("q28", "FlashAttention 不是近似，而是精确注意力，计算量仍是 O(n²)。", "FlashAttention 是近似注意力", False),
+    ("q28", "GQA 是让多个 K/V 头共享一个 query 头。", "把 GQA 说反", True),
+    ("q28", "GQA 是多个 query 头共享一组 K/V。", "把 GQA 说反", False),
 ]
 
 
