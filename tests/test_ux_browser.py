@@ -84,6 +84,8 @@ def test_on_a_phone_every_visualization_starts_on_the_first_screen(live_server, 
         assert box is not None and box["y"] < PHONE["height"], f"{slug}: the first chart starts at {box and box['y']}"
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 1, f"{slug} scrolls the whole page sideways"
+        tab = page.locator(f"#vz-tab-{slug}").bounding_box()  # the tab row scrolls to the current view
+        assert tab is not None and tab["x"] >= 0 and tab["x"] + tab["width"] <= PHONE["width"], (slug, tab)
     page.goto(f"{live_server.url}/visualize/attention?text=我爱自然语言处理")
     screenshot(page, "visualize-phone-first-screen")
     context.close()

@@ -221,6 +221,15 @@
   }
   document.addEventListener("input", function (evt) { if (evt.target && evt.target.id === "vz-text") updateCount(); });
   document.addEventListener("DOMContentLoaded", updateCount);
+  // On a phone the tabs are one sideways-scrolling row: bring the current tab into view.
+  function showCurrentTab() {
+    var tab = document.querySelector('#vz-panel .vz-tabs a[aria-current="page"]');
+    var row = tab && tab.parentNode;
+    if (!row || row.scrollWidth <= row.clientWidth) return;
+    row.scrollLeft += tab.getBoundingClientRect().left - row.getBoundingClientRect().left - 24;
+  }
+  document.addEventListener("DOMContentLoaded", showCurrentTab);
+  document.addEventListener("htmx:afterSettle", showCurrentTab);
   document.addEventListener("htmx:afterSwap", function () { hideTip(); });
   // A link or tab can replace the text box out of band, and Back restores an older page: recount.
   document.addEventListener("htmx:afterSettle", updateCount);
