@@ -70,6 +70,13 @@ def test_a_relation_needs_its_two_concepts_in_one_clause():
     assert "要在同一句里说清：Q/query + decoder/解码器" in check.key_points[0].reason
 
 
+def test_a_relation_with_one_side_named_is_partly_covered():
+    check = check_answer("Q 是 decoder 的东西", BANK["q10"])
+    assert check.key_points[0].verdict == "partly"  # Q and decoder together; the sub-layer is missing
+    check = check_answer("这里用到了 query。", BANK["q10"])
+    assert check.key_points[0].verdict == "partly"  # one side named, no relation claimed
+
+
 def test_softmax_by_column_is_a_misconception():
     check = check_answer("softmax 按列做，每列和为 1", BANK["q03"])
     assert labels(check) == ["softmax 沿列（query 维）归一化，每列和为 1"]

@@ -95,6 +95,11 @@ def test_words_containing_a_negator_character_are_not_negations(text):
         ("When the scores are not scaled they would explode", "scale"),
         ("Not masking leads to leakage of future tokens", "mask"),
         ("这样模型一开始不会震荡", "震荡"),
+        ("RNN 梯度沿时间连乘，不做处理就会消失或爆炸", "消失"),
+        ("不加掩码时会看到未来的词", "未来"),
+        ("no PE 时 permutation equivariant", "permutation"),
+        ("没有它就没法从有限数据泛化", "泛化"),
+        ("Without some prior you can not generalize from finite data", "generalize"),
     ],
 )
 def test_conditionals_and_consequences_still_cover_the_point(text, keyword):
@@ -141,6 +146,11 @@ def test_a_negator_inside_an_attributive_phrase_stops_at_de():
 
 def test_double_negation_counts():
     assert verdict("并不是不需要缩放", ["缩放"]) == "covered"
+
+
+def test_a_colon_or_a_dash_ends_the_negation():
+    assert verdict("为什么是 √d 不是 d：两个独立零均值的向量", ["独立"]) == "covered"
+    assert verdict("不是 (32, 100, 64)——W^Q 是 512×512", ["512×512"]) == "covered"
 
 
 def test_negation_does_not_cross_a_clause_or_a_scope_breaker():

@@ -8,7 +8,7 @@ and `POST /api/check`. Steps:
    negator in its clause does not count (`negation.py`). `scope: answer` (default): covered when every
    group has a counted match anywhere, partly when some do. `scope: clause` (a relation, "Q 来自
    decoder"): the first two groups must match inside one clause, further groups anywhere; covered when
-   both hold, partly when one does.
+   both hold, partly when some groups match, missed when the first two only appear in different clauses.
 3. Misconceptions (`misconceptions.py`): a fired one caps its key points at missed.
 4. Score = weighted coverage − MISCONCEPTION_PENALTY per misconception; suggested rating from the score,
    at most Hard when a misconception fired.
@@ -276,10 +276,13 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
         shared = first & second
         core_clause = seg.clauses[min(shared)] if shared else None
         rest_hit = [bool(g.counted) for g in per_group[2:]]
-        groups_matched = (2 if core_clause else 0) + sum(rest_hit)
+        # Both sides named, but never together: the relation is not stated (often the roles are swapped).
+        apart = core_clause is None and bool(first) and bool(second)
+        core_hit = [core_clause is not None or (not apart and bool(side)) for side in (first, second)]
+        groups_matched = sum(core_hit) + sum(rest_hit)
         if core_clause is not None and all(rest_hit):
             verdict: Verdict = "covered"
-        elif core_clause is not None or any(rest_hit):
+        elif not apart and (core_clause is not None or any(core_hit) or any(rest_hit)):
             verdict = "partly"
         else:
             verdict = "missed"
@@ -287,11 +290,13 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
             (word, span)
             for i, g in enumerate(per_group)
             for word, span in g.counted
-            if i >= 2 or (core_clause is not None and core_clause.start <= span[0] < core_clause.end)
+            if i >= 2
+            or (core_clause is not None and core_clause.start <= span[0] < core_clause.end)
+            or (core_clause is None and not apart)
         ]
-        if core_clause is None and all(per_group[i].counted for i in range(2)):
+        if apart:
             clause_note = "要在同一句里说清：" + " + ".join(_group_name(g) for g in kp.groups[:2])
-        missing = [_group_name(group) for group in kp.groups[:2]] if core_clause is None else []
+        missing = [_group_name(group) for group, hit in zip(kp.groups[:2], core_hit, strict=True) if not hit]
         missing += [_group_name(group) for group, hit in zip(kp.groups[2:], rest_hit, strict=True) if not hit]
     else:
         groups_matched = sum(bool(g.counted) for g in per_group)

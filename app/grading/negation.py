@@ -57,9 +57,20 @@ _NEXT_CLAUSE_CONSEQUENCE = re.compile(
     r"|[\s\ue000]*(?:then|so|it\s+would|it\s+will|softmax\s+(?:would|will))(?![a-z])"
 )
 _BRACKET = re.compile(r"[()]")
+_CLAUSE_INITIAL_WITHOUT = re.compile(r"[\s\ue000]*without(?![a-z])")
+# Between a negator and the keyword: the keyword is in what follows from the negated condition
+# ("不做处理就会消失", "不加掩码时会看到未来", "no PE 时 permutation equivariant").
+_CONDITION_THEN = re.compile(
+    r"(?<!不)(?<!不是)(?:会|"
+    + _INHERENT
+    + r"就"
+    + _SUFFICES
+    + r"|则|导致|造成|的话|否则|那么|使得|引起|时|的时候|情况下)"
+    r"|(?<![a-z])(?:would|will|then|leads?\s+to|causes?)(?![a-z])"
+)
 # Words that end a negator's reach inside a clause: "没有循环，并且 ..." / "does not recur and relies on ...".
 _SCOPE_BREAK = re.compile(
-    r"并且|而且|所以|因此|因为|于是|从而|然后|同时|只要|只需"
+    r"并且|而且|所以|因此|因为|于是|从而|然后|同时|只要|只需|:(?![\d=])|—|--"
     r"|(?<![a-z])(?:and|so|which|that|because|since|thus|therefore|while)(?![a-z])"
 )
 # Words that can start a post-negation; only where one follows a keyword closely is _POST_NEGATION tried.
@@ -112,8 +123,12 @@ def is_conditional(seg: Segmentation, clause: Clause, negator_start: int) -> boo
     text = seg.text
     if _CONDITIONAL.search(text, clause.start, negator_start):
         return True
-    if text.startswith("without", negator_start) and not text[clause.start : negator_start].strip(" \t\ue000"):
-        return True  # "without scaling, softmax saturates"
+    if _CLAUSE_INITIAL_WITHOUT.match(text, clause.start, negator_start + len("without")):
+        return True  # "without scaling, softmax saturates"; "without a prior you cannot generalize"
+    # A negator in the consequence of an earlier one: "没有它就没法泛化" ("without it, no generalisation").
+    for earlier in NEGATOR.finditer(text, clause.start, negator_start):
+        if _CONSEQUENCE.search(text, earlier.end(), negator_start):
+            return True
     before = seg.previous(clause)
     return before is not None and _CONDITIONAL.search(text, before.start, before.end) is not None
 
@@ -214,6 +229,7 @@ class NegationIndex:
             and not self._inside_closed_aside(span, start)
             and not self.is_conditional(clause, span[0])
             and not (_is_chinese_negator(text, span) and _ATTRIBUTIVE_END.search(text, span[1], start))
+            and not _CONDITION_THEN.search(text, span[1], start)
         ]
         if not negates(governing):
             return None
