@@ -69,7 +69,8 @@ KEY_POINT_CASES = [
     ("q23", "batch_first defaults to False, so inputs are (seq_len, batch, d_model).", 1, "covered"),
     ("q23", "batch_first 默认就是 True，所以输入是 (N, S, E)。", 1, "missed"),
     # q24
-    ("q24", "图像、语音这些领域都有用，比如 ViT。", 0, "missed"),
+    ("q24", "图像、语音这些领域都有用，比如 ViT。", 0, "partly"),
+    ("q24", "Transformer 在图像和语音上都很流行。", 0, "missed"),
     ("q24", "ViT 的做法就是把图片切成一块一块的小方格，每块 16×16 像素。", 0, "covered"),
     ("q24", "ViT 不是把像素当 token，而是切成 16×16 的 patch。", 0, "covered"),
     ("q24", "CLIP 把图片和文字各自编码，配对的拉近、不配对的推远。", 3, "covered"),
