@@ -1,4 +1,4 @@
-"""The interview-date marker on the 14-day due forecast (/stats, /api/stats)."""
+"""The stats charts' guides: the interview-date marker on the 14-day due forecast, the heatmap's colour legend."""
 
 from __future__ import annotations
 
@@ -60,3 +60,10 @@ def test_stats_page_notes_a_date_beyond_the_chart(client):
     html = client.get("/stats").text
     assert "interview-marker" not in html
     assert "面试日 2026-12-20 在图表范围之后（还有 48 天）。" in html
+
+
+def test_review_heatmap_has_a_colour_legend(client):
+    html = client.get("/stats").text
+    legend = html[html.index('class="heat-legend') : html.index("</p>", html.index('class="heat-legend'))]
+    assert [f'class="swatch-{n}"' in legend for n in range(5)] == [True] * 5
+    assert legend.index("少") < legend.index("swatch-0") < legend.index("swatch-4") < legend.index("多")
