@@ -46,7 +46,7 @@ def test_stats_page_draws_the_marker_on_the_interview_day(client):
     forecast = html[html.index('class="chart forecast"') : html.index("</svg>", html.index('class="chart forecast"'))]
     assert re.search(r'<g class="interview-marker"><title>面试日 2026-11-09</title>\s*<line x1="330"', forecast)
     assert forecast.count('class="final-window"') == 3
-    assert "面试日 2026-11-09 · 浅色底 = 考前 3 天" in html
+    assert "面试日 2026-11-09 · 橙色底 = 考前 3 天" in html
     assert client.get("/api/stats").json()["forecast_interview"] == {
         "interview_date": "2026-11-09",
         "column": 7,
