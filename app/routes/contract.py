@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute
 class ErrorMessage(BaseModel):
     """An error as one sentence: Chinese first, the English detail in brackets."""
 
-    detail: str = Field(examples=["模拟面试不存在 (Mock interview not found)"])
+    detail: str
 
 
 class FieldError(BaseModel):
@@ -42,30 +42,54 @@ class ValidationFailed(BaseModel):
     )
 
 
-def _error(description: str, model: type[BaseModel] = ErrorMessage) -> dict[str, Any]:
-    return {"model": model, "description": description}
+def _error(description: str, example: str | None = None, model: type[BaseModel] = ErrorMessage) -> dict[str, Any]:
+    response: dict[str, Any] = {"model": model, "description": description}
+    if example is not None:
+        response["content"] = {"application/json": {"example": {"detail": example}}}
+    return response
 
 
 # Answered by middleware: a Host not served (any route); a cross-site write, a body over the size limit, a JSON
 # route given another content type (writes). 422 wherever input is validated or a write can be refused.
 ANY_ROUTE_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("Host 不在允许列表，或请求格式错误 (Host not allowed, or a malformed request)"),
+    400: _error(
+        "Host 不在允许列表，或请求格式错误 (Host not allowed, or a malformed request)",
+        "不允许的 Host：evil.example。请用 localhost 或 127.0.0.1 访问，或把这个名字加入 ALLOWED_HOSTS "
+        "(Host 'evil.example' is not allowed: use localhost or 127.0.0.1, or add it to ALLOWED_HOSTS)",
+    ),
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    403: _error("跨站请求被拒绝 (cross-site request refused: same-origin writes only)"),
-    413: _error("请求体过大 (request body over the size limit)"),
-    415: _error("只接受 application/json (JSON routes accept application/json only)"),
+    403: _error(
+        "跨站请求被拒绝 (cross-site request refused: same-origin writes only)",
+        "跨站请求被拒绝：只接受本站页面发起的修改 (cross-site request refused: Sec-Fetch-Site cross-site)",
+    ),
+    413: _error(
+        "请求体过大 (request body over the size limit)",
+        "请求体过大：最多 2000000 字节 (request body larger than 2000000 bytes)",
+    ),
+    415: _error(
+        "只接受 application/json (JSON routes accept application/json only)",
+        "只接受 Content-Type: application/json（无请求体的 POST 也需要，或带 X-CSRF-Token 头） "
+        "(JSON API writes accept application/json only, bodiless POSTs included; got 'text/plain')",
+    ),
 }
 INVALID: dict[int | str, dict[str, Any]] = {
-    422: _error("输入无效，未写入任何数据 (invalid input; nothing was written)", ValidationFailed),
+    422: _error("输入无效，未写入任何数据 (invalid input; nothing was written)", model=ValidationFailed),
 }
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("不存在 (not found)")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("不存在 (not found)", "Mock interview not found")}
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: _error("与当前状态冲突，未写入 (conflicts with the current state; nothing was written)")
+    409: _error(
+        "与当前状态冲突，未写入 (conflicts with the current state; nothing was written)",
+        "q01 的这次评分已撤销，这个评分请求不再有效，请看当前这张卡 "
+        "(undone: the review made with this token was undone; the token stays spent)",
+    )
 }
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: _error("模型权重缺失 (model weights missing: run python -m model.train)")
+    503: _error(
+        "模型权重缺失 (model weights missing: run python -m model.train)",
+        "模型权重缺失 (model weights missing)：请先运行 python -m model.train 生成 model/transformer.*",
+    )
 }
 
 
