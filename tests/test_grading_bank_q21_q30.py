@@ -113,6 +113,17 @@ KEY_POINT_CASES = [
     ("q28", "Reformer 用局部敏感哈希把相似的 query/key 分到同一个桶。", 2, "missed"),
     ("q28", "Longformer 每个词只看附近一个窗口，再挑几个全局词谁都能看。", 2, "covered"),
     ("q28", "Switch Transformer 一个 token 只路由给一个专家。", 3, "covered"),
+    # q29 — review: "二次训练…长度" must not cover the quadratic point; 外推 inside 另外推理 is no match.
+    ("q29", "二次训练成本高，上下文长度有限。", 0, "missed"),
+    ("q29", "Attention cost grows with the square of the length: O(L²d) time.", 0, "covered"),
+    ("q29", "每个词都要跟所有词算一遍，长度翻倍算力和显存就翻四倍，这是平方级的。", 0, "covered"),
+    ("q29", "计算量太大了，比较耗资源。", 0, "partly"),
+    ("q29", "另外推理时要存 KV cache，上下文越长占的显存越多。", 3, "missed"),
+    ("q29", "要把之前所有词的 K、V 都存起来，上下文一长这块缓存能比模型本身还大。", 1, "covered"),
+    ("q29", "生成只能一个字一个字往外蹦，GPU 大部分时间在等读显存，慢。", 2, "covered"),
+    ("q29", "训练时只见过 4k 长度，拿去跑 32k 位置编码就不灵了，得做位置插值。", 3, "covered"),
+    ("q29", "它先验少，特别吃数据。", 4, "covered"),
+    ("q29", "内部在干什么很难解释，注意力图也不能直接当解释。", 6, "covered"),
 ]
 
 # (question, answer text, a words of the misconception label, whether it fires)
@@ -244,6 +255,22 @@ MISCONCEPTION_CASES = [
     ("q28", "FlashAttention 不是近似，而是精确注意力，计算量仍是 O(n²)。", "FlashAttention 是近似注意力", False),
     ("q28", "GQA 是让多个 K/V 头共享一个 query 头。", "把 GQA 说反", True),
     ("q28", "GQA 是多个 query 头共享一组 K/V。", "把 GQA 说反", False),
+    ("q29", "FlashAttention 已经把注意力的计算复杂度降到了线性，所以序列再长也不是瓶颈。", "降到线性", True),
+    ("q29", "FlashAttention 没有把计算降到线性，只是把显存降到 O(n)。", "降到线性", False),
+    ("q29", "复杂度对 d_model 是平方的、对序列长度是线性的。", "对 d_model 平方", True),
+    ("q29", "Mamba 对序列长度是线性的。", "对 d_model 平方", False),
+    ("q29", "KV cache 的大小和上下文长度无关，是固定的。", "KV cache 大小与长度无关", True),
+    ("q29", "KV cache 随上下文线性增长，不是固定大小。", "KV cache 大小与长度无关", False),
+    ("q29", "用 MQA 会让 KV cache 变大。", "MQA/GQA 会让 KV cache 变大", True),
+    ("q29", "GQA 让多个 query 头共享 K/V，KV cache 更小。", "MQA/GQA 会让 KV cache 变大", False),
+    ("q29", "解码速度也不是问题，因为生成时所有 token 是并行输出的。", "所有 token 并行输出", True),
+    ("q29", "虽然训练可以并行，但生成仍是逐 token 串行。", "所有 token 并行输出", False),
+    ("q29", "RoPE 可以直接外推到任意长度，不需要插值。", "RoPE 可以直接外推", True),
+    ("q29", "训练长度之外位置编码失效（RoPE 直接外推会崩）。", "RoPE 可以直接外推", False),
+    ("q29", "Transformer 的归纳偏置太强，所以需要的数据比 CNN 少。", "归纳偏置强", True),
+    ("q29", "Transformer 的归纳偏置弱，需要海量数据。", "归纳偏置强", False),
+    ("q29", "注意力权重本身就是很好的解释，所以可解释性也不差。", "很好的解释", True),
+    ("q29", "可解释性差，注意力权重不等于解释。", "很好的解释", False),
 ]
 
 
