@@ -100,6 +100,7 @@ def test_words_containing_a_negator_character_are_not_negations(text):
         ("no PE 时 permutation equivariant", "permutation"),
         ("没有它就没法从有限数据泛化", "泛化"),
         ("Without some prior you can not generalize from finite data", "generalize"),
+        ("Post-LN has large gradients, so without warm-up it diverges", "diverge"),
     ],
 )
 def test_conditionals_and_consequences_still_cover_the_point(text, keyword):

@@ -57,6 +57,8 @@ _NEXT_CLAUSE_CONSEQUENCE = re.compile(
     r"|[\s\ue000]*(?:then|so|it\s+would|it\s+will|softmax\s+(?:would|will))(?![a-z])"
 )
 _BRACKET = re.compile(r"[()]")
+# "without warm-up it diverges": a subject after "without …" starts the main clause the keyword is in.
+_NEW_SUBJECT = re.compile(r"(?<![a-z])(?:it|they|we|you|one|the model|training|the loss|gradients?)(?![a-z])")
 _CLAUSE_INITIAL_WITHOUT = re.compile(r"[\s\ue000]*without(?![a-z])")
 # Between a negator and the keyword: the keyword is in what follows from the negated condition
 # ("不做处理就会消失", "不加掩码时会看到未来", "no PE 时 permutation equivariant").
@@ -230,6 +232,7 @@ class NegationIndex:
             and not self.is_conditional(clause, span[0])
             and not (_is_chinese_negator(text, span) and _ATTRIBUTIVE_END.search(text, span[1], start))
             and not _CONDITION_THEN.search(text, span[1], start)
+            and not (text.startswith("without", span[0]) and _NEW_SUBJECT.search(text, span[1], start))
         ]
         if not negates(governing):
             return None
