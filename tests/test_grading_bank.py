@@ -101,3 +101,10 @@ def test_no_misconception_fires_on_a_correct_labelled_answer(question_id):
     for answer in correct:
         fired = check_answer(answer.text, question).misconceptions
         assert fired == [], (answer.source, [(m.label, m.words) for m in fired])
+
+
+def test_every_question_records_at_least_two_misconceptions_with_corrections():
+    for question in BANK.values():
+        assert len(question.misconceptions) >= 2, question.id
+        for misconception in question.misconceptions:
+            assert misconception.correction.strip() and misconception.correction != misconception.label, question.id
