@@ -124,6 +124,16 @@ KEY_POINT_CASES = [
     ("q29", "训练时只见过 4k 长度，拿去跑 32k 位置编码就不灵了，得做位置插值。", 3, "covered"),
     ("q29", "它先验少，特别吃数据。", 4, "covered"),
     ("q29", "内部在干什么很难解释，注意力图也不能直接当解释。", 6, "covered"),
+    # q30 — review: "没有注意力层" + "KV cache" must not cover KP3; KP4 is direction-bearing.
+    ("q30", "Mamba 没有注意力层，推理时也有 KV cache。", 3, "missed"),
+    ("q30", "Mamba 推理时不需要 KV cache，每步 O(1) 常数显存。", 3, "covered"),
+    ("q30", "At inference Mamba needs constant memory per step and there is no KV cache.", 3, "covered"),
+    ("q30", "Mamba 的检索能力比 Transformer 更强，Transformer 的缺点是慢。", 4, "missed"),
+    ("q30", "SSM 在复制和关联回忆任务上明显不如 Transformer，因为固定状态是有损的。", 4, "covered"),
+    ("q30", "让步长 Δ 和 B、C 都跟着当前输入变，模型自己决定这个词要不要记。", 1, "covered"),
+    ("q30", "新状态 = A 乘旧状态 + B 乘当前输入，状态维度固定不随长度变。", 0, "covered"),
+    ("q30", "推理的时候它只需要维护一个固定大小的状态。", 0, "partly"),
+    ("q30", "现在也有混合架构，比如 Jamba。", 6, "partly"),
 ]
 
 # (question, answer text, a words of the misconception label, whether it fires)
@@ -271,6 +281,21 @@ MISCONCEPTION_CASES = [
     ("q29", "Transformer 的归纳偏置弱，需要海量数据。", "归纳偏置强", False),
     ("q29", "注意力权重本身就是很好的解释，所以可解释性也不差。", "很好的解释", True),
     ("q29", "可解释性差，注意力权重不等于解释。", "很好的解释", False),
+    ("q30", "SSM 的状态大小随序列长度增长。", "状态随序列长度增长", True),
+    ("q30", "Transformer 的 KV cache 随长度增长，而 SSM 的状态不随长度增长。", "状态随序列长度增长", False),
+    ("q30", "S4 是选择性的，参数随输入变化；Mamba 反而是线性时不变的。", "S4 与 Mamba 说反", True),
+    ("q30", "S4 是线性时不变的，可以写成长卷积；Mamba 不是。", "S4 与 Mamba 说反", False),
+    ("q30", "它的训练复杂度也不是线性的，仍然是 O(n²)。", "训练复杂度也是 O(n²)", True),
+    ("q30", "Mamba 推理时其实也需要 KV cache。", "推理也需要 KV cache", True),
+    ("q30", "Mamba 推理时不需要 KV cache。", "推理也需要 KV cache", False),
+    ("q30", "Mamba 的检索能力比 Transformer 更强。", "复制/检索比 Transformer 更强", True),
+    ("q30", "因为状态可以无损保存全部历史。", "复制/检索比 Transformer 更强", True),
+    ("q30", "KV cache 能无损保存全部历史，Mamba 的状态是有损的。", "复制/检索比 Transformer 更强", False),
+    ("q30", "Mamba-2 证明了 SSM 等价于标准 softmax 注意力。", "等价于标准 softmax 注意力", True),
+    ("q30", "Mamba-2 证明选择性 SSM 等价于带衰减掩码的线性注意力。", "等价于标准 softmax 注意力", False),
+    ("q30", "所以完全不需要混合注意力层。", "不需要混合注意力层", True),
+    ("q30", "Jamba 里全部是注意力层。", "不需要混合注意力层", True),
+    ("q30", "Jamba 大部分是 Mamba 层，少量注意力层。", "不需要混合注意力层", False),
 ]
 
 
