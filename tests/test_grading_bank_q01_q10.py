@@ -75,6 +75,9 @@ KEY_POINTS = [
     ("scores.masked_fill(mask, float('-inf')) 之后再 softmax", "q09", 2, "covered"),
     ("目标序列错开一个位置喂进去，一次前向并行算出所有位置", "q09", 3, "covered"),
     ("The causal mask blocks attention to future positions.", "q09", 0, "covered"),
+    ("为了不让模型看到后面的词", "q09", 0, "covered"),
+    ("So the decoder cannot see future tokens.", "q09", 0, "covered"),
+    ("不用 1/d_k 是因为会把分数压得太小，注意力接近均匀", "q04", 4, "partly"),  # μP / QK-norm half missing
     ("交叉注意力的 K、V 算一次存起来，后面每一步直接拿来用", "q10", 3, "covered"),
     ("所有 decoder 层共用这一份 encoder 输出，但投影矩阵各自独立", "q10", 2, "covered"),
     # negation: conditionals and contrasts still count, plain negations do not
@@ -147,6 +150,19 @@ FIRES = [
     ("q10", "全部来自 decoder", "Q、K、V 全部来自 decoder 的上一层"),
     ("q10", "每个解码步都要重算", "推理时 cross-attention 的 K、V 每一步都要重新计算"),
     ("q10", "方阵", "注意力矩阵是 n×n 的方阵"),
+    # the same claims as English answers write them
+    ("q01", "没有取代循环", "The Transformer just adds attention on top of an RNN."),
+    ("q01", "能感知位置", "Attention itself already knows the position of each word."),
+    ("q02", "不存在梯度消失", "RNNs do not suffer from vanishing gradients since LSTMs completely solve it."),
+    ("q03", "对 Q（或 K）加权", "The output is the weighted sum of the queries."),
+    ("q04", "防止数值溢出", "We scale to avoid overflow in fp16."),
+    ("q04", "与 d_k 无关", "The variance of the dot product does not depend on d_k."),
+    ("q05", "取平均", "The head outputs are averaged."),
+    ("q06", "本身能感知顺序", "Self-attention is inherently aware of word order."),
+    ("q07", "BERT/GPT", "BERT is a decoder-only model."),
+    ("q08", "残差连接不能缓解", "Residual connections are used to add nonlinearity."),
+    ("q08", "像 BatchNorm", "LayerNorm normalizes across the batch just like BatchNorm."),
+    ("q10", "对应层或中间层", "Each decoder layer attends to the corresponding encoder layer."),
 ]
 
 
