@@ -134,9 +134,19 @@ KEY_POINT_CASES = [
     ("q30", "新状态 = A 乘旧状态 + B 乘当前输入，状态维度固定不随长度变。", 0, "covered"),
     ("q30", "推理的时候它只需要维护一个固定大小的状态。", 0, "partly"),
     ("q30", "现在也有混合架构，比如 Jamba。", 6, "partly"),
+    ("q26", "Encoder 编码源句，Decoder 通过 cross attention 看源句然后一个个生成目标词。", 0, "covered"),
+    ("q22", "一个遮 padding，一个遮未来。", 0, "partly"),
+    ("q23", "bool 类型的 mask 中 True 代表该位置不参与注意力。", 5, "covered"),
+    ("q30", "Δ、B、C 是输入的函数，所以能选择性地记忆。", 1, "covered"),
+    (
+        "q28",
+        "In practice approximate attention usually hurts quality, so exact attention with FlashAttention dominates.",
+        6,
+        "covered",
+    ),
 ]
 
-# (question, answer text, a words of the misconception label, whether it fires)
+# (question, answer text, words from the misconception label, whether it fires)
 MISCONCEPTION_CASES = [
     ("q21", "这里不需要除以根号 d_k，softmax 本身就有归一化，不会饱和。", "不需要除以 √d_k", True),
     ("q21", "dot product of Q and K, no need to scale since softmax normalizes anyway.", "不需要除以 √d_k", True),
@@ -296,6 +306,14 @@ MISCONCEPTION_CASES = [
     ("q30", "所以完全不需要混合注意力层。", "不需要混合注意力层", True),
     ("q30", "Jamba 里全部是注意力层。", "不需要混合注意力层", True),
     ("q30", "Jamba 大部分是 Mamba 层，少量注意力层。", "不需要混合注意力层", False),
+    ("q22", "sequence mask 是为了屏蔽 padding，padding mask 是为了不看未来。", "用途说反", True),
+    ("q22", "padding mask 屏蔽 pad，sequence mask 挡住未来。", "用途说反", False),
+    ("q28", "Reformer 用的是滑动窗口，Longformer 用的是 LSH。", "Reformer 与 Longformer", True),
+    ("q28", "Reformer 用 LSH，Longformer 用滑动窗口。", "Reformer 与 Longformer", False),
+    ("q29", "注意力的计算量和序列长度是线性关系。", "对序列长度是线性", True),
+    ("q29", "Mamba 的计算量和序列长度是线性关系，注意力是平方。", "对序列长度是线性", False),
+    ("q30", "Mamba 的状态会随长度变大。", "状态随序列长度增长", True),
+    ("q30", "它的状态不会随长度增长。", "状态随序列长度增长", False),
 ]
 
 
