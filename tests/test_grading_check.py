@@ -70,6 +70,12 @@ def test_a_relation_needs_its_two_concepts_in_one_clause():
     assert "要在同一句里说清：Q/query + decoder/解码器" in check.key_points[0].reason
 
 
+def test_swapped_sources_in_english_with_while_cover_neither_relation():
+    text = "The queries are computed from the encoder output while keys and values are taken from the decoder."
+    check = check_answer(text, BANK["q10"])
+    assert [kp.verdict for kp in check.key_points[:2]] == ["missed", "missed"]
+
+
 def test_a_relation_with_one_side_named_is_partly_covered():
     check = check_answer("Q 是 decoder 的东西", BANK["q10"])
     assert check.key_points[0].verdict == "partly"  # Q and decoder together; the sub-layer is missing

@@ -3,7 +3,7 @@
 A sentence ends at 。 ! ? (full-width ones are ASCII after normalisation), a newline, or an English
 full stop followed by a space. A sentence splits into clauses at , and ; (outside brackets, and not
 between two one- or two-letter symbols as in "K,V"; a full-width ，/； always splits) and before a
-contrast word (但/但是/而/而是/却/然而/反而/不过/but/whereas/rather/instead), which starts the next
+contrast word (但/但是/而/而是/却/然而/反而/不过/but/whereas/while/rather/instead), which starts the next
 clause: "不是按列，而是按行" and "not by column but by row" put the negated and the asserted part in
 different clauses.
 """
@@ -22,7 +22,7 @@ _CLOSING = frozenset(")]}")
 # 而 as a contrast, but not in 而且/从而/因而/进而/继而/而言/而已 ("thereby", "and also", "only").
 _CONTRAST = re.compile(
     r"但是|但|然而|反而|而是|却|不过|(?<![从因进继然反])而(?![且言已是])"
-    r"|(?<![a-z])(?:but|whereas|rather|instead)(?![a-z])"
+    r"|(?<![a-z])(?:but|whereas|while|rather|instead)(?![a-z])"
 )
 _SHORT_SYMBOL_BEFORE = re.compile(r"(?:^|[^a-z0-9_\ue000])[a-z0-9_]{1,2}\s*$")
 _SHORT_SYMBOL_AFTER = re.compile(r"\s*[a-z0-9_]{1,2}(?![a-z0-9_])")
