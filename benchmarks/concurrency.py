@@ -8,6 +8,10 @@ seen (each one is a model run, which queues for one of TORCH_WORKERS slots); "sh
 for the same few sentences (concurrent requests for one sentence share one run, then the cache answers).
 Also measured while the distinct load runs: GET /healthz, which must stay fast (the event loop is free).
 Figures: median and p95 per request, and requests per second.
+
+Then the most expensive GET, as an `<img src=/visualize/kv-cache?text=…>` on any page could send it: 10 parallel
+requests, each with a new 64-character sentence (a model run, a step-by-step decode and the cache timing),
+with wall time per request and the server's CPU time per request (from /proc; needs the server started here).
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import argparse
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import httpx
-from _harness import median_p95, percentile, served_app, timed_request
+from _harness import cpu_seconds, median_p95, percentile, served_server, timed_request
 
 SEED_TEXT = "注意力机制让每个词元都能看到其他所有词元，KV Cache 让解码更快。Transformer 2017 Attention is all you need"
 TEXT_LENGTH = 32
@@ -99,6 +104,30 @@ def measure(url: str, client_counts: list[int], per_client: int) -> None:
                 print(f"        error: {error}")
 
 
+def kv_cache_cost(url: str, pid: int | None, parallel: int = 10, length: int = 64) -> None:
+    """`parallel` concurrent GETs of /visualize/kv-cache, each for a sentence the server has not seen."""
+    paths = [f"/visualize/kv-cache?text={quote(sentence(90_000 + n, length))}" for n in range(parallel)]
+
+    def one(path: str) -> tuple[float, int]:
+        with httpx.Client(base_url=url, timeout=300) as client:
+            ms, response = timed_request(client, "GET", path)
+            return ms, response.status_code
+
+    cpu_before = cpu_seconds(pid) if pid else None
+    started = time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        results = list(pool.map(one, paths))
+    wall = time.perf_counter() - started
+    times = [ms for ms, _ in results]
+    median, p95 = median_p95(times)
+    statuses = sorted({status for _, status in results})
+    cpu = f", server CPU {(cpu_seconds(pid) - cpu_before) / parallel * 1000:.0f} ms per request" if pid else ""
+    print(
+        f"\n{parallel} parallel GET /visualize/kv-cache, new {length}-character sentences: median {median:.0f} ms, "
+        f"p95 {p95:.0f} ms, max {max(times):.0f} ms, all done in {wall:.1f} s{cpu}; statuses {statuses}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="measure an already running server instead of starting one")
@@ -107,9 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.url:
         measure(args.url.rstrip("/"), args.clients, args.requests)
+        kv_cache_cost(args.url.rstrip("/"), None)
         return 0
-    with served_app() as url:
-        measure(url, args.clients, args.requests)
+    with served_server() as server:
+        measure(server.url, args.clients, args.requests)
+        kv_cache_cost(server.url, server.pid)
     return 0
 
 
