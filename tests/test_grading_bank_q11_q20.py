@@ -173,6 +173,20 @@ FIRES = [
     ("q20", "不需要 transpose", "拆头的时候也不需要 transpose，直接 view 就行"),
     ("q20", "(32, 8, 64, 64)", "分数矩阵是 (32, 8, 64, 64)"),
     ("q20", "取平均", "每个头的输出取平均就是最终结果"),
+    # phrasings from answers written apart from the calibration set
+    ("q12", "要学习参数", "正弦位置编码的好处是可以学习，模型会自动调整频率"),
+    ("q12", "随位置增大", "它的值会随着位置越来越大"),
+    ("q12", "外推很好", "外推能力非常强，ALiBi 就是证明了这一点"),
+    ("q13", "并不比加法快", "加性注意力比点积快，因为加法比乘法便宜"),
+    ("q13", "理论复杂度比加法注意力低", "点积注意力的复杂度是 O(n)，加性是 O(n^2)"),
+    ("q14", "并行一次生成", "推理时 Transformer 可以一次并行生成整句话"),
+    ("q14", "logits", "KV cache 存的是每层的输出隐藏状态"),
+    ("q14", "logits", "Q 也要一起缓存"),
+    ("q17", "偏置更强", "Transformer 的归纳偏置最强，因为注意力可以关注任何位置"),
+    ("q17", "偏置更强", "CNN 没有什么归纳偏置"),
+    ("q19", "结构说反", "BERT 是生成模型，GPT 是理解模型"),
+    ("q19", "结构说反", "T5 是只有 encoder 的模型"),
+    ("q19", "才是主流", "现在主流是 encoder-only，因为双向更强"),
 ]
 
 
@@ -215,7 +229,44 @@ QUIET = [
     ("q19", "RLHF 不是预训练阶段做的，而是在 SFT 之后用于对齐。"),
     ("q20", "Q 投影后是 (32, 100, 512)，不是 (32, 100, 64)；拆头不能直接 view 成 (32, 8, 100, 64)。"),
     ("q20", "分数是 (32, 8, 100, 100)，不是 64×64；多头输出不是取平均，而是拼接后乘 W^O。"),
+    ("q13", "比起加法注意力点积更快，加法要为每一对算 tanh。"),
+    ("q14", "为什么 Q 不需要缓存？因为 Q 只在当前步用一次。KV cache 存的是每层历史 token 的 K、V 投影。"),
 ]
+
+
+HELD_OUT_STRONG = [
+    # correct answers in other words than the bank's, one per question where a gap was found
+    (
+        "q11",
+        "设序列长度为 N、隐藏维度为 d。算 QK^T 需要 N^2·d 次乘法，乘 V 也是 N^2·d，投影是 N·d^2。显存方面朴素实现要保存"
+        " N×N 的 attention map。长度翻一倍显存要翻四倍，很快就 OOM。稀疏注意力（局部窗口+全局 token，Longformer）、"
+        "低秩近似（Linformer）、FlashAttention——它是精确算法，通过 tiling 减少 HBM 读写，不降低 FLOPs。",
+    ),
+    (
+        "q12",
+        "Sinusoidal PE needs no training and works for any position. Every value stays in [-1, 1]. Shifting by k"
+        " positions is a rotation of each (sin, cos) pair, so PE(p+k) is a linear map of PE(p) that depends only on k,"
+        " and the inner product of two encodings is a function of p - q only. People hoped it would extrapolate because"
+        " the same relative structure holds at every position, but Press et al. (ALiBi) measured that perplexity shoots"
+        " up past the training length. RoPE and ALiBi work better, and PI, NTK-aware scaling and YaRN extend RoPE.",
+    ),
+    (
+        "q17",
+        "Inductive bias means the assumptions a model makes before seeing data, which lets it generalize from a finite"
+        " training set. Convolutions assume locality and share the kernel, so they are translation equivariant. RNNs"
+        " consume inputs sequentially, building in order and recency. Self-attention has almost no such assumption:"
+        " without positional encodings it is permutation equivariant. So Transformers are data hungry: ViT loses to"
+        " ResNets when trained only on ImageNet-1k and wins after JFT-300M pre-training; DeiT relies on distillation."
+        " Swin reintroduces local windows.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question_id", "text"), HELD_OUT_STRONG)
+def test_correct_answers_in_other_words_score_high(question_id, text):
+    check = check_answer(text, BANK[question_id])
+    assert check.misconceptions == []
+    assert check.score >= 90, [(kp.label, kp.verdict, kp.reason) for kp in check.key_points if kp.verdict != "covered"]
 
 
 @pytest.mark.parametrize(("question_id", "text"), QUIET)
