@@ -24,7 +24,7 @@ _CONTRAST = re.compile(
     r"但是|但|然而|反而|而是|却|不过|(?<![从因进继然反])而(?![且言已是])"
     r"|(?<![a-z])(?:but|whereas|while|rather|instead)(?![a-z])"
 )
-_SHORT_SYMBOL_BEFORE = re.compile(r"(?:^|[^a-z0-9_\ue000])[a-z0-9_]{1,2}\s*$")
+_SHORT_SYMBOL_BEFORE = re.compile(r"(?:^|[^a-z0-9_\x01])[a-z0-9_]{1,2}\s*$")
 _SHORT_SYMBOL_AFTER = re.compile(r"\s*[a-z0-9_]{1,2}(?![a-z0-9_])")
 
 

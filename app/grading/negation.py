@@ -54,12 +54,12 @@ ENGLISH_CONSEQUENCE_WINDOW = 14
 # At the start of the next clause of the same sentence: "不缩放，softmax 就会饱和".
 _NEXT_CLAUSE_CONSEQUENCE = re.compile(
     r"[^,;]{0,14}?(?:" + _INHERENT + r"就" + _SUFFICES + r"|则|否则|那么|会导致|会造成|会让|会使|导致|造成)"
-    r"|[\s\ue000]*(?:then|so|it\s+would|it\s+will|softmax\s+(?:would|will))(?![a-z])"
+    r"|[\s\x01]*(?:then|so|it\s+would|it\s+will|softmax\s+(?:would|will))(?![a-z])"
 )
 _BRACKET = re.compile(r"[()]")
 # "without warm-up it diverges": a subject after "without …" starts the main clause the keyword is in.
 _NEW_SUBJECT = re.compile(r"(?<![a-z])(?:it|they|we|you|one|the model|training|the loss|gradients?)(?![a-z])")
-_CLAUSE_INITIAL_WITHOUT = re.compile(r"[\s\ue000]*without(?![a-z])")
+_CLAUSE_INITIAL_WITHOUT = re.compile(r"[\s\x01]*without(?![a-z])")
 # Between a negator and the keyword: the keyword is in what follows from the negated condition
 # ("不做处理就会消失", "不加掩码时会看到未来", "no PE 时 permutation equivariant").
 _CONDITION_THEN = re.compile(
@@ -82,8 +82,8 @@ _POST_TRIGGER = re.compile(
 POST_NEGATION_REACH = 8
 # Right after the keyword: the clause calls it unnecessary.
 _POST_NEGATION = re.compile(
-    r"[\s\ue000]*(?:是|也是|其实是|就)?[\s\ue000]*(?:不必要|没有必要|没必要|多余|可有可无|不需要的)"
-    r"|[\s\ue000]*(?:is|are)?[\s\ue000]*(?:not\s+(?:needed|necessary|required)|unnecessary|redundant)(?![a-z])"
+    r"[\s\x01]*(?:是|也是|其实是|就)?[\s\x01]*(?:不必要|没有必要|没必要|多余|可有可无|不需要的)"
+    r"|[\s\x01]*(?:is|are)?[\s\x01]*(?:not\s+(?:needed|necessary|required)|unnecessary|redundant)(?![a-z])"
 )
 
 

@@ -34,15 +34,18 @@ _PRE_NFKC: dict[str, str] = {
 def _normalise_char(char: str) -> str:
     """Normalised form of one character (possibly several characters, never empty)."""
     if char.isascii():
-        return char.lower()
+        # C0 control characters other than whitespace become a space: WORD_BREAK is one of them.
+        return " " if char < " " and char not in "\t\n\r\f\v" else char.lower()
     out = unicodedata.normalize("NFKC", _PRE_NFKC.get(char, char)).casefold()
     return out.replace("⁄", "/") or char
 
 
-# Marks a camelCase word boundary in the normalised text ("FlashAttention" → "flash⁞attention"),
+# Marks a camelCase word boundary in the normalised text ("FlashAttention" → "flash\\x01attention"),
 # so "flash" and "norm" match inside "FlashAttention" and "LayerNorm" although case is folded.
-# A private-use character: it never occurs in real text and is a separator inside keywords.
-WORD_BREAK = "\ue000"
+# A C0 control character, which `_normalise_char` never lets through from real text; below 256 so the
+# separator class in every keyword regex stays a cheap byte map (a private-use character made it a
+# big-charset class and compiling the bank ten times slower).
+WORD_BREAK = "\x01"
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
