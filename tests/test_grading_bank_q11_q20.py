@@ -34,6 +34,7 @@ KEY_POINTS = [
     # content review §2 items 8–9 / §3: false positives on wrong, vague or unrelated answers
     ("FlashAttention 用分块把注意力复杂度降到了 O(n)", "q11", 6, "missed"),  # the classic myth (no FLOPs group)
     ("自注意力需要二次训练才能用在长文本上", "q11", 0, "missed"),  # 二次 ≠ quadratic
+    ("注意力是平方复杂度，长文本很耗显存", "q11", 2, "missed"),  # a bare 显存 says nothing about n×n
     ("ALiBi 是一种改进；训练崩溃时要调学习率", "q12", 5, "partly"),  # 崩 was a keyword
     ("ALiBi 在分数上加线性偏置，体现相对位置", "q12", 2, "partly"),  # 线性 + 相对位置 ≠ PE(pos+k) linear in PE(pos)
     ("点积计算更快，不需要矩阵乘，加法注意力要矩阵运算", "q13", 0, "partly"),  # 快 was a keyword
@@ -57,6 +58,7 @@ KEY_POINTS = [
     # issue 10: paraphrase, English, formula and code
     ("cost grows with the square of the length: O(n^2 d) for QK^T and AV", "q11", 0, "covered"),
     ("double the sequence and you pay four times the memory, then out-of-memory", "q11", 3, "covered"),
+    ("显存方面，那张 L×L 的分数表每个头都得存一份", "q11", 2, "covered"),
     ("FlashAttention is exact and IO-aware; the FLOPs are still quadratic", "q11", 6, "covered"),
     ("每两维按固定频率转，往后挪 k 个位置就是乘一个只跟 k 有关的旋转矩阵", "q12", 2, "covered"),
     ("the dot product of two encodings depends only on the distance p - q", "q12", 3, "covered"),
