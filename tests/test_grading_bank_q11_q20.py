@@ -189,6 +189,12 @@ FIRES = [
     ("q19", "结构说反", "BERT 是生成模型，GPT 是理解模型"),
     ("q19", "结构说反", "T5 是只有 encoder 的模型"),
     ("q19", "才是主流", "现在主流是 encoder-only，因为双向更强"),
+    ("q12", "要学习参数", "Sinusoidal encodings are learned during training."),
+    ("q12", "外推很好", "They extrapolate very well in practice."),
+    ("q15", "更稳定", "Post-LN is more stable and doesn't need warm-up."),
+    ("q17", "对称性说反", "CNNs are permutation equivariant."),
+    ("q18", "先用大学习率", "Warm-up starts with a large learning rate and then decreases it."),
+    ("q19", "才是主流", "Encoder-only models are the mainstream today."),
 ]
 
 
