@@ -127,6 +127,19 @@ def cross_site_reason(scope: Scope) -> str | None:
     return None
 
 
+def may_start_clock_on_get(scope: Scope) -> bool:
+    """Whether a GET may start a mock question's countdown (the one write a page view makes).
+
+    Yes for the app's own pages and scripts, a typed address or bookmark, a client without Fetch Metadata
+    (curl), and a top-level navigation the learner sees. No for a cross-site subresource: an `<img>`,
+    `<iframe>` or no-cors fetch on another site would start the countdown (and, with a hard stop, run out
+    the learner's time) without the learner ever seeing the question."""
+    fetch_site = _header(scope, b"sec-fetch-site")
+    if fetch_site is None or fetch_site.strip().lower() in ALLOWED_FETCH_SITES:
+        return True
+    return (_header(scope, b"sec-fetch-dest") or "").strip().lower() == "document"
+
+
 def _has_body(scope: Scope) -> bool:
     length = _header(scope, b"content-length")
     if _header(scope, b"transfer-encoding") is not None:

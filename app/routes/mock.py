@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from app import mock_report as rules
+from app.csrf import may_start_clock_on_get
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.grading import VERDICTS
 from app.question_bank import CATEGORY_LABELS, Category, get_bank
@@ -175,11 +176,13 @@ def api_list(session: SessionDep, user_id: UserIdDep) -> list[dict]:
 
 
 @router.get("/api/mock-sessions/{mock_id}", responses=MOCK_ERRORS)
-def api_get(mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
-    """The session and its current question in full (serving it starts that question's clock)."""
+def api_get(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> dict:
+    """The session and its current question in full (serving it starts that question's clock, unless the
+    request is another site's subresource: Fetch Metadata `Sec-Fetch-Site` cross-site and not a document)."""
     mock = _load(session, user_id, mock_id)
     now = clock.now()
-    svc.serve_current(session=session, user_id=user_id, mock_id=mock.id or 0, now=now)
+    if may_start_clock_on_get(request.scope):
+        svc.serve_current(session=session, user_id=user_id, mock_id=mock.id or 0, now=now)
     return svc.session_view(session=session, mock=mock, now=now)
 
 
@@ -404,7 +407,7 @@ def _session_context(session, user_id: int, mock, now, error: str | None = None)
 def _session_page(request: Request, session, user_id: int, mock, now, error=None, status=200) -> Response:  # type: ignore[no-untyped-def]
     if mock.status == "finished":
         return RedirectResponse(f"/mock/{mock.id}/report", status_code=303)
-    if mock.status == "active":
+    if mock.status == "active" and may_start_clock_on_get(request.scope):  # not for another site's <img>/<iframe>
         svc.serve_current(session=session, user_id=user_id, mock_id=mock.id, now=now)
     context = _session_context(session, user_id, mock, now, error)
     context["stale"] = request.query_params.get("stale") == "1"
