@@ -84,6 +84,10 @@ class KeyPoint(_Strict):
     keywords: list[list[NonEmpty]] = Field(min_length=1, max_length=4)
     weight: int = Field(default=1, ge=1, le=3)
     scope: Literal["answer", "clause"] = "answer"
+    # Per group (index → polarity): "negative" counts a match only where a negator governs it (the claim
+    # is "X has no Y": "没法并行", "doesn't depend on batch statistics"); "any" counts it either way (a
+    # contrast point where "BN 依赖 batch 统计量" and "LN 不依赖 batch 统计量" both state it).
+    polarity: dict[int, Literal["negative", "any"]] = Field(default_factory=dict)
 
     @field_validator("keywords", mode="before")
     @classmethod
@@ -101,6 +105,15 @@ class KeyPoint(_Strict):
         if errors:
             raise ValueError("; ".join(errors))
         return value
+
+    @model_validator(mode="after")
+    def _polarity_names_groups(self) -> KeyPoint:
+        bad = [i for i in self.polarity if not 0 <= i < len(self.keywords)]
+        if bad:
+            raise ValueError(
+                f"polarity 的组序号 {bad} 超出范围 (group index out of range: {len(self.keywords)} groups)"
+            )
+        return self
 
     @property
     def flat_keywords(self) -> list[str]:

@@ -175,6 +175,7 @@ class _CompiledKeyPoint:
     weight: int
     scope: str
     groups: tuple[tuple[tuple[str, re.Pattern[str]], ...], ...]
+    polarity: tuple[str, ...] = ()  # per group: "positive" (default), "negative" or "any"
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ def _compile_key_point(key_point: KeyPoint) -> _CompiledKeyPoint:
         weight=key_point.weight,
         scope=getattr(key_point, "scope", "answer"),
         groups=tuple(tuple((word, compile_keyword(word)) for word in group) for group in key_point.keywords),
+        polarity=tuple(getattr(key_point, "polarity", {}).get(i, "positive") for i in range(len(key_point.keywords))),
     )
 
 
@@ -237,15 +239,19 @@ class _GroupMatches:
 
 
 def _group_matches(
-    answer: AnswerText, group: Sequence[tuple[str, re.Pattern[str]]], own: frozenset[int]
+    answer: AnswerText, group: Sequence[tuple[str, re.Pattern[str]]], own: frozenset[int], polarity: str = "positive"
 ) -> _GroupMatches:
+    """A group's matches, counted or taken back. A "negative" group states an absence ("没法并行"): its
+    match counts only when negated (or when the keyword carries its own negator); an "any" group counts
+    either way; a negated match of a negative group is listed by the negator that made it count."""
     result = _GroupMatches(counted=[], negated=[])
     for word, pattern in group:
+        self_negative = polarity == "negative" and NEGATOR.search(word.lower()) is not None
         for span in answer.find(pattern):
             negation = answer.negation(*span, ignore=own)
-            if negation is None:
+            if polarity == "any" or (negation is None) == (polarity == "positive" or self_negative):
                 result.counted.append((word, span))
-            else:
+            elif negation is not None:
                 result.negated.append((word, span, negation.words))
     return result
 
@@ -262,7 +268,8 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
             for span in answer.find(pattern)
         ]
     )
-    per_group = [_group_matches(answer, group, own) for group in kp.groups]
+    polarity = kp.polarity or ("positive",) * len(kp.groups)
+    per_group = [_group_matches(answer, group, own, pol) for group, pol in zip(kp.groups, polarity, strict=True)]
     total = len(kp.groups)
     negated = [
         {"words": answer.words(*span), "by": "、".join(dict.fromkeys(by)), "span": list(answer.original(*span))}

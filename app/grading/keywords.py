@@ -93,7 +93,7 @@ def _guard_after(char: str) -> str:
 # English inflections accepted after a stem: mask → masks/masked/masking, norm → normalize/normalization,
 # scal(e) → scale/scaled/scaling, project → projection/projected. No "-er": head ≠ header.
 _INFLECTION_BODY = (
-    r"(?:al)?i[sz](?:e|es|ed|ing|ation|ations)|e|es|ed|ing|ings|ion|ions|ation|ations|ate|ates|ated|ating|s|ly"
+    r"(?:al)?i[sz](?:e|es|ed|ing|ation|ations)|e|es|ed|ing|ings|ion|ions|ation|ations|ate|ates|ated|ating|s|ly|ally"
 )
 # Suffixes stripped from a keyword's final English word to find its stem, longest first, with the
 # shortest stem each may leave: "ed"/"es"/"s"/"e" need 4 letters left (embed stays embed, used stays used).

@@ -28,6 +28,21 @@ _REFUTED_AFTER = re.compile(
     r"|.{0,6}?(?<![a-z])(?:is|are)\s+(?:wrong|incorrect|false|a\s+myth|a\s+misconception|not\s+true)(?![a-z])"
 )
 
+# A hypothetical: "如果每个头都在完整 d_model 上算，计算量才会变成 h 倍" describes what is NOT done. A chain in
+# the if-clause (with a consequence clause after it) or in a counterfactual consequence (才/就会/would …
+# after an if-clause of the same sentence) states no claim.
+_HYPOTHETICAL = re.compile(
+    r"如果|假如|假若|假设|倘若|要是|万一|若(?!干)"
+    r"|(?<![a-z])(?:if|suppose|supposing|imagine|were\s+we|had\s+we)(?![a-z])"
+)
+_COUNTERFACTUAL = re.compile(r"才|就会|就要|那就|那么|(?<![a-z])(?:would|could|might)(?![a-z])")
+
+# A comparison object: in "Pre-LN 比 Post-LN 更稳定" the claim is about Pre-LN, so a chain starting at "Post-LN
+# 更稳定" states nothing about Post-LN. 比如/比较/比方 are not comparisons.
+_COMPARED_WITH = re.compile(
+    r"(?:相比于?|比起|对比|(?<![相对])比(?![如较方])|(?<![a-z])(?:than|compared\s+(?:to|with)|versus|vs\.?))[\s\ue000]*$"
+)
+
 Group = tuple[tuple[str, re.Pattern[str]], ...]
 
 
@@ -56,11 +71,30 @@ def compile_misconception(index: int, misconception) -> CompiledMisconception:
     )
 
 
+def is_hypothetical(answer: AnswerText, first: int, last: int) -> bool:
+    """Whether the words [first, last) sit in an if-clause or in a counterfactual consequence of one."""
+    seg = answer.segmentation
+    norm = answer.norm
+    clause = seg.clause_at(first)
+    if _HYPOTHETICAL.search(norm, clause.start, first) and seg.next(clause) is not None:
+        return True  # the premise of "如果 …，…"
+    before = seg.previous(clause)
+    return (
+        before is not None
+        and _HYPOTHETICAL.search(norm, before.start, before.end) is not None
+        and _COUNTERFACTUAL.search(norm, clause.start, last) is not None
+    )
+
+
 def _taken_back(answer: AnswerText, spans: Sequence[tuple[int, int]]) -> bool:
     seg = answer.segmentation
     norm = answer.norm
     first, last = spans[0][0], spans[-1][1]
     clause = seg.clause_at(first)
+    if is_hypothetical(answer, first, last):
+        return True
+    if _COMPARED_WITH.search(norm, max(clause.start, first - 12), first):
+        return True  # "A 比 B 更稳定": B is what A is compared with, not the subject of the claim
     index = answer.negations
     outside = [
         (s, e)
