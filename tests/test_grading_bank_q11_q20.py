@@ -342,3 +342,32 @@ def test_calibration_targets_hold_over_q11_to_q20():
     assert summary.mean_score("minimal") <= MAX_MINIMAL_MEAN
     # every wrong-but-keywordy answer is caught by at least one misconception, so none is offered Good
     assert all(g.misconceptions and g.suggested_rating <= 2 for g in graded if g.answer.kind == "wrong")
+
+
+# ---------------------------------------------------------------- checker fix the audit needed
+
+
+@pytest.mark.parametrize(
+    ("question_id", "text"),
+    [
+        ("q15", "Pre-LN 比 Post-LN 更稳定，不需要 warm-up"),  # Post-LN is compared with, not "more stable"
+        ("q15", "Post-LN 比 Pre-LN 效果更好，但更难训"),
+        ("q15", "相比 Post-LN 更稳定的是 Pre-LN"),
+        ("q18", "Post-LN 比 Pre-LN 更需要 warm-up"),
+    ],
+)
+def test_the_object_of_a_comparison_is_not_the_subject_of_a_misconception(question_id, text):
+    assert check_answer(text, BANK[question_id]).misconceptions == []
+
+
+@pytest.mark.parametrize(
+    ("question_id", "fragment", "text"),
+    [
+        ("q15", "更稳定", "Post-LN 比 Pre-LN 更稳定"),  # the subject of the comparison still states the claim
+        ("q15", "更稳定", "比如 Post-LN 更稳定"),  # 比如 is "for example", not a comparison
+        ("q18", "LN 位置", "Pre-LN 比 Post-LN 更需要 warm-up"),
+    ],
+)
+def test_the_subject_of_a_comparison_still_states_the_claim(question_id, fragment, text):
+    labels = [m.label for m in check_answer(text, BANK[question_id]).misconceptions]
+    assert misconception_label(question_id, fragment) in labels
