@@ -29,11 +29,13 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # The Host names the app answers to (400 for others: no DNS rebinding); HOST itself is added (SERVE_HOST).
-# uvicorn limits: beyond 64 open connections/requests new ones get 503 instead of queueing without end;
+# uvicorn limits: beyond 128 open connections or running requests new ones get 503 instead of queueing without
+# end (uvicorn counts connections and request tasks, and a task may still be finishing when its client has
+# the response and sends the next request: 64 refused ~1% of requests from 50 clients, benchmarks/load.py);
 # idle keep-alive connections close after 5 s.
 run: install
 	SERVE_HOST='$(HOST)' $(if $(ALLOWED_HOSTS),ALLOWED_HOSTS='$(ALLOWED_HOSTS)') \
-	  $(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --limit-concurrency 64 --timeout-keep-alive 5
+	  $(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --limit-concurrency 128 --timeout-keep-alive 5
 
 # Debian's chromium for the browser tests (Playwright drives /usr/bin/chromium; it cannot download browsers here).
 browser:

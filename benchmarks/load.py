@@ -111,6 +111,8 @@ class Client:
             with self.tally.lock:
                 self.tally.acked_tokens[log_id] = body["review_token"]
             self.my_reviews.append(log_id)
+            if self.rng.random() < 0.3:  # "u" right after grading, as a learner who mis-pressed would
+                self.undo()
 
     def undo(self) -> None:
         if not self.my_reviews:
@@ -147,6 +149,9 @@ class Client:
             self.call("POST …/finish", "POST", f"{base}/finish", headers=JSON)
             self.mock_id = None
             return
+        if current["answered"]:  # answered, the confirm did not go through: confirm it now
+            self.to_confirm = current["question_id"]
+            return self.mock()
         text = "缩放是为了防止点积方差随 d_k 增大导致 softmax 饱和、梯度消失，所以除以根号 d_k。"
         answer = {"question_id": current["question_id"], "text": text[: self.rng.randint(0, len(text))]}
         answered = self.call("POST …/answers", "POST", f"{base}/answers", json=answer)
@@ -249,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy", action="store_true", help="also keep one core busy with a spinning process")
     args = parser.parse_args(argv)
     seconds = min(max(args.seconds, 1.0), 120.0)
-    # As `make run` serves it: beyond 64 open connections, 503 instead of an endless queue.
-    with served_app(uvicorn_args=["--limit-concurrency", "64", "--timeout-keep-alive", "5"]) as url:
+    # As `make run` serves it (Makefile): beyond 128 connections or running requests, 503.
+    with served_app(uvicorn_args=["--limit-concurrency", "128", "--timeout-keep-alive", "5"]) as url:
         if args.busy:
             with busy_core():
                 print("(one core kept busy by a spinning process)")
