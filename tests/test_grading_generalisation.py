@@ -176,3 +176,69 @@ def test_q14_caching_q(text: str, fires: bool) -> None:
     assert bool(fired("q14", text)) is fires
     if not fires:
         assert verdict("q14", text, 2) == "covered"
+
+
+# ---------------------------------------------------------------- misconceptions the bank lacked
+
+MISSING_MISCONCEPTIONS = [
+    # q09: padding mask ≠ causal mask; lower triangle to −∞ is the reversed direction; zeroing after softmax
+    ("q09", "屏蔽 padding 就是因果掩码，把它们置零就行。", "padding mask 当成因果掩码"),
+    ("q09", "padding mask 其实就是因果掩码，一回事。", "padding mask 当成因果掩码"),
+    ("q09", "因果掩码就是把下三角置负无穷，然后做 softmax。", "下三角"),
+    ("q09", "Set the lower triangle to -inf before the softmax.", "下三角"),
+    ("q09", "先做 softmax，然后在 softmax 之后乘 0 来屏蔽未来位置。", "再乘 0"),
+    ("q09", "softmax 以后把未来位置清零就可以了。", "再乘 0"),
+    ("q09", "The causal mask is applied after the softmax by multiplying future weights by zero.", "再乘 0"),
+    ("q09", "因果掩码把上三角（j>i）置为负无穷，下三角保留；padding mask 屏蔽 <pad>，两者合并。", None),
+    ("q09", "mask = torch.tril(torch.ones(n, n)); scores = scores.masked_fill(mask == 0, float('-inf'))", None),
+    ("q09", "必须在 softmax 之前填 -inf，如果 softmax 之后再置 0，行和就不为 1 了。", None),
+    ("q09", "不能在 softmax 之后乘 0，要在之前填负无穷。", None),
+    # q18: warm-up is not "hold the peak rate, then decay"
+    ("q18", "warm-up 就是前 N 步保持最大学习率不变，然后线性衰减。", "保持最大学习率不变"),
+    ("q18", "前几千步学习率保持不变，之后再线性衰减到零。", "保持最大学习率不变"),
+    (
+        "q18",
+        "Warm-up means the first N steps use the peak learning rate, then it decays linearly.",
+        "保持最大学习率不变",
+    ),
+    ("q18", "WSD：先线性 warm-up，然后保持学习率不变一段时间，最后再衰减。", None),
+    ("q18", "warm-up 是前 4000 步把学习率从 0 线性升到最大值，之后按 1/√step 衰减。", None),
+    ("q18", "一开始学习率很小，逐步线性增加到最大学习率，再 cosine 衰减。", None),
+    # q14: Q is not cached
+    ("q14", "KV cache 里 Q 也必须缓存，因为每一步都要用到之前的 Q。", "也要缓存 Q"),
+    # q26: training vs inference
+    ("q26", "推理时也用 teacher forcing，把真实目标句喂给 decoder。", "训练和推理"),
+    ("q26", "推理时 decoder 能看到整个目标句子，一次并行输出翻译。", "训练和推理"),
+    ("q26", "beam search 是训练时用的，用来算损失。", "训练和推理"),
+    ("q26", "At inference we still use teacher forcing with the reference translation.", "训练和推理"),
+    ("q26", "训练用 teacher forcing，推理时没有真实目标，用自己生成的词，一步步 beam search 解码。", None),
+    ("q26", "推理时用 beam search 自回归解码，不用 teacher forcing。", None),
+    ("q26", "beam search 只在推理时用，训练时用 teacher forcing 并行算损失。", None),
+    # q30: Mamba myths
+    ("q30", "Mamba 本质上就是一个 RNN，和 LSTM 一样没有选择性，参数固定。", "没有选择性"),
+    ("q30", "Mamba 的参数和 S4 一样与输入无关。", "没有选择性"),
+    ("q30", "Mamba 用的是注意力机制，只是把 softmax 换掉了。", "也是注意力"),
+    ("q30", "Mamba is basically attention without softmax.", "也是注意力"),
+    ("q30", "S4 参数固定、与输入无关；Mamba 的 Δ、B、C 依赖输入，是选择性的。", None),
+    ("q30", "Mamba-2 的 SSD 说明选择性 SSM 和一种线性注意力是对偶的。", None),
+]
+
+
+@pytest.mark.parametrize(("question_id", "text", "label"), MISSING_MISCONCEPTIONS)
+def test_classic_misconceptions_fire_and_correct_answers_stay_quiet(
+    question_id: str, text: str, label: str | None
+) -> None:
+    check = check_answer(text, question(question_id))
+    labels = [hit.label for hit in check.misconceptions]
+    if label is None:
+        assert labels == []
+        return
+    hit = next((h for h in check.misconceptions if label in h.label), None)
+    assert hit is not None, labels
+    assert all(check.key_points[i].verdict == "missed" for i in hit.key_points)
+    assert check.suggested_rating <= 2
+
+
+def test_q18_constant_then_decay_does_not_cover_the_schedule_points() -> None:
+    check = check_answer("warm-up 就是前 N 步保持最大学习率不变，然后线性衰减。", question("q18"))
+    assert [check.key_points[i].verdict for i in (2, 5)] == ["missed", "missed"]
