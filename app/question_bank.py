@@ -77,13 +77,14 @@ class KeyPoint(_Strict):
     `keywords` is a list of concept groups; each group lists synonyms and notations
     (Chinese and English). A typed answer covers the key point when every group is
     matched (by a keyword no negator takes back), partly when some are. With
-    `scope: clause` (a relation, "Q 来自 decoder") all groups must match inside one clause.
+    `scope: clause` (a relation, "Q 来自 decoder") the first two groups must match inside one clause;
+    with `scope: sentence` (a method and its mechanism, "Linformer 用低秩投影") inside one sentence.
     """
 
     label: NonEmpty
     keywords: list[list[NonEmpty]] = Field(min_length=1, max_length=4)
     weight: int = Field(default=1, ge=1, le=3)
-    scope: Literal["answer", "clause"] = "answer"
+    scope: Literal["answer", "clause", "sentence"] = "answer"
     # Per group (index → polarity): "negative" counts a match only where a negator governs it (the claim
     # is "X has no Y": "没法并行", "doesn't depend on batch statistics"); "any" counts it either way (a
     # contrast point where "BN 依赖 batch 统计量" and "LN 不依赖 batch 统计量" both state it).

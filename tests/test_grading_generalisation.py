@@ -242,3 +242,56 @@ def test_classic_misconceptions_fire_and_correct_answers_stay_quiet(
 def test_q18_constant_then_decay_does_not_cover_the_schedule_points() -> None:
     check = check_answer("warm-up 就是前 N 步保持最大学习率不变，然后线性衰减。", question("q18"))
     assert [check.key_points[i].verdict for i in (2, 5)] == ["missed", "missed"]
+
+
+# ---------------------------------------------------------------- claims credited to the wrong subject
+
+
+def test_sentence_scope_needs_method_and_mechanism_in_one_sentence() -> None:
+    point = KeyPoint(label="Linformer 低秩", keywords=[["Linformer"], ["低秩", "low-rank"]], scope="sentence")
+    together = check_key_points("Linformer 把 K、V 沿序列维投影，本质是低秩近似。", [point]).key_points[0]
+    assert together.verdict == "covered"  # a comma inside the sentence is fine (a clause relation would miss it)
+    apart = check_key_points("Linformer 用了稀疏注意力。FlashAttention 是低秩近似。", [point]).key_points[0]
+    assert apart.verdict == "missed"
+    assert "要在同一句话里说清" in apart.reason
+    assert check_key_points("Linformer 很有名。", [point]).key_points[0].verdict == "partly"
+
+
+def test_a_pronoun_clause_continues_the_misconception_subject() -> None:
+    misconception = Misconception(
+        label="正弦编码可学习",
+        correction="正弦编码是固定公式",
+        key_points=[0],
+        patterns=[[["正弦", "sinusoidal"], ["编码", "encodings"], ["是可学习", "is learned", "are learned"]]],
+    )
+    point = KeyPoint(label="正弦", keywords=[["正弦"]])
+    for text in (
+        "原论文用正弦位置编码，它是可学习的参数。",
+        "Sinusoidal encodings, which are learned, come from the paper.",
+    ):
+        assert check_key_points(text, [point], [misconception]).misconceptions, text
+    # Without a pronoun the next clause has its own subject: no claim about the sinusoidal encoding.
+    assert not check_key_points("原论文用正弦编码，BERT 的是可学习的。", [point], [misconception]).misconceptions
+
+
+@pytest.mark.parametrize(
+    ("question_id", "text", "index", "expected"),
+    [
+        ("q28", "Linformer 是通过稀疏注意力降低复杂度的。FlashAttention 的思路是低秩。", 0, "missed"),
+        ("q28", "Linformer 是通过稀疏注意力降低复杂度的；FlashAttention 用低秩近似。", 0, "missed"),
+        ("q28", "Linformer 把 K、V 沿序列维投影到低秩；Longformer 用滑动窗口加全局 token。", 0, "covered"),
+        ("q28", "Linformer：假设注意力矩阵秩很低，把 K/V 沿长度那一维压到 k。", 0, "covered"),
+        ("q28", "Reformer 很快。它们大多用哈希。", 1, "missed"),
+        ("q06", "原论文用正弦位置编码，它是可学习的参数。", 2, "missed"),
+        ("q06", "原论文用正弦位置编码，它是可学习的参数。", 1, "missed"),
+        ("q06", "RoPE 旋转位置编码是绝对位置编码，直接加到 embedding 上。", 4, "missed"),
+        ("q06", "BERT、GPT-2 用的是可学习的绝对位置嵌入，有最大长度。", 2, "covered"),
+    ],
+)
+def test_claims_stay_with_their_subject(question_id: str, text: str, index: int, expected: str) -> None:
+    assert verdict(question_id, text, index) == expected
+
+
+def test_linformer_as_sparse_attention_is_a_misconception() -> None:
+    assert any("Linformer" in label for label in fired("q28", "Linformer 是通过稀疏注意力降低复杂度的。"))
+    assert fired("q28", "Linformer 用低秩投影，Longformer 用滑动窗口的稀疏注意力。") == []

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.grading.answer import AnswerText
+from app.grading.clauses import Segmentation
 from app.grading.keywords import compile_keyword
 from app.grading.misconceptions import CompiledMisconception, compile_misconception, find_misconception
 from app.grading.negation import NEGATOR
@@ -232,6 +233,17 @@ def _group_name(group: Sequence[tuple[str, re.Pattern[str]]]) -> str:
     return "/".join(word for word, _ in group[:2])
 
 
+def _sentences(seg: Segmentation) -> list[tuple[int, int]]:
+    """[start, end) of each sentence, indexed by `Clause.sentence`."""
+    bounds: list[tuple[int, int]] = []
+    for clause in seg.clauses:
+        if clause.sentence == len(bounds):
+            bounds.append((clause.start, clause.end))
+        else:
+            bounds[-1] = (bounds[-1][0], clause.end)
+    return bounds
+
+
 @dataclass
 class _GroupMatches:
     counted: list[tuple[str, tuple[int, int]]]  # (bank keyword, normalised span)
@@ -276,12 +288,18 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
         for _, span, by in sorted((n for g in per_group for n in g.negated), key=lambda n: n[1])[:MAX_NEGATED_LISTED]
     ]
     clause_note = ""
-    if kp.scope == "clause" and total > 1:
-        # A relation: the first two groups (who, what) in ONE clause; further groups anywhere.
+    if kp.scope in ("clause", "sentence") and total > 1:
+        # A relation: the first two groups (who, what) in ONE clause (or sentence); further groups anywhere.
         seg = answer.segmentation
-        first, second = ({seg.clause_at(s).index for _, (s, _e) in g.counted} for g in per_group[:2])
+        units = _sentences(seg) if kp.scope == "sentence" else [(c.start, c.end) for c in seg.clauses]
+
+        def unit_of(position: int) -> int:
+            clause = seg.clause_at(position)
+            return clause.sentence if kp.scope == "sentence" else clause.index
+
+        first, second = ({unit_of(s) for _, (s, _e) in g.counted} for g in per_group[:2])
         shared = first & second
-        core_clause = seg.clauses[min(shared)] if shared else None
+        core_clause = units[min(shared)] if shared else None
         rest_hit = [bool(g.counted) for g in per_group[2:]]
         # Both sides named, but never together: the relation is not stated (often the roles are swapped).
         apart = core_clause is None and bool(first) and bool(second)
@@ -298,11 +316,12 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
             for i, g in enumerate(per_group)
             for word, span in g.counted
             if i >= 2
-            or (core_clause is not None and core_clause.start <= span[0] < core_clause.end)
+            or (core_clause is not None and core_clause[0] <= span[0] < core_clause[1])
             or (core_clause is None and not apart)
         ]
         if apart:
-            clause_note = "要在同一句里说清：" + " + ".join(_group_name(g) for g in kp.groups[:2])
+            where = "同一句话" if kp.scope == "sentence" else "同一句"
+            clause_note = f"要在{where}里说清：" + " + ".join(_group_name(g) for g in kp.groups[:2])
         missing = [_group_name(group) for group, hit in zip(kp.groups[:2], core_hit, strict=True) if not hit]
         missing += [_group_name(group) for group, hit in zip(kp.groups[2:], rest_hit, strict=True) if not hit]
     else:

@@ -43,6 +43,10 @@ _COMPARED_WITH = re.compile(
     r"(?:相比于?|比起|对比|(?<![相对])比(?![如较方])|(?<![a-z])(?:than|compared\s+(?:to|with)|versus|vs\.?))[\s\ue000]*$"
 )
 
+# A clause that opens with a pronoun continues the claim about the previous clause's subject:
+# "正弦位置编码，它是可学习的参数" states "正弦位置编码是可学习的".
+_PRONOUN_OPENING = re.compile(r"[\s\x01]*(?:它们|它|其(?![他中实余次])|这个|这种|这些|(?:it|they|this|which)(?![a-z]))")
+
 Group = tuple[tuple[str, re.Pattern[str]], ...]
 
 
@@ -141,7 +145,10 @@ def _chains(answer: AnswerText, pattern: tuple[Group, ...], max_gap: int) -> lis
             i += 1
 
     for span in per_group[0]:
-        extend([span], seg.clause_at(span[0]).end)
+        clause = seg.clause_at(span[0])
+        after = seg.next(clause)
+        continued = after is not None and _PRONOUN_OPENING.match(seg.text, after.start, after.end) is not None
+        extend([span], after.end if continued and after is not None else clause.end)
     return chains
 
 
