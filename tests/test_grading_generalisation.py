@@ -295,3 +295,46 @@ def test_claims_stay_with_their_subject(question_id: str, text: str, index: int,
 def test_linformer_as_sparse_attention_is_a_misconception() -> None:
     assert any("Linformer" in label for label in fired("q28", "Linformer 是通过稀疏注意力降低复杂度的。"))
     assert fired("q28", "Linformer 用低秩投影，Longformer 用滑动窗口的稀疏注意力。") == []
+
+
+# ---------------------------------------------------------------- correct wording the keywords missed
+
+
+@pytest.mark.parametrize(
+    ("question_id", "text", "index", "expected"),
+    [
+        # q10: "来自解码器" names the relation (partly: the sub-layer is what the label asks, as the bank's own
+        # samples and tests grade it); K/V "来自编码器的输出" without "final" is partly, as the calibration
+        # set grades it.
+        ("q10", "Q 来自解码器，K 和 V 来自编码器的输出。", 0, "partly"),
+        ("q10", "Q 来自解码器，K 和 V 来自编码器的输出。", 1, "partly"),
+        ("q10", "Q 来自解码器上一个子层（掩码自注意力）的输出，K 和 V 来自编码器最后一层的输出。", 0, "covered"),
+        ("q30", "Mamba 的选择性机制：Δ、B、C 是根据当前输入算出来的。", 1, "covered"),
+        ("q30", "Mamba 的 Δ、B、C 是固定的，选择性只是名字。", 1, "partly"),
+        ("q30", "推理不用存 KV cache，内存恒定。", 3, "covered"),
+        ("q30", "精确检索能力比注意力差很多。", 4, "covered"),
+        ("q30", "Mamba 在精确检索上比不上 Transformer。", 4, "covered"),
+        ("q29", "Attention scales quadratically with sequence length.", 0, "covered"),
+        ("q29", "Models generalize poorly to lengths beyond training.", 3, "covered"),
+        ("q29", "Weak inductive bias means they need enormous amounts of data.", 4, "covered"),
+        ("q29", "超过训练长度以后效果掉得很厉害。", 3, "covered"),
+        ("q06", "原论文用 sin cos 编码，固定不学习。", 1, "covered"),
+        ("q06", "The original paper uses sines and cosines of different frequencies.", 1, "covered"),
+        ("q19", "BERT 是双向编码器，GPT 是单向解码器，T5 是编码器-解码器。", 0, "covered"),
+        ("q19", "BERT is a bidirectional encoder, GPT is an autoregressive decoder, T5 keeps both.", 0, "covered"),
+        ("q02", "Transformer 的 parallelism 好，RNN 要按时间步顺序计算。", 0, "covered"),
+        ("q02", "RNN 的梯度要沿时间一路乘起来，所以梯度消失或爆炸。", 2, "covered"),
+        ("q02", "Gradients vanish through repeated multiplication over time steps.", 2, "covered"),
+        ("q12", "超出训练长度后困惑度掉得很厉害，ALiBi 论文实测过。", 5, "covered"),
+    ],
+)
+def test_candidate_phrasings_are_read(question_id: str, text: str, index: int, expected: str) -> None:
+    assert verdict(question_id, text, index) == expected
+
+
+def test_ally_adverbs_match_their_adjective() -> None:
+    point = KeyPoint(label="平方", keywords=[["quadratic"], ["sequence length"]])
+    assert check_key_points("cost grows quadratically in sequence length", [point]).key_points[0].verdict == "covered"
+    linear = KeyPoint(label="线性", keywords=[["linear"]])
+    assert check_key_points("memory grows linearly", [linear]).key_points[0].verdict == "covered"
+    assert check_key_points("a linearity assumption", [linear]).key_points[0].verdict == "missed"
