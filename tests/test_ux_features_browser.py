@@ -172,6 +172,7 @@ def test_mock_verdicts_flip_from_the_keyboard(live_server, page):
     expect(second).to_be_focused()  # focus came back after the swap: the next key acts on the same point
     page.keyboard.press("p")
     expect(second.locator("button.v-partly")).to_have_attribute("aria-pressed", "true")
+    expect(second).to_be_focused()  # the swapped-in item has settled and holds focus again
     page.keyboard.press("ArrowUp")
     first = page.locator(".mock-kp-list .mock-kp[data-kp='0']")
     expect(first).to_be_focused()
