@@ -338,3 +338,47 @@ def test_ally_adverbs_match_their_adjective() -> None:
     linear = KeyPoint(label="线性", keywords=[["linear"]])
     assert check_key_points("memory grows linearly", [linear]).key_points[0].verdict == "covered"
     assert check_key_points("a linearity assumption", [linear]).key_points[0].verdict == "missed"
+
+
+# ---------------------------------------------------------------- the same patterns, swept over the bank
+
+SWEEP_MISCONCEPTIONS = [
+    ("q03", "QK^T 要乘以根号 d_k，然后 softmax。", "乘以 √d_k"),
+    ("q03", "打分是 QK^T 乘以 1/√d_k，再按行 softmax。", None),
+    ("q21", "scores = q @ k.transpose(-2, -1) * math.sqrt(d_k)", "乘以 √d_k"),
+    ("q21", "scores = q @ k.transpose(-2, -1) * d_k ** -0.5", None),
+    ("q21", "scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)", None),
+    ("q27", "GPT 推理时可以一次并行生成整句话，不需要一个一个来。", "一次并行生成整句"),
+    ("q27", "训练时可以一次并行算所有位置，推理时不行，只能一个个生成，用 KV cache 加速。", None),
+    ("q07", "Decoder 里没有交叉注意力，encoder 输出直接加到 decoder 的输入上。", "没有交叉注意力"),
+    ("q07", "The encoder output is added to the decoder input embeddings.", "没有交叉注意力"),
+    ("q07", "GPT 这类 decoder-only 没有交叉注意力；原始 Transformer 的 decoder 每层都有交叉注意力。", None),
+    ("q07", "如果 decoder 没有交叉注意力，就看不到源句。", None),
+    ("q29", "KV cache 的大小和序列长度无关，是固定的。", "与长度无关"),
+    ("q29", "KV cache 随序列长度线性增长，长上下文时显存占用很大。", None),
+]
+
+
+@pytest.mark.parametrize(("question_id", "text", "label"), SWEEP_MISCONCEPTIONS)
+def test_sweep_misconceptions(question_id: str, text: str, label: str | None) -> None:
+    labels = fired(question_id, text)
+    if label is None:
+        assert labels == []
+    else:
+        assert any(label in found for found in labels), labels
+
+
+@pytest.mark.parametrize(
+    ("question_id", "text", "index", "expected"),
+    [
+        ("q02", "RNN 必须一个时间步一个时间步地算，Transformer 一次矩阵乘全算完。", 0, "covered"),
+        ("q02", "远距离的两个词在 RNN 里要走很多步，Transformer 里长距离依赖一步就到。", 1, "covered"),
+        ("q13", "d_k 大的时候不缩放的点积比加性注意力差。", 3, "covered"),
+        ("q13", "d_k 大的时候点积比加性注意力更好。", 3, "missed"),
+        ("q15", "Pre-LN 有干净的恒等通路，训练更稳。", 2, "covered"),
+        ("q29", "The context window is limited because cost scales quadratically.", 0, "covered"),
+        ("q29", "Decoding is slow since tokens come out one by one.", 2, "covered"),
+    ],
+)
+def test_sweep_phrasings(question_id: str, text: str, index: int, expected: str) -> None:
+    assert verdict(question_id, text, index) == expected
