@@ -382,3 +382,8 @@ def test_sweep_misconceptions(question_id: str, text: str, label: str | None) ->
 )
 def test_sweep_phrasings(question_id: str, text: str, index: int, expected: str) -> None:
     assert verdict(question_id, text, index) == expected
+
+
+def test_a_plain_conditional_consequence_still_states_the_claim() -> None:
+    # "如果 …，那么 X" asserts X for that case: only 才/就会/就要/would mark a consequence as counterfactual.
+    assert any("√d_k 增长" in label for label in fired("q04", "如果 d_k 很大，那么点积的方差随 √d_k 增长。"))

@@ -35,7 +35,7 @@ _HYPOTHETICAL = re.compile(
     r"如果|假如|假若|假设|倘若|要是|万一|若(?!干)"
     r"|(?<![a-z])(?:if|suppose|supposing|imagine|were\s+we|had\s+we)(?![a-z])"
 )
-_COUNTERFACTUAL = re.compile(r"才|就会|就要|那就|那么|(?<![a-z])(?:would|could|might)(?![a-z])")
+_COUNTERFACTUAL = re.compile(r"才|就会|就要|(?<![a-z])(?:would|could|might)(?![a-z])")
 
 # A comparison object: in "Pre-LN 比 Post-LN 更稳定" the claim is about Pre-LN, so a chain starting at "Post-LN
 # 更稳定" states nothing about Post-LN. 比如/比较/比方 are not comparisons.
