@@ -20,6 +20,9 @@
   function submit(form, button) {
     if (!form || (busy && Date.now() - busy < 10000)) return;
     if (button && button.disabled) return;
+    // A key pressed right after a swap can beat htmx to the new form: wire it up now (idempotent), or the
+    // click would post it as a plain form and reload the page.
+    if (window.htmx) window.htmx.process(form);
     // A real click, so htmx sends the clicked button's name=value (requestSubmit(button) would not).
     if (button) button.click(); else if (form.requestSubmit) form.requestSubmit(); else form.submit();
   }
@@ -129,12 +132,15 @@
       }
       store.removeItem(draftKey(el));
     } else if (form.classList.contains("drill-undo")) {
-      store.setItem(UNDO_FLAG, "1");
+      store.setItem(UNDO_FLAG, el.dataset.token || "-");  // the card on show when undo was sent
     }
   }
   function restoreUndoneDraft() {
     var el = root(), store = storage();
-    if (!el || !store || !store.getItem(UNDO_FLAG)) return;
+    var sentFrom = store && store.getItem(UNDO_FLAG);
+    // htmx may report the previous swap as loaded only after "u" was pressed: the card that sent the undo
+    // is still on show, so the flag waits for the undo's own answer.
+    if (!el || !sentFrom || sentFrom === el.dataset.token) return;
     store.removeItem(UNDO_FLAG);
     if (el.dataset.phase !== "front" || !el.dataset.question || !el.dataset.token) return;
     if (!el.querySelector('#drill-flash[data-kind="undone"]')) return;  // the undo was refused
