@@ -6,30 +6,20 @@ from __future__ import annotations
 import pytest
 
 from app.grading import check_answer
-from app.grading.calibration import load_calibration
-from app.grading.evaluate import (
-    MAX_MINIMAL_MEAN,
-    MAX_WRONG_MEAN,
-    MIN_PARAPHRASE_MEAN,
-    MIN_RANK_CORRELATION,
-    Evaluation,
-    evaluate,
+from tests.utils.grading_bank import (
+    BANK,
+    assert_calibration_targets,
+    assert_correct_answers_are_quiet,
+    assert_misconception_fires,
+    assert_no_misconception,
+    assert_records_misconceptions,
 )
-from app.question_bank import get_bank
 
-BANK = get_bank()
 QUESTION_IDS = [f"q{n:02d}" for n in range(1, 11)]
 
 
 def verdict(text: str, question_id: str, index: int) -> str:
     return check_answer(text, BANK[question_id]).key_points[index].verdict
-
-
-def misconception_label(question_id: str, fragment: str) -> str:
-    """The one misconception of the question whose label contains `fragment`."""
-    found = [m.label for m in BANK[question_id].misconceptions if fragment in m.label]
-    assert len(found) == 1, (question_id, fragment, found)
-    return found[0]
 
 
 # ---------------------------------------------------------------- key points: review probes and paraphrases
@@ -168,13 +158,7 @@ FIRES = [
 
 @pytest.mark.parametrize(("question_id", "fragment", "text"), FIRES)
 def test_misconception_fires_on_the_wrong_claim(question_id, fragment, text):
-    label = misconception_label(question_id, fragment)
-    check = check_answer(text, BANK[question_id])
-    hit = next((m for m in check.misconceptions if m.label == label), None)
-    assert hit is not None, [m.label for m in check.misconceptions]
-    assert hit.correction
-    assert all(check.key_points[i].verdict == "missed" for i in hit.key_points)
-    assert check.suggested_rating <= 2
+    assert_misconception_fires(question_id, fragment, text)
 
 
 QUIET = [
@@ -210,8 +194,7 @@ QUIET = [
 
 @pytest.mark.parametrize(("question_id", "text"), QUIET)
 def test_no_misconception_on_correct_or_refuted_claims(question_id, text):
-    check = check_answer(text, BANK[question_id])
-    assert [(m.label, m.words) for m in check.misconceptions] == []
+    assert_no_misconception(question_id, text)
 
 
 # ---------------------------------------------------------------- whole questions
@@ -219,39 +202,16 @@ def test_no_misconception_on_correct_or_refuted_claims(question_id, text):
 
 @pytest.mark.parametrize("question_id", QUESTION_IDS)
 def test_question_records_common_misconceptions_with_corrections(question_id):
-    question = BANK[question_id]
-    assert len(question.misconceptions) >= 2
-    for m in question.misconceptions:
-        assert m.correction.strip() and m.label.strip()
-        assert all(0 <= i < len(question.key_points) for i in m.key_points)
+    assert_records_misconceptions(question_id, at_least=2)
 
 
 @pytest.mark.parametrize("question_id", QUESTION_IDS)
 def test_no_misconception_fires_on_the_reference_or_any_correct_sample(question_id):
-    question = BANK[question_id]
-    texts = [question.answer] + [s.text for s in question.samples if s.kind == "strong"]
-    calibration = load_calibration(BANK, question_id=question_id, include_bank_samples=False)
-    texts += [a.text for a in calibration.answers if a.kind in ("strong", "paraphrase")]
-    assert len(texts) >= 6
-    for text in texts:
-        check = check_answer(text, question)
-        assert check.misconceptions == [], (text[:60], [m.words for m in check.misconceptions])
-        assert check.score >= 75, (text[:60], check.score)
+    assert_correct_answers_are_quiet(question_id)
 
 
 def test_calibration_targets_hold_over_q01_to_q10():
-    graded = []
-    for question_id in QUESTION_IDS:
-        graded += evaluate(BANK, question_id=question_id).graded
-    summary = Evaluation(graded=graded, problems=[])
-    assert len({g.answer.question_id for g in graded}) == 10
-    assert summary.rank_correlation() >= MIN_RANK_CORRELATION
-    assert summary.mean_score("wrong") <= MAX_WRONG_MEAN
-    assert summary.mean_score("paraphrase") >= MIN_PARAPHRASE_MEAN
-    assert summary.mean_score("strong") >= MIN_PARAPHRASE_MEAN
-    assert summary.mean_score("minimal") <= MAX_MINIMAL_MEAN
-    # every wrong-but-keywordy answer is caught by at least one misconception, so none is offered Good
-    assert all(g.misconceptions and g.suggested_rating <= 2 for g in graded if g.answer.kind == "wrong")
+    assert_calibration_targets(QUESTION_IDS)
 
 
 # ---------------------------------------------------------------- negation fixes the audit needed
