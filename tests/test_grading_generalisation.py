@@ -30,6 +30,15 @@ def fired(question_id: str, text: str) -> list[str]:
     return [hit.label for hit in check_answer(text, question(question_id)).misconceptions]
 
 
+def assert_fires(question_id: str, text: str, label: str | None) -> None:
+    """A misconception whose label contains `label` fires on `text`; with `label` None, none fires."""
+    labels = fired(question_id, text)
+    if label is None:
+        assert labels == []
+    else:
+        assert any(label in found for found in labels), labels
+
+
 # ---------------------------------------------------------------- engine: group polarity
 
 
@@ -124,11 +133,7 @@ def test_misconception_in_a_hypothetical_does_not_fire() -> None:
     ],
 )
 def test_q05_misconceptions_are_narrow(question_id: str, text: str, label: str | None) -> None:
-    labels = fired(question_id, text)
-    if label is None:
-        assert labels == []
-    else:
-        assert any(label in found for found in labels), labels
+    assert_fires(question_id, text, label)
 
 
 # ---------------------------------------------------------------- wrong direction or operation
@@ -150,11 +155,7 @@ def test_q05_misconceptions_are_narrow(question_id: str, text: str, label: str |
     ],
 )
 def test_wrong_direction_is_a_misconception(question_id: str, text: str, label: str | None) -> None:
-    labels = fired(question_id, text)
-    if label is None:
-        assert labels == []
-    else:
-        assert any(label in found for found in labels), labels
+    assert_fires(question_id, text, label)
 
 
 def test_multiplying_by_root_dk_does_not_cover_the_factor() -> None:
@@ -361,11 +362,7 @@ SWEEP_MISCONCEPTIONS = [
 
 @pytest.mark.parametrize(("question_id", "text", "label"), SWEEP_MISCONCEPTIONS)
 def test_sweep_misconceptions(question_id: str, text: str, label: str | None) -> None:
-    labels = fired(question_id, text)
-    if label is None:
-        assert labels == []
-    else:
-        assert any(label in found for found in labels), labels
+    assert_fires(question_id, text, label)
 
 
 @pytest.mark.parametrize(
