@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from app.grading.answer import AnswerText
-from app.grading.clauses import Segmentation
-from app.grading.keywords import compile_keyword
+from app.grading.keywords import compile_group
 from app.grading.misconceptions import CompiledMisconception, compile_misconception, find_misconception
 from app.grading.negation import NEGATOR
 from app.grading.scores import (
@@ -176,7 +175,7 @@ class _CompiledKeyPoint:
     weight: int
     scope: str
     groups: tuple[tuple[tuple[str, re.Pattern[str]], ...], ...]
-    polarity: tuple[str, ...] = ()  # per group: "positive" (default), "negative" or "any"
+    polarity: tuple[str, ...]  # per group: "positive" (default), "negative" or "any"
 
 
 @dataclass(frozen=True)
@@ -189,9 +188,9 @@ def _compile_key_point(key_point: KeyPoint) -> _CompiledKeyPoint:
     return _CompiledKeyPoint(
         label=key_point.label,
         weight=key_point.weight,
-        scope=getattr(key_point, "scope", "answer"),
-        groups=tuple(tuple((word, compile_keyword(word)) for word in group) for group in key_point.keywords),
-        polarity=tuple(getattr(key_point, "polarity", {}).get(i, "positive") for i in range(len(key_point.keywords))),
+        scope=key_point.scope,
+        groups=tuple(compile_group(group) for group in key_point.keywords),
+        polarity=tuple(key_point.polarity.get(i, "positive") for i in range(len(key_point.keywords))),
     )
 
 
@@ -233,17 +232,6 @@ def _group_name(group: Sequence[tuple[str, re.Pattern[str]]]) -> str:
     return "/".join(word for word, _ in group[:2])
 
 
-def _sentences(seg: Segmentation) -> list[tuple[int, int]]:
-    """[start, end) of each sentence, indexed by `Clause.sentence`."""
-    bounds: list[tuple[int, int]] = []
-    for clause in seg.clauses:
-        if clause.sentence == len(bounds):
-            bounds.append((clause.start, clause.end))
-        else:
-            bounds[-1] = (bounds[-1][0], clause.end)
-    return bounds
-
-
 @dataclass
 class _GroupMatches:
     counted: list[tuple[str, tuple[int, int]]]  # (bank keyword, normalised span)
@@ -280,8 +268,7 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
             for span in answer.find(pattern)
         ]
     )
-    polarity = kp.polarity or ("positive",) * len(kp.groups)
-    per_group = [_group_matches(answer, group, own, pol) for group, pol in zip(kp.groups, polarity, strict=True)]
+    per_group = [_group_matches(answer, group, own, pol) for group, pol in zip(kp.groups, kp.polarity, strict=True)]
     total = len(kp.groups)
     negated = [
         {"words": answer.words(*span), "by": "、".join(dict.fromkeys(by)), "span": list(answer.original(*span))}
@@ -291,7 +278,7 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
     if kp.scope in ("clause", "sentence") and total > 1:
         # A relation: the first two groups (who, what) in ONE clause (or sentence); further groups anywhere.
         seg = answer.segmentation
-        units = _sentences(seg) if kp.scope == "sentence" else [(c.start, c.end) for c in seg.clauses]
+        units = seg.sentences if kp.scope == "sentence" else [(c.start, c.end) for c in seg.clauses]
 
         def unit_of(position: int) -> int:
             clause = seg.clause_at(position)
@@ -390,13 +377,11 @@ def check_key_points(
         for i in hit.key_points:
             kp = results[i]
             note = f"误区：{hit.label}（“{hit.words}”）→ 记为未覆盖"
-            results[i] = KeyPointCheck(
-                **{
-                    **kp.__dict__,
-                    "verdict": "missed",
-                    "reason": f"{note}；{kp.reason}" if kp.reason else note,
-                    "capped_by": [*kp.capped_by, hit.index],
-                }
+            results[i] = replace(
+                kp,
+                verdict="missed",
+                reason=f"{note}；{kp.reason}" if kp.reason else note,
+                capped_by=[*kp.capped_by, hit.index],
             )
     weights = [kp.weight for kp in results]
     verdicts = [kp.verdict for kp in results]

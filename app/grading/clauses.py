@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 
 _STRUCTURAL = re.compile(r"[()\[\]{}。!?\n.,;]")  # the only characters the splitter looks at
 _SENTENCE_END = re.compile(r"[。!?\n]|\.(?=\s|$)")
@@ -64,15 +65,20 @@ class Segmentation:
         after = self.clauses[clause.index + 1]
         return after if after.sentence == clause.sentence else None
 
+    @cached_property
+    def sentences(self) -> tuple[tuple[int, int], ...]:
+        """[start, end) of each sentence, indexed by `Clause.sentence` (computed once per answer)."""
+        bounds: list[tuple[int, int]] = []
+        for clause in self.clauses:
+            if clause.sentence == len(bounds):
+                bounds.append((clause.start, clause.end))
+            else:
+                bounds[-1] = (bounds[-1][0], clause.end)
+        return tuple(bounds)
+
     def sentence_bounds(self, clause: Clause) -> tuple[int, int]:
         """[start, end) of the sentence holding `clause`."""
-        first = clause
-        while (before := self.previous(first)) is not None:
-            first = before
-        last = clause
-        while (after := self.next(last)) is not None:
-            last = after
-        return first.start, last.end
+        return self.sentences[clause.sentence]
 
 
 def _is_symbol_list_comma(text: str, position: int) -> bool:

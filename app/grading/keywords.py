@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
-from app.grading.normalise import WORD_BREAK, normalise, original_span
+from app.grading.normalise import WORD_BREAK, normalise
 
 MAX_KEYWORD_LENGTH = 80
 
@@ -172,6 +173,11 @@ def compile_keyword(keyword: str) -> re.Pattern[str]:
     return re.compile(_SEP.join(parts) + _guard_after(last_char))
 
 
+def compile_group(group: Sequence[str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """A concept group's keywords, each with its compiled regex, in bank order."""
+    return tuple((word, compile_keyword(word)) for word in group)
+
+
 def find_keyword(pattern: re.Pattern[str], norm: str) -> list[tuple[int, int]]:
     """Every non-empty match of a compiled keyword, as [start, end) in the normalised text."""
     found = []
@@ -186,10 +192,6 @@ def find_keyword(pattern: re.Pattern[str], norm: str) -> list[tuple[int, int]]:
             unclosed -= 1
         found.append((start, end))
     return found
-
-
-def to_original(spans: list[tuple[int, int]], origin: list[int] | None) -> list[tuple[int, int]]:
-    return [original_span(origin, start, end) for start, end in spans]
 
 
 def _is_cjk(char: str) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.grading.answer import AnswerText
-from app.grading.keywords import compile_keyword
+from app.grading.keywords import compile_group
 from app.grading.negation import NEGATOR, has_consequence, is_conditional, negates
 
 _REFUTED_BEFORE = re.compile(
@@ -68,10 +68,7 @@ def compile_misconception(index: int, misconception) -> CompiledMisconception:
         correction=misconception.correction,
         key_points=tuple(misconception.key_points),
         max_gap=misconception.max_gap,
-        patterns=tuple(
-            tuple(tuple((word, compile_keyword(word)) for word in group) for group in pattern)
-            for pattern in misconception.patterns
-        ),
+        patterns=tuple(tuple(compile_group(group) for group in pattern) for pattern in misconception.patterns),
     )
 
 
