@@ -51,6 +51,15 @@ def engine():
 
 
 @pytest.fixture
+def file_engine(tmp_path):
+    """A file database (WAL, real locking) migrated by the start-up path: races need real connections."""
+    eng = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    prepare_database(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
 def session(engine) -> Iterator[Session]:
     with Session(engine) as s:
         yield s

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,19 +18,11 @@ from app.main import prepare_database
 from app.models import DrillCard, DrillReview, DrillReviewUndone
 from app.secrets import keyed_digest
 from app.services import drill, drill_transfer
+from tests.utils.race import race
 
 USER = 1
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ROUNDS = 50
-
-
-@pytest.fixture
-def file_engine(tmp_path):
-    """A file database (WAL, real locking) migrated by the start-up path: the races need real connections."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'integrity.db'}")
-    prepare_database(engine)
-    yield engine
-    engine.dispose()
 
 
 def _grade(session: Session, question_id: str, rating: int, now: datetime) -> drill.ReviewResult:
@@ -45,27 +35,6 @@ def _grade(session: Session, question_id: str, rating: int, now: datetime) -> dr
         now=now,
         review_token=item.review_token,
     )
-
-
-def _race(*calls: Callable[[Session], object], engine) -> list[object]:
-    """Run each call on its own thread and connection, released together by a barrier; exceptions are results."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        with Session(engine) as s:
-            barrier.wait()
-            try:
-                outcomes[index] = calls[index](s)
-            except Exception as exc:  # the outcome under test (409/422 as exceptions)
-                outcomes[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def _assert_consistent(engine, *, round_trip: bool = True) -> None:
@@ -203,7 +172,7 @@ def test_two_undos_of_the_same_review_one_succeeds_the_other_409(file_engine):
         def undo(s: Session, target=target, now=now) -> drill.UndoResult:
             return drill.undo_last_review(session=s, user_id=USER, now=now, review_id=target.log_id)
 
-        outcomes = _race(undo, undo, engine=file_engine)
+        outcomes = race(undo, undo, engine=file_engine)
         wins = [o for o in outcomes if isinstance(o, drill.UndoResult)]
         losses = [o for o in outcomes if isinstance(o, drill.UndoConflict)]
         assert len(wins) == 1 and len(losses) == 1, outcomes
@@ -223,7 +192,7 @@ def test_two_undos_without_a_named_review_undo_two_different_rows(file_engine):
         def undo(s: Session) -> drill.UndoResult:
             return drill.undo_last_review(session=s, user_id=USER, now=T0)
 
-        outcomes = _race(undo, undo, engine=file_engine)
+        outcomes = race(undo, undo, engine=file_engine)
         assert all(isinstance(o, drill.UndoResult) for o in outcomes), outcomes
         assert {o.question_id for o in outcomes} == {"q01", "q02"}  # each response names the row it removed
         assert _count(file_engine, DrillReview) == 0
@@ -251,9 +220,9 @@ def test_undo_racing_a_review_of_the_same_card_leaves_a_consistent_state(file_en
 
         before = _count(file_engine, DrillReview)
         if round_ % 2:  # vary which thread starts first
-            reviewed, undone = _race(review, undo, engine=file_engine)
+            reviewed, undone = race(review, undo, engine=file_engine)
         else:
-            undone, reviewed = _race(undo, review, engine=file_engine)
+            undone, reviewed = race(undo, review, engine=file_engine)
         if isinstance(undone, drill.UndoResult):
             assert isinstance(reviewed, ValueError) and "does not match the current state" in str(reviewed)
             assert _count(file_engine, DrillReview) == before - 1
@@ -288,7 +257,7 @@ def test_a_late_replay_racing_the_undo_of_its_review_is_never_recorded_twice(fil
             )
 
         before = _count(file_engine, DrillReview)
-        undone, replayed = _race(undo, replay, engine=file_engine)
+        undone, replayed = race(undo, replay, engine=file_engine)
         assert isinstance(undone, drill.UndoResult)
         # before the undo: the recorded result (nothing written); after it: 409 "undone"
         assert (isinstance(replayed, drill.ReviewResult) and replayed.replayed) or isinstance(
@@ -328,7 +297,7 @@ def test_conditional_writes_alone_keep_undo_races_consistent(file_engine, monkey
                 session=s, user_id=USER, question_id=qid, rating=4, now=now, review_token=shown.review_token
             )
 
-        outcomes = _race(undo, undo, review, engine=file_engine)
+        outcomes = race(undo, undo, review, engine=file_engine)
         assert sum(isinstance(o, drill.UndoResult) for o in outcomes[:2]) <= 1
         assert all(
             isinstance(o, drill.UndoResult | drill.ReviewResult | drill.DrillConflict | ValueError) for o in outcomes
@@ -460,7 +429,7 @@ def test_two_undo_requests_for_one_review_answer_200_and_409(file_client, file_e
         def undo(_s: Session, review_id=review_id):
             return file_client.post(f"/api/drill/undo?review_id={review_id}", headers=JSON)
 
-        responses = _race(undo, undo, engine=file_engine)
+        responses = race(undo, undo, engine=file_engine)
         assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
         refused = next(r for r in responses if r.status_code == 409).json()["detail"]
         assert refused.startswith(f"这次评分（{card['question_id']}）已经撤销过了")

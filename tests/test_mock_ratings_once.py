@@ -9,7 +9,6 @@ import os
 import random
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from app.main import prepare_database
 from app.models import DrillCard, DrillReview, MockQuestion
 from app.question_bank import get_bank
 from app.services import drill, mock
+from tests.utils.race import race
 
 USER = 1
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -28,14 +28,6 @@ QID = "q03"
 BANK = {QID: get_bank()[QID]}  # one-question interviews: every session asks the same card
 ROUNDS = 50
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def file_engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'mock.db'}")
-    prepare_database(engine)
-    yield engine
-    engine.dispose()
 
 
 def _answered(engine, now: datetime) -> int:
@@ -68,26 +60,6 @@ def _item(s: Session, mock_id: int) -> MockQuestion:
 def _reviews(engine) -> list[DrillReview]:
     with Session(engine) as s:
         return list(s.exec(select(DrillReview).order_by(DrillReview.id)))
-
-
-def _race(*calls, engine) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        with Session(engine) as s:
-            barrier.wait()
-            try:
-                outcomes[index] = calls[index](s)
-            except Exception as exc:
-                outcomes[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def _assert_each_item_owns_its_row(engine) -> None:
@@ -129,7 +101,7 @@ def test_confirm_of_the_same_item_from_two_threads_writes_once(file_engine):
     for round_ in range(ROUNDS):
         mock_id = _answered(file_engine, now)
         before = len(_reviews(file_engine))
-        outcomes = _race(
+        outcomes = race(
             lambda s, m=mock_id, n=now: _confirm(s, m, 3, n),
             lambda s, m=mock_id, n=now: _confirm(s, m, 3, n),
             engine=file_engine,
@@ -145,7 +117,7 @@ def test_confirms_of_two_items_of_the_same_card_at_once_write_two_reviews(file_e
     for _round in range(ROUNDS // 2):
         a, b = _answered(file_engine, now), _answered(file_engine, now)
         before = len(_reviews(file_engine))
-        outcomes = _race(
+        outcomes = race(
             lambda s, m=a, n=now: _confirm(s, m, 2, n),
             lambda s, m=b, n=now: _confirm(s, m, 4, n),
             engine=file_engine,
