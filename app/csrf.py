@@ -34,6 +34,7 @@ from markupsafe import Markup
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.secrets import install_secret, keyed_digest
+from app.security import is_api_path, scope_header
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -69,17 +70,6 @@ def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(TOKEN_FIELD, form_token())
 
 
-def is_api_path(path: str) -> bool:
-    return path.startswith("/api/")
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or []:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
-
-
 def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
@@ -112,17 +102,17 @@ def origin_matches(origin: str, scheme: str, host: str | None) -> bool:
 
 def cross_site_reason(scope: Scope) -> str | None:
     """Why a state-changing request looks cross-site, or None when it may proceed."""
-    fetch_site = _header(scope, b"sec-fetch-site")
+    fetch_site = scope_header(scope, b"sec-fetch-site")
     if fetch_site is not None and fetch_site.strip().lower() not in ALLOWED_FETCH_SITES:
         return f"Sec-Fetch-Site: {fetch_site[:40]}"
-    origin = _header(scope, b"origin")
+    origin = scope_header(scope, b"origin")
     if origin is None:
         return None
     if origin.strip() == "null" and fetch_site is not None:
         # A browser that says same-origin may still send `Origin: null` (a page whose Referrer-Policy is
         # no-referrer, or a privacy setting); its Sec-Fetch-Site is the authority. Without it, null is refused.
         return None
-    if not origin_matches(origin.strip(), scope.get("scheme", "http"), _header(scope, b"host")):
+    if not origin_matches(origin.strip(), scope.get("scheme", "http"), scope_header(scope, b"host")):
         return f"Origin {origin[:100]} is not this server"
     return None
 
@@ -134,25 +124,25 @@ def may_start_clock_on_get(scope: Scope) -> bool:
     (curl), and a top-level navigation the learner sees. No for a cross-site subresource: an `<img>`,
     `<iframe>` or no-cors fetch on another site would start the countdown (and, with a hard stop, run out
     the learner's time) without the learner ever seeing the question."""
-    fetch_site = _header(scope, b"sec-fetch-site")
+    fetch_site = scope_header(scope, b"sec-fetch-site")
     if fetch_site is None or fetch_site.strip().lower() in ALLOWED_FETCH_SITES:
         return True
-    return (_header(scope, b"sec-fetch-dest") or "").strip().lower() == "document"
+    return (scope_header(scope, b"sec-fetch-dest") or "").strip().lower() == "document"
 
 
 def _has_body(scope: Scope) -> bool:
-    length = _header(scope, b"content-length")
-    if _header(scope, b"transfer-encoding") is not None:
+    length = scope_header(scope, b"content-length")
+    if scope_header(scope, b"transfer-encoding") is not None:
         return True
     return length is not None and length.strip() not in {"", "0"}
 
 
 def json_only_refusal(scope: Scope) -> str | None:
     """Why a JSON API write is refused for its content type (415), or None."""
-    media = _media_type(_header(scope, b"content-type"))
+    media = _media_type(scope_header(scope, b"content-type"))
     if media == "application/json":
         return None
-    if not media and not _has_body(scope) and is_valid_token(_header(scope, b"x-csrf-token")):
+    if not media and not _has_body(scope) and is_valid_token(scope_header(scope, b"x-csrf-token")):
         return None
     return JSON_ONLY_DETAIL.format(got=media[:80] or "no content type")
 
@@ -180,7 +170,7 @@ class SameOriginMiddleware:
         if reason is not None:
             await _error(scope, 403, CROSS_SITE_DETAIL.format(reason=reason))(scope, receive, send)
             return
-        token = _header(scope, b"x-csrf-token")
+        token = scope_header(scope, b"x-csrf-token")
         if token is not None and not is_valid_token(token):
             await _error(scope, 403, TOKEN_DETAIL)(scope, receive, send)
             return

@@ -53,28 +53,37 @@ _HEADERS = [
 _NO_STORE = (b"cache-control", b"no-store")
 
 
+def is_api_path(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def scope_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header `name` (lower-case bytes) in an ASGI scope, or None."""
+    for key, value in scope.get("headers") or []:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
 def wants_no_store(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in NO_STORE_PREFIXES)
 
 
-def _plain_error(status: int, text: str) -> tuple[Message, Message]:
-    body = text.encode()
+def _error_messages(status: int, body: bytes, content_type: bytes) -> tuple[Message, Message]:
     start = {
         "type": "http.response.start",
         "status": status,
-        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
     }
     return start, {"type": "http.response.body", "body": body}
+
+
+def _plain_error(status: int, text: str) -> tuple[Message, Message]:
+    return _error_messages(status, text.encode(), b"text/plain; charset=utf-8")
 
 
 def _json_error(status: int, detail: str) -> tuple[Message, Message]:
-    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    }
-    return start, {"type": "http.response.body", "body": body}
+    return _error_messages(status, json.dumps({"detail": detail}, ensure_ascii=False).encode(), b"application/json")
 
 
 class SecurityHeadersMiddleware:
@@ -142,8 +151,13 @@ def allowed_hosts(configured: str, serve_host: str) -> frozenset[str]:
     return frozenset(n for n in names if n) | LOOPBACK_HOSTS
 
 
+@lru_cache(maxsize=8)
+def _allows_any_host(configured: str) -> bool:
+    return any(part.strip() == "*" for part in configured.split(","))
+
+
 def host_allowed(host_header: str | None) -> bool:
-    if any(part.strip() == "*" for part in settings.ALLOWED_HOSTS.split(",")):
+    if _allows_any_host(settings.ALLOWED_HOSTS):
         return True
     if host_header is None or host_header.count(":") > 1 and not host_header.startswith("["):
         return False
@@ -161,11 +175,7 @@ class HostAllowListMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = None
-        for key, value in scope.get("headers") or []:
-            if key.lower() == b"host":
-                host = value.decode("latin-1")
-                break
+        host = scope_header(scope, b"host")
         if host_allowed(host):
             await self.app(scope, receive, send)
             return
@@ -174,7 +184,7 @@ class HostAllowListMiddleware:
             f"不允许的 Host：{shown}。请用 localhost 或 127.0.0.1 访问，或把这个名字加入 ALLOWED_HOSTS "
             f"(Host {shown!r} is not allowed: use localhost or 127.0.0.1, or add it to ALLOWED_HOSTS)"
         )
-        if scope["path"].startswith("/api/"):
+        if is_api_path(scope["path"]):
             start, body = _json_error(400, detail)
         else:
             start, body = _plain_error(400, detail + "\n")
