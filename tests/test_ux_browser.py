@@ -8,6 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from app.services.visualize.state import VIEWS
 from tests.conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -60,19 +61,6 @@ def test_after_submitting_a_mock_answer_the_question_and_review_are_in_view(live
     assert review["y"] + review["height"] <= viewport["height"], "the review heading is below the screen"
     screenshot(page, f"mock-after-submit-{viewport['width']}")
     context.close()
-
-
-VIEWS = (
-    "attention",
-    "model-view",
-    "line-view",
-    "step-by-step",
-    "scaling",
-    "masks",
-    "positional-encoding",
-    "cross-attention",
-    "kv-cache",
-)
 
 
 def test_on_a_phone_every_visualization_starts_on_the_first_screen(live_server, browser) -> None:

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from app.services.visualize.state import VIEWS
 from tests.conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -91,17 +92,7 @@ def test_every_tab_renders_and_the_page_fits_a_phone(live_server, browser) -> No
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    for slug in (
-        "attention",
-        "model-view",
-        "line-view",
-        "step-by-step",
-        "scaling",
-        "masks",
-        "positional-encoding",
-        "cross-attention",
-        "kv-cache",
-    ):
+    for slug in VIEWS:
         pg.goto(f"{live_server.url}/visualize/{slug}?text=我爱自然语言处理")
         assert pg.locator(".vz-explain").count() == 1, slug
         overflow = pg.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
