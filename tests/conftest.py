@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,8 +71,10 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def client(engine, clock) -> Iterator[TestClient]:
+@contextmanager
+def app_client(engine, clock) -> Iterator[TestClient]:
+    """A TestClient of the app whose sessions come from `engine` and whose clock is `clock`."""
+
     def _session() -> Iterator[Session]:
         with Session(engine) as s:
             yield s
@@ -82,6 +85,12 @@ def client(engine, clock) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
     app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def client(engine, clock) -> Iterator[TestClient]:
+    with app_client(engine, clock) as c:
+        yield c
 
 
 def _free_port() -> int:

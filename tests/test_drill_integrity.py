@@ -18,6 +18,7 @@ from app.main import prepare_database
 from app.models import DrillCard, DrillReview, DrillReviewUndone
 from app.secrets import keyed_digest
 from app.services import drill, drill_transfer
+from tests.conftest import app_client
 from tests.utils.race import race
 
 USER = 1
@@ -393,23 +394,8 @@ def test_upgrade_from_0002_keeps_the_log_and_never_reuses_an_id(tmp_path):
 @pytest.fixture
 def file_client(file_engine, clock):
     """The app over the file database, so concurrent requests really run on separate connections."""
-    from fastapi.testclient import TestClient
-
-    from app.clock import get_clock
-    from app.config import settings
-    from app.db import get_session
-    from app.main import app
-
-    def _session():
-        with Session(file_engine) as s:
-            yield s
-
-    app.dependency_overrides[get_session] = _session
-    app.dependency_overrides[get_clock] = lambda: clock
-    settings.WARM_UP_MODEL = False
-    with TestClient(app) as c:
+    with app_client(file_engine, clock) as c:
         yield c
-    app.dependency_overrides.clear()
 
 
 def test_two_undo_requests_for_one_review_answer_200_and_409(file_client, file_engine):

@@ -17,12 +17,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
-from sqlmodel import Session
 
-from app.clock import FixedClock, get_clock
-from app.config import settings as app_settings
-from app.db import get_session, make_engine
+from app.clock import FixedClock
+from app.db import make_engine
 from app.main import app, prepare_database
+from tests.conftest import app_client
 
 EXAMPLES_PER_OPERATION = 4
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
@@ -38,16 +37,8 @@ def api_client() -> Iterator[TestClient]:
     prepare_database(engine)
     clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
-    def _session() -> Iterator[Session]:
-        with Session(engine) as s:
-            yield s
-
-    app.dependency_overrides[get_session] = _session
-    app.dependency_overrides[get_clock] = lambda: clock
-    app_settings.WARM_UP_MODEL = False
-    with TestClient(app) as client:
+    with app_client(engine, clock) as client:
         yield client
-    app.dependency_overrides.clear()
     engine.dispose()
 
 
