@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,6 +36,18 @@ def _grade(session: Session, question_id: str, rating: int, now: datetime) -> dr
         rating=rating,
         now=now,
         review_token=item.review_token,
+    )
+
+
+def _undo_call(review_id: int, now: datetime) -> Callable[[Session], drill.UndoResult]:
+    """An undo of one review, to run in a race."""
+    return lambda s: drill.undo_last_review(session=s, user_id=USER, now=now, review_id=review_id)
+
+
+def _review_call(question_id: str, token: str, rating: int, now: datetime) -> Callable[[Session], drill.ReviewResult]:
+    """A review under a shown card's token, to run in a race."""
+    return lambda s: drill.record_review(
+        session=s, user_id=USER, question_id=question_id, rating=rating, now=now, review_token=token
     )
 
 
@@ -170,8 +183,7 @@ def test_two_undos_of_the_same_review_one_succeeds_the_other_409(file_engine):
             target = _grade(s, f"q{round_ % 5 + 1:02d}", 1 + round_ % 4, now)
         before = _count(file_engine, DrillReview)
 
-        def undo(s: Session, target=target, now=now) -> drill.UndoResult:
-            return drill.undo_last_review(session=s, user_id=USER, now=now, review_id=target.log_id)
+        undo = _undo_call(target.log_id, now)
 
         outcomes = race(undo, undo, engine=file_engine)
         wins = [o for o in outcomes if isinstance(o, drill.UndoResult)]
@@ -211,13 +223,8 @@ def test_undo_racing_a_review_of_the_same_card_leaves_a_consistent_state(file_en
             newest = _grade(s, qid, 3, now)
             shown = drill.card_for_question(session=s, user_id=USER, question_id=qid, now=now, reason="due")
 
-        def undo(s: Session, newest=newest, now=now) -> drill.UndoResult:
-            return drill.undo_last_review(session=s, user_id=USER, now=now, review_id=newest.log_id)
-
-        def review(s: Session, qid=qid, shown=shown, now=now) -> drill.ReviewResult:
-            return drill.record_review(
-                session=s, user_id=USER, question_id=qid, rating=2, now=now, review_token=shown.review_token
-            )
+        undo = _undo_call(newest.log_id, now)
+        review = _review_call(qid, shown.review_token, 2, now)
 
         before = _count(file_engine, DrillReview)
         if round_ % 2:  # vary which thread starts first
@@ -249,13 +256,8 @@ def test_a_late_replay_racing_the_undo_of_its_review_is_never_recorded_twice(fil
                 session=s, user_id=USER, question_id=qid, rating=3, now=now, review_token=shown.review_token
             )
 
-        def undo(s: Session, graded=graded, now=now) -> drill.UndoResult:
-            return drill.undo_last_review(session=s, user_id=USER, now=now, review_id=graded.log_id)
-
-        def replay(s: Session, qid=qid, shown=shown, now=now) -> drill.ReviewResult:
-            return drill.record_review(
-                session=s, user_id=USER, question_id=qid, rating=3, now=now, review_token=shown.review_token
-            )
+        undo = _undo_call(graded.log_id, now)
+        replay = _review_call(qid, shown.review_token, 3, now)
 
         before = _count(file_engine, DrillReview)
         undone, replayed = race(undo, replay, engine=file_engine)
@@ -290,13 +292,8 @@ def test_conditional_writes_alone_keep_undo_races_consistent(file_engine, monkey
             target = _grade(s, qid, 3, now)
             shown = drill.card_for_question(session=s, user_id=USER, question_id=qid, now=now, reason="due")
 
-        def undo(s: Session, target=target, now=now) -> drill.UndoResult:
-            return drill.undo_last_review(session=s, user_id=USER, now=now, review_id=target.log_id)
-
-        def review(s: Session, qid=qid, shown=shown, now=now) -> drill.ReviewResult:
-            return drill.record_review(
-                session=s, user_id=USER, question_id=qid, rating=4, now=now, review_token=shown.review_token
-            )
+        undo = _undo_call(target.log_id, now)
+        review = _review_call(qid, shown.review_token, 4, now)
 
         outcomes = race(undo, undo, review, engine=file_engine)
         assert sum(isinstance(o, drill.UndoResult) for o in outcomes[:2]) <= 1
