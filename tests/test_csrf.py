@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,26 +15,18 @@ from sqlmodel import Session, SQLModel
 
 from app.config import settings
 from app.csrf import form_token, is_api_path, origin_matches
-from app.main import app
 from app.security import CONTENT_SECURITY_POLICY, allowed_hosts, normalise_host
 from tests.utils.csrf import JSON, hx, with_csrf
+from tests.utils.routes import walk_routes
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def write_routes() -> list[tuple[str, str]]:
     """(method, path template) of every state-changing route."""
-
-    def walk(routes: Any) -> Any:
-        for route in routes:
-            if hasattr(route, "effective_route_contexts"):
-                yield from walk(route.effective_route_contexts())
-            else:
-                yield route
-
     found = {
         (method, route.path)
-        for route in walk(app.router.routes)
+        for route in walk_routes()
         for method in getattr(route, "methods", None) or ()
         if method in UNSAFE
     }

@@ -22,8 +22,8 @@ from urllib.parse import quote
 
 import pytest
 
-from app.main import app
 from tests.utils.csrf import with_csrf
+from tests.utils.routes import walk_routes
 
 SEED = 20261102
 SCRIPT = "<script>fuzz(1)</script>"
@@ -550,16 +550,8 @@ PLAN: dict[tuple[str, str], Callable[[Ctx], Iterator[Case]]] = {
 
 def app_routes() -> set[tuple[str, str]]:
     """(method, path) of every route, descending into included routers (old and new FastAPI router layouts)."""
-
-    def walk(routes: Any) -> Iterator[Any]:
-        for route in routes:
-            if hasattr(route, "effective_route_contexts"):
-                yield from walk(route.effective_route_contexts())
-            else:
-                yield route
-
     found = set()
-    for route in walk(app.router.routes):
+    for route in walk_routes():
         for method in sorted(getattr(route, "methods", None) or {"GET"}):
             if method != "HEAD":
                 found.add((method, route.path))
