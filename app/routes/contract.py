@@ -126,3 +126,13 @@ def explained(check: Callable[[Any], object]) -> WrapValidator:
             raise
 
     return WrapValidator(validate)
+
+
+def only_fields(data: Any, fields: Sequence[str], *, zh: str, en: str) -> Any:
+    """The body of a `model_validator(mode="before")`: refuse a JSON object with a field outside `fields` in one
+    sentence naming it (Chinese `zh` first, then "unknown {en} …; expected …"); anything else passes through."""
+    unknown = sorted(set(data) - set(fields)) if isinstance(data, dict) else []
+    if unknown:
+        message = f"{zh} (unknown {en} {unknown[0][:40]!r}; expected {', '.join(fields)})"
+        raise PydanticCustomError("extra_forbidden", "{reason}", {"reason": message})
+    return data

@@ -9,13 +9,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from app import scheduler as sched
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.grading import check_answer, highlight_pieces
 from app.question_bank import get_bank
-from app.routes.contract import CONFLICT, explained
+from app.routes.contract import CONFLICT, explained, only_fields
 from app.services import drill as svc
 from app.templating import is_htmx, templates
 
@@ -36,17 +35,14 @@ REVIEW_EXAMPLE = {"question_id": "q01", "rating": 3, "review_token": "1.q01.0.5f
 REVIEW_FIELDS = ("question_id", "rating", "review_token", "duration_ms")
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
 def _bad_question(value: object) -> None:
-    raise ValueError(f"未知题目 (unknown question_id {_shown(value)}; expected q01 … q30)")
+    raise ValueError(f"未知题目 (unknown question_id {svc.shown_value(value)}; expected q01 … q30)")
 
 
 def _bad_rating(value: object) -> None:
-    raise ValueError(f"评分必须是 1–4 (rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {_shown(value)})")
+    raise ValueError(
+        f"评分必须是 1–4 (rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy), got {svc.shown_value(value)})"
+    )
 
 
 def _bad_token(value: object) -> None:
@@ -60,7 +56,7 @@ def _bad_token(value: object) -> None:
 def _bad_duration(value: object) -> None:
     raise ValueError(
         f"用时必须是 0 到 {svc.MAX_DURATION_MS} 的整数毫秒 "
-        f"(duration_ms must be a whole number from 0 to {svc.MAX_DURATION_MS}, got {_shown(value)})"
+        f"(duration_ms must be a whole number from 0 to {svc.MAX_DURATION_MS}, got {svc.shown_value(value)})"
     )
 
 
@@ -87,11 +83,7 @@ class ReviewIn(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _known_fields(cls, data: Any) -> Any:
-        unknown = sorted(set(data) - set(REVIEW_FIELDS)) if isinstance(data, dict) else []
-        if unknown:
-            message = f"未知字段 (unknown field {unknown[0][:40]!r}; expected {', '.join(REVIEW_FIELDS)})"
-            raise PydanticCustomError("extra_forbidden", "{reason}", {"reason": message})
-        return data
+        return only_fields(data, REVIEW_FIELDS, zh="未知字段", en="field")
 
 
 def _int_or_none(value: str | None) -> int | str | None:
@@ -189,6 +181,11 @@ def _render(request: Request, *, status: int = 200, **context_args: Any) -> HTML
     template = "partials/drill_card.html" if is_htmx(request) else "drill.html"
     context = _context(**context_args)
     return templates.TemplateResponse(request, template, context, status_code=status, headers=NO_STORE)
+
+
+def _refusal_status(exc: Exception) -> int:
+    """409 when another tab or request changed the card or undid the review first, else 422 (bad input)."""
+    return 409 if isinstance(exc, svc.DrillConflict) else 422
 
 
 def _refused(
@@ -299,10 +296,9 @@ def drill_grade(
             duration_ms=_int_or_none(duration_ms),  # type: ignore[arg-type]
             review_token=review_token or None,
         )
-    except svc.DrillConflict as exc:
-        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc), status=409)
-    except ValueError as exc:
-        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc))
+    except (svc.DrillConflict, ValueError) as exc:
+        error, status = str(exc), _refusal_status(exc)
+        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=error, status=status)
     if not is_htmx(request):
         return _back_to_drill(session=session, user_id=user_id, focus=practice)
     item = _next(session=session, user_id=user_id, now=now, focus=practice)
@@ -329,10 +325,9 @@ def drill_undo(
             now=now,
             review_id=_int_or_none(review_id),  # type: ignore[arg-type]
         )
-    except svc.DrillConflict as exc:
-        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc), status=409)
-    except ValueError as exc:
-        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=str(exc))
+    except (svc.DrillConflict, ValueError) as exc:
+        error, status = str(exc), _refusal_status(exc)
+        return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=error, status=status)
     if not is_htmx(request):
         return _back_to_drill(session=session, user_id=user_id, focus=practice)
     item = svc.card_for_question(
@@ -367,10 +362,8 @@ def api_review(session: SessionDep, clock: ClockDep, user_id: UserIdDep, body: R
             duration_ms=body.duration_ms,
             review_token=body.review_token,
         )
-    except svc.DrillConflict as exc:  # the review made with this token was undone: the token stays spent
-        raise HTTPException(409, detail=str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+    except (svc.DrillConflict, ValueError) as exc:  # 409: e.g. the review made with this token was undone
+        raise HTTPException(_refusal_status(exc), detail=str(exc)) from None
     return JSONResponse(result.to_dict(), status_code=200 if result.replayed else 201)
 
 
@@ -388,10 +381,8 @@ def api_undo(
     only that review (409 if another undo or a newer review got there first); nothing is written on error."""
     try:
         return svc.undo_last_review(session=session, user_id=user_id, now=clock.now(), review_id=review_id).to_dict()
-    except svc.DrillConflict as exc:
-        raise HTTPException(409, detail=str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+    except (svc.DrillConflict, ValueError) as exc:
+        raise HTTPException(_refusal_status(exc), detail=str(exc)) from None
 
 
 @router.get("/api/drill/cards")

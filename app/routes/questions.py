@@ -45,13 +45,14 @@ def question_list_page(
     flt, error = _parse_filter(category, difficulty, q, tag)
     current = {"category": category, "difficulty": difficulty, "q": q[: svc.SEARCH_MAX_CHARS]}
     active_tag = flt.tag or ""
+    tags = svc.all_tags()
     context = {
         "hits": svc.search_hits(flt),
         "total": len(svc.all_questions()),
         **current,
         "tag": active_tag,
-        "tags": svc.all_tags(),
-        "tag_urls": {name: _filter_url(**current, tag=name) for name, _ in svc.all_tags()},
+        "tags": tags,
+        "tag_urls": {name: _filter_url(**current, tag=name) for name, _ in tags},
         "untag_url": _filter_url(**current),
         "error": error,
         "search_max": svc.SEARCH_MAX_CHARS,

@@ -8,13 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from app import scheduler as sched
 from app.clock import study_tz
 from app.concurrency import cpu_heavy
 from app.deps import ClockDep, SessionDep, UserIdDep
-from app.routes.contract import explained
+from app.routes.contract import explained, only_fields
 from app.services import drill as svc
 from app.services import drill_transfer
 from app.templating import templates
@@ -64,18 +63,12 @@ class SettingsUpdate(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _known_fields(cls, data: Any) -> Any:
-        unknown = sorted(set(data) - set(SETTINGS_FIELDS)) if isinstance(data, dict) else []
-        if unknown:
-            message = f"未知设置项 (unknown setting {unknown[0][:40]!r}; expected {', '.join(SETTINGS_FIELDS)})"
-            raise PydanticCustomError("extra_forbidden", "{reason}", {"reason": message})
-        return data
+        return only_fields(data, SETTINGS_FIELDS, zh="未知设置项", en="setting")
 
 
 def _merge(current: svc.DrillSettingsView, changes: dict[str, Any]) -> svc.DrillSettingsView:
-    """Apply the given fields over the current settings; ValueError names a bad field or value."""
-    unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
-    if unknown:
-        raise ValueError(f"未知设置项 (unknown setting {unknown[0]!r}; expected {', '.join(SETTINGS_FIELDS)})")
+    """Apply the given fields over the current settings (unknown fields are refused by `SettingsUpdate`);
+    ValueError names a bad value."""
     values = current.to_dict()
     values.update(changes)
     return svc.validate_settings(

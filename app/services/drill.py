@@ -121,7 +121,7 @@ def get_settings(*, session: Session, user_id: int) -> DrillSettingsView:
     return DrillSettingsView(row.desired_retention, row.new_per_day, row.interview_date)
 
 
-def _shown(value: object) -> str:
+def shown_value(value: object) -> str:
     """A bad value for an error message: its repr, cut short (a JSON number may have hundreds of digits)."""
     text = repr(value)
     return text if len(text) <= 40 else text[:40] + "…"
@@ -130,7 +130,9 @@ def _shown(value: object) -> str:
 def validate_settings(*, desired_retention: object, new_per_day: object, interview_date: object) -> DrillSettingsView:
     """Check raw values; ValueError names the bad field and value."""
     if isinstance(desired_retention, bool) or not isinstance(desired_retention, int | float):
-        raise ValueError(f"期望保留率必须是数字 (desired_retention must be a number, got {_shown(desired_retention)})")
+        raise ValueError(
+            f"期望保留率必须是数字 (desired_retention must be a number, got {shown_value(desired_retention)})"
+        )
     try:
         retention = float(desired_retention)
     except OverflowError:  # an integer beyond float range (JSON allows any number of digits)
@@ -139,16 +141,16 @@ def validate_settings(*, desired_retention: object, new_per_day: object, intervi
         low, high = sched.MIN_DESIRED_RETENTION, sched.MAX_DESIRED_RETENTION
         raise ValueError(
             f"期望保留率必须在 {low} 到 {high} 之间 "
-            f"(desired_retention must be between {low} and {high}, got {_shown(desired_retention)})"
+            f"(desired_retention must be between {low} and {high}, got {shown_value(desired_retention)})"
         )
     if isinstance(new_per_day, bool) or not isinstance(new_per_day, int) or not 0 <= new_per_day <= MAX_NEW_PER_DAY:
         raise ValueError(
             f"每日新卡数必须是 0 到 {MAX_NEW_PER_DAY} 的整数 "
-            f"(new_per_day must be a whole number from 0 to {MAX_NEW_PER_DAY}, got {_shown(new_per_day)})"
+            f"(new_per_day must be a whole number from 0 to {MAX_NEW_PER_DAY}, got {shown_value(new_per_day)})"
         )
     if interview_date is not None and not isinstance(interview_date, date):
         raise ValueError(
-            f"{_DATE_ZH} (interview_date must be an ISO date (YYYY-MM-DD) or null, got {_shown(interview_date)})"
+            f"{_DATE_ZH} (interview_date must be an ISO date (YYYY-MM-DD) or null, got {shown_value(interview_date)})"
         )
     if interview_date is not None and not MIN_INTERVIEW_DATE <= interview_date <= MAX_INTERVIEW_DATE:
         raise ValueError(
@@ -458,6 +460,26 @@ def record_review(
     raise RuntimeError(f"could not record the review of {question_id} after repeated write conflicts") from last_error
 
 
+def _move_card(*, session: Session, card_id: int | None, from_reps: int, to: Card, reps: int, fails: int) -> int:
+    """Write FSRS state `to` onto the card only if it is still at version `from_reps` (optimistic
+    concurrency: only the writer that saw that version may move the card); returns the rows changed."""
+    return session.exec(
+        update(DrillCard)
+        .where(col(DrillCard.id) == card_id, col(DrillCard.reps) == from_reps)
+        .values(
+            state=int(to.state),
+            step=to.step,
+            stability=to.stability,
+            difficulty=to.difficulty,
+            due=to.due,
+            last_review=to.last_review,
+            reps=reps,
+            fails=fails,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def _current_card(*, session: Session, user_id: int, question_id: str) -> DrillCard | None:
     """The card as committed now (never a stale copy from the session's identity map)."""
     return session.exec(
@@ -541,22 +563,7 @@ def _record_once(
         session.flush()  # the unique (user_id, question_id) constraint settles a race for a new card
     else:
         # Optimistic concurrency as well: only the writer that saw version `reps_before` may move the card on.
-        changed = session.exec(
-            update(DrillCard)
-            .where(col(DrillCard.id) == row.id, col(DrillCard.reps) == reps_before)
-            .values(
-                state=int(after.state),
-                step=after.step,
-                stability=after.stability,
-                difficulty=after.difficulty,
-                due=after.due,
-                last_review=after.last_review,
-                reps=reps,
-                fails=fails,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if changed.rowcount != 1:
+        if _move_card(session=session, card_id=row.id, from_reps=reps_before, to=after, reps=reps, fails=fails) != 1:
             raise ReviewConflict(question_id)
 
     log = DrillReview(
@@ -636,7 +643,9 @@ def undo_last_review(*, session: Session, user_id: int, now: datetime, review_id
     newest review at the moment of the undo is undone. Read, check and write form one write transaction;
     the undone token is kept as a tombstone (it stays spent) and the card's next token changes."""
     if review_id is not None and (isinstance(review_id, bool) or not isinstance(review_id, int) or review_id < 1):
-        raise ValueError(f"review_id 必须是正整数 (review_id must be a positive whole number, got {_shown(review_id)})")
+        raise ValueError(
+            f"review_id 必须是正整数 (review_id must be a positive whole number, got {shown_value(review_id)})"
+        )
     with _write_transaction(session):
         log = _newest_review(session=session, user_id=user_id)
         if review_id is not None and (log is None or log.id != review_id):
@@ -670,26 +679,19 @@ def undo_last_review(*, session: Session, user_id: int, now: datetime, review_id
                 delete(DrillCard)
                 .where(col(DrillCard.id) == card_id, col(DrillCard.reps) == reps_after)
                 .execution_options(synchronize_session=False)
-            )
+            ).rowcount
         else:
             before = json.loads(card_before)
             card = sched.card_from_json(card_before)
-            restored = session.exec(
-                update(DrillCard)
-                .where(col(DrillCard.id) == card_id, col(DrillCard.reps) == reps_after)
-                .values(
-                    state=int(card.state),
-                    step=card.step,
-                    stability=card.stability,
-                    difficulty=card.difficulty,
-                    due=card.due,
-                    last_review=card.last_review,
-                    reps=int(before["reps"]),
-                    fails=int(before["fails"]),
-                )
-                .execution_options(synchronize_session=False)
+            restored = _move_card(
+                session=session,
+                card_id=card_id,
+                from_reps=reps_after,
+                to=card,
+                reps=int(before["reps"]),
+                fails=int(before["fails"]),
             )
-        if deleted.rowcount != 1 or restored.rowcount != 1:
+        if deleted.rowcount != 1 or restored != 1:
             raise UndoConflict(_gone_message(session=session, user_id=user_id, review_id=log_id))
         session.add(
             DrillReviewUndone(
@@ -898,38 +900,19 @@ def next_card(*, session: Session, user_id: int, now: datetime) -> NextCard | Qu
     now = sched.utc(now)
     queue = _build_queue(session=session, user_id=user_id, now=now)
     if queue.due:
-        row = queue.due[0]
-        return _present(
-            session=session, user_id=user_id, question_id=row.question_id, row=row, reason="due", queue=queue, now=now
-        )
-    if queue.final_pass:
-        row = queue.final_pass[0]
-        return _present(
-            session=session,
-            user_id=user_id,
-            question_id=row.question_id,
-            row=row,
-            reason="final_pass",
-            queue=queue,
-            now=now,
-        )
-    if queue.new_ids:
-        return _present(
-            session=session, user_id=user_id, question_id=queue.new_ids[0], row=None, reason="new", queue=queue, now=now
-        )
-    ahead = _learn_ahead(queue, now)
-    if ahead:
+        question_id, row, reason = queue.due[0].question_id, queue.due[0], "due"
+    elif queue.final_pass:
+        question_id, row, reason = queue.final_pass[0].question_id, queue.final_pass[0], "final_pass"
+    elif queue.new_ids:
+        question_id, row, reason = queue.new_ids[0], None, "new"
+    elif ahead := _learn_ahead(queue, now):
         row = min(ahead, key=lambda r: r.due)
-        return _present(
-            session=session,
-            user_id=user_id,
-            question_id=row.question_id,
-            row=row,
-            reason="learn_ahead",
-            queue=queue,
-            now=now,
-        )
-    return QueueEmpty(next_due=next_due(queue=queue, now=now), counts=queue.counts)
+        question_id, reason = row.question_id, "learn_ahead"
+    else:
+        return QueueEmpty(next_due=next_due(queue=queue, now=now), counts=queue.counts)
+    return _present(
+        session=session, user_id=user_id, question_id=question_id, row=row, reason=reason, queue=queue, now=now
+    )
 
 
 def next_due(*, queue: _Queue, now: datetime) -> datetime | None:

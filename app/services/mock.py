@@ -659,14 +659,18 @@ def _record_review(*, session: Session, item: MockQuestion) -> None:
     item_id = item.id
     key = drill.mock_review_key(item_id)
 
-    def link(log: DrillReview) -> None:
-        linked = session.exec(
+    def link_to(log_id: int | None, due: datetime) -> int:
+        """Link this item to its review row, unless already linked; returns the rows changed."""
+        return session.exec(
             update(MockQuestion)
             .where(col(MockQuestion.id) == item_id, col(MockQuestion.review_log_id).is_(None))
-            .values(review_log_id=log.id, review_token=key, next_due=sched.card_from_json(log.card_after).due)
+            .values(review_log_id=log_id, review_token=key, next_due=due)
             .execution_options(synchronize_session=False)
-        )
-        if linked.rowcount != 1:  # pragma: no cover - only this item's key can link it, and it was unrecorded
+        ).rowcount
+
+    def link(log: DrillReview) -> None:
+        # Only this item's key can link it, and it was unrecorded: the link always lands.
+        if link_to(log.id, sched.card_from_json(log.card_after).due) != 1:  # pragma: no cover
             raise drill.ReviewConflict(item.question_id)
 
     result = drill.record_review(
@@ -682,12 +686,7 @@ def _record_review(*, session: Session, item: MockQuestion) -> None:
     )
     if result.replayed:
         # Recorded before a crash (or by a concurrent confirm of this same item): link this item's own row.
-        session.exec(
-            update(MockQuestion)
-            .where(col(MockQuestion.id) == item_id, col(MockQuestion.review_log_id).is_(None))
-            .values(review_log_id=result.log_id, review_token=key, next_due=result.due)
-            .execution_options(synchronize_session=False)
-        )
+        link_to(result.log_id, result.due)
         session.commit()
     session.refresh(item)
 
@@ -816,6 +815,7 @@ def answer_view(item: MockQuestion, question: Question, now: datetime, mock: Moc
     check = auto_check(item, question)
     reasons = {kp.index: kp for kp in check.key_points} if check is not None else {}
     standing = standing_misconceptions(check, confirmed)
+    confirmed_score = rules.question_score(confirmed, weights, hint_used=item.hint_used)
     follow_up = None
     if item.follow_up_index is not None:
         f = question.follow_ups[item.follow_up_index]
@@ -857,14 +857,12 @@ def answer_view(item: MockQuestion, question: Question, now: datetime, mock: Moc
                 "auto": rules.question_score(
                     auto, weights, hint_used=item.hint_used, misconceptions=len(check.misconceptions) if check else 0
                 ),
-                "confirmed": rules.question_score(confirmed, weights, hint_used=item.hint_used),
+                "confirmed": confirmed_score,
             },
             "suggested_rating": suggested_rating_of(
                 confirmed, question, hint_used=item.hint_used, misconceptions=len(standing)
             ),
-            "rating_reason": rating_reason(
-                rules.question_score(confirmed, weights, hint_used=item.hint_used), [hit.label for hit in standing]
-            ),
+            "rating_reason": rating_reason(confirmed_score, [hit.label for hit in standing]),
             "reference_answer": question.answer,
             "follow_up": follow_up,
             "rating": item.rating,
@@ -955,8 +953,9 @@ def build_report(
     for item, s in zip(items, scored, strict=True):
         q = questions[item.question_id]
         if item.submitted_at is not None:
+            verdicts = fitted(item.verdicts, q)
             outcomes += [
-                rules.KeyPointOutcome(item.question_id, k, kp.label, kp.weight, fitted(item.verdicts, q)[k])
+                rules.KeyPointOutcome(item.question_id, k, kp.label, kp.weight, verdicts[k])
                 for k, kp in enumerate(q.key_points)
             ]
         view = answer_view(item, q, now, mock)
