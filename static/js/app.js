@@ -17,6 +17,11 @@
   }
   window.renderMath = renderMath;
 
+  // True while the learner is typing in a text box: the pages' key handlers (drill.js, keys.js) stand aside.
+  window.isTyping = function (target) {
+    return !!(target && target.closest && target.closest("textarea, input, select, [contenteditable=''], [contenteditable='true']"));
+  };
+
   // Every htmx write carries the page's CSRF token as a header (forms also hold it as a hidden field,
   // for when JavaScript is off); the server refuses writes without it (app/csrf.py).
   document.addEventListener("htmx:configRequest", function (evt) {

@@ -13,10 +13,6 @@
     if (el && el.dataset.token && !(el.dataset.token in shownAt)) shownAt[el.dataset.token] = Date.now();
   }
 
-  function isTyping(target) {
-    return target && target.closest && target.closest("textarea, input, select, [contenteditable='true']");
-  }
-
   function submit(form, button) {
     if (!form || (busy && Date.now() - busy < 10000)) return;
     if (button && button.disabled) return;
@@ -45,7 +41,7 @@
     var el = root();
     if (!el) return;
     var phase = el.dataset.phase;
-    if (isTyping(e.target)) {
+    if (window.isTyping(e.target)) {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && phase === "front") { e.preventDefault(); reveal(); }
       else if (e.key === "Escape") { e.target.blur(); el.focus(); }
       return;

@@ -53,10 +53,6 @@
     [["Esc"], "关闭本帮助 Close"]
   ];
 
-  function isTyping(target) {
-    return !!(target && target.closest && target.closest("textarea, input, select, [contenteditable=''], [contenteditable='true']"));
-  }
-
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
@@ -182,7 +178,7 @@
       if (e.key !== "Tab") e.stopImmediatePropagation();
       return;
     }
-    if (e.isComposing || e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+    if (e.isComposing || e.ctrlKey || e.metaKey || e.altKey || window.isTyping(e.target)) return;
     if (e.key === "?") { e.preventDefault(); e.stopImmediatePropagation(); show(); return; }
     if (e.key === "/") {
       var search = document.getElementById("search");
