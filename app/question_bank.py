@@ -1,4 +1,8 @@
-"""The 30-question bank: typed schema and loader for the YAML files in `question_bank/`."""
+"""The question bank: typed schema and loader for the YAML files in `question_bank/`.
+
+Two tracks: `guide` (q01–q30, the study guide's four categories A–D) and `modern` (q31–q60, the modern-LLM
+track's three categories E–G). A question's track follows from its category.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,23 @@ NOTES_DIR = BANK_DIR / "notes"
 Verdict = Literal["covered", "partly", "missed"]
 
 
+class Track(StrEnum):
+    """The guide's 30 questions, and the modern-LLM track that goes beyond it."""
+
+    guide = "guide"
+    modern = "modern"
+
+
 class Category(StrEnum):
-    """The four parts of the source list (A–D)."""
+    """The four parts of the source list (A–D), then the modern track's three (E–G)."""
 
     basics = "basics"
     depth = "depth"
     implementation = "implementation"
     applications = "applications"
+    architecture = "architecture"
+    training = "training"
+    inference = "inference"
 
 
 CATEGORY_LABELS: dict[Category, str] = {
@@ -31,10 +45,28 @@ CATEGORY_LABELS: dict[Category, str] = {
     Category.depth: "B. 深入与细节",
     Category.implementation: "C. 实现与计算",
     Category.applications: "D. 应用与扩展",
+    Category.architecture: "E. 现代架构",
+    Category.training: "F. 训练与对齐",
+    Category.inference: "G. 推理与部署",
 }
 
-# Study notes, in reading order: slug -> title. The eight core mechanisms of Part 1,
-# then interview technique (Part 3) and the review plan (Part 4).
+TRACK_LABELS: dict[Track, str] = {
+    Track.guide: "经典 Transformer（指南 30 题）",
+    Track.modern: "现代 LLM",
+}
+
+CATEGORY_TRACK: dict[Category, Track] = {
+    c: Track.guide
+    if c in (Category.basics, Category.depth, Category.implementation, Category.applications)
+    else Track.modern
+    for c in Category
+}
+
+# Question numbers per track (inclusive ranges); ids are zero-padded two digits.
+TRACK_NUMBERS: dict[Track, range] = {Track.guide: range(1, 31), Track.modern: range(31, 61)}
+
+# Study notes, in reading order: slug -> title. The eight core mechanisms of Part 1, the modern track's
+# three categories, then interview technique (Part 3) and the review plan (Part 4).
 NOTES_SECTIONS: dict[str, str] = {
     "architecture": "宏观架构：Encoder-Decoder",
     "self-attention": "自注意力 Self-Attention",
@@ -44,11 +76,17 @@ NOTES_SECTIONS: dict[str, str] = {
     "residual-layernorm": "残差连接与 LayerNorm",
     "masked-attention": "Decoder 的掩码自注意力",
     "cross-attention": "编码器-解码器注意力 Cross-Attention",
+    "modern-architecture": "现代架构：LLaMA 式 decoder-only",
+    "training-alignment": "训练与对齐：预训练、并行、微调与 RLHF",
+    "inference-serving": "推理与部署：解码、KV cache 与服务化",
     "technique": "面试技巧 Interview technique",
     "review-plan": "复习计划 Review plan",
 }
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+
+QUESTION_ID_PATTERN = r"^q(0[1-9]|[1-5][0-9]|60)$"  # q01–q60
+ALL_QUESTION_IDS: tuple[str, ...] = tuple(f"q{n:02d}" for n in range(1, 61))
 
 
 class _Strict(BaseModel):
@@ -174,7 +212,7 @@ class SampleAnswer(_Strict):
 
 
 class Question(_Strict):
-    id: Annotated[str, Field(pattern=r"^q(0[1-9]|[12][0-9]|30)$")]
+    id: Annotated[str, Field(pattern=QUESTION_ID_PATTERN)]
     category: Category
     difficulty: int = Field(ge=1, le=3)
     tags: list[NonEmpty] = Field(min_length=1)
@@ -190,6 +228,10 @@ class Question(_Strict):
     @property
     def number(self) -> int:
         return int(self.id[1:])
+
+    @property
+    def track(self) -> Track:
+        return CATEGORY_TRACK[self.category]
 
     @field_validator("notes_section")
     @classmethod
@@ -237,7 +279,21 @@ def category_for_number(number: int) -> Category:
         return Category.depth
     if number <= 23:
         return Category.implementation
-    return Category.applications
+    if number <= 30:
+        return Category.applications
+    if number <= 40:
+        return Category.architecture
+    if number <= 50:
+        return Category.training
+    return Category.inference
+
+
+def track_for_number(number: int) -> Track:
+    return CATEGORY_TRACK[category_for_number(number)]
+
+
+# While the modern track is being written, only the guide's 30 are required; the end state requires all 60.
+REQUIRED_IDS: frozenset[str] = frozenset(ALL_QUESTION_IDS[:30])
 
 
 class QuestionBankError(RuntimeError):
@@ -269,10 +325,10 @@ def load_question_file(path: Path) -> Question:
 
 
 def load_bank(directory: Path = BANK_DIR) -> dict[str, Question]:
-    """Load and validate every `qNN.yaml`; exactly q01–q30 must be present."""
+    """Load and validate every `qNN.yaml`; exactly q01–q60 must be present."""
     files = sorted(p for p in directory.glob("q*.yaml") if re.fullmatch(r"q\d\d", p.stem))
     bank = {q.id: q for q in (load_question_file(p) for p in files)}
-    expected = [f"q{n:02d}" for n in range(1, 31)]
+    expected = [qid for qid in ALL_QUESTION_IDS if qid in REQUIRED_IDS or qid in bank]
     missing = [qid for qid in expected if qid not in bank]
     if missing:
         raise QuestionBankError(f"{directory}: missing question files: {', '.join(m + '.yaml' for m in missing)}")

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.grading.scores import Verdict, coverage_score
-from app.question_bank import BANK_DIR, Question
+from app.question_bank import BANK_DIR, QUESTION_ID_PATTERN, Question
 
 CALIBRATION_DIR = BANK_DIR / "calibration"
 Kind = Literal["strong", "paraphrase", "partial", "wrong", "minimal"]
@@ -39,7 +39,7 @@ class CalibrationSample(BaseModel):
 class CalibrationFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    question_id: Annotated[str, Field(pattern=r"^q(0[1-9]|[12][0-9]|30)$")]
+    question_id: Annotated[str, Field(pattern=QUESTION_ID_PATTERN)]
     samples: list[CalibrationSample] = Field(min_length=1)
 
 
