@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
     ALLOWED_HOSTS: str = "localhost,127.0.0.1,[::1]"
     # The address `make run` binds (its HOST); allowed as a Host name too unless it is 0.0.0.0 / ::.
     SERVE_HOST: str = ""
+    # The hand-coding lab's code runner (sandboxed worker processes): on, off, or auto = on only when the
+    # server listens on loopback (SERVE_HOST empty — uvicorn's default 127.0.0.1 — or a loopback address).
+    CODE_RUNNER: Literal["auto", "on", "off"] = "auto"
 
     @field_validator("ALLOWED_HOSTS")
     @classmethod

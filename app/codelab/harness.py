@@ -1,0 +1,164 @@
+"""Run one exercise's hidden tests on a learner's code: in-process (`run_checks`) or as the sandboxed worker.
+
+As a script (`python -I -S harness.py --result-fd N ...`, started by runner.py) it is the worker: it isolates
+itself (sandbox.py), imports torch, says it is ready, waits on stdin for ONE job, runs it and writes the result
+as one JSON line on the result fd, then exits. It imports nothing of the app: diagnose.py and sandbox.py are
+loaded by file path, so `import app` fails inside a run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import linecache
+import sys
+import time
+import traceback
+import types
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LEARNER_FILE = "your_code.py"  # the file name the learner's code is compiled under (traceback trimming)
+CHECK_FILE = "check.py"
+MAX_MESSAGE_CHARS = 2_000
+
+
+def _load_by_path(name: str, filename: str) -> types.ModuleType:
+    """Import a sibling module by file path under a private name (no package needed, none made importable)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, HERE / filename)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_diagnose() -> types.ModuleType:
+    return _load_by_path("codelab_diagnose", "diagnose.py")
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def learner_traceback(exc: BaseException) -> str:
+    """The exception with its traceback trimmed to the learner's own lines (torch's internals are noise here)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == LEARNER_FILE]
+    lines = [f"抛出异常 {type(exc).__name__}: {exc}"]
+    for f in frames[-4:]:
+        lines.append(f"  你的代码第 {f.lineno} 行，在 {f.name} 中：{(f.line or '').strip()}")
+    if not frames:
+        lines.append("  （异常不在你的代码里抛出：检查返回值的类型和形状）")
+    return _clip("\n".join(lines))
+
+
+def _syntax_error(exc: SyntaxError) -> str:
+    where = f"第 {exc.lineno} 行" if exc.lineno else "某处"
+    text = (exc.text or "").rstrip()
+    return _clip(f"语法错误（SyntaxError）：{where}：{exc.msg}" + (f"\n  {text}" if text else ""))
+
+
+def load_learner(code: str, entry: str) -> tuple[object | None, str | None]:
+    """Execute the learner's module and return (its entry object, None) or (None, a Chinese-first error)."""
+    try:
+        compiled = compile(code, LEARNER_FILE, "exec")
+    except SyntaxError as exc:
+        return None, _syntax_error(exc)
+    except ValueError as exc:  # e.g. NUL bytes in the source
+        return None, f"代码无法编译：{exc}"
+    linecache.cache[LEARNER_FILE] = (len(code), None, code.splitlines(keepends=True), LEARNER_FILE)
+    namespace: dict = {"__name__": "learner", "__file__": LEARNER_FILE, "__builtins__": __builtins__}
+    try:
+        exec(compiled, namespace)  # noqa: S102 - running the learner's code is the point (in the sandbox)
+    except BaseException as exc:  # SystemExit/KeyboardInterrupt too: the run must still report
+        return None, "导入你的代码时出错：\n" + learner_traceback(exc)
+    obj = namespace.get(entry)
+    if obj is None:
+        return None, f"没有找到 `{entry}`：请保留题目给出的函数（或类）名"
+    if not callable(obj):
+        return None, f"`{entry}` 不是函数或类（得到 {type(obj).__name__}）"
+    return obj, None
+
+
+def load_check(check_source: str) -> dict:
+    """Execute check.py: its CASES, and optional EXCEPTION_HINTS [(substring of the error, hint), ...]."""
+    load_diagnose()
+    namespace: dict = {"__name__": "check", "__file__": CHECK_FILE}
+    exec(compile(check_source, CHECK_FILE, "exec"), namespace)  # noqa: S102 - the exercise's own hidden tests
+    return namespace
+
+
+def _exception_hint(exc: BaseException, hints: list[tuple[str, str]]) -> str:
+    text = str(exc)
+    return next((f"\n→ {hint}" for needle, hint in hints if needle in text), "")
+
+
+def run_checks(check_source: str, code: str, entry: str) -> dict:
+    """Run every hidden case on the learner's code. Returns {passed, tests: [{name, passed, message}], error}."""
+    diagnose = load_diagnose()
+    check = load_check(check_source)
+    cases, hints = list(check["CASES"]), list(check.get("EXCEPTION_HINTS", []))
+    obj, error = load_learner(code, entry)
+    if error is not None:
+        return {"passed": False, "tests": [], "error": error}
+    tests = []
+    for case in cases:
+        try:
+            case.run(obj)
+        except diagnose.CheckFailure as failure:
+            tests.append({"name": case.name, "passed": False, "message": _clip(f"用例 `{case.name}`：{failure}")})
+        except BaseException as exc:  # the learner's exception (or SystemExit): report it, go on
+            tests.append(
+                {
+                    "name": case.name,
+                    "passed": False,
+                    "message": f"用例 `{case.name}`：" + learner_traceback(exc) + _exception_hint(exc, hints),
+                }
+            )
+        else:
+            tests.append({"name": case.name, "passed": True, "message": ""})
+    return {"passed": bool(tests) and all(t["passed"] for t in tests), "tests": tests, "error": None}
+
+
+def worker_main(argv: list[str]) -> None:
+    """The sandboxed worker: isolate, warm up, wait for one job on stdin, answer on the result fd, exit."""
+    import json
+    import os
+
+    args = dict(zip(argv[0::2], argv[1::2], strict=False))
+    result_fd = int(args["--result-fd"])
+    site_dir = args["--path"]  # torch's site-packages: the only non-stdlib folder on sys.path (-I -S)
+    sys.path.append(site_dir)
+    load_diagnose()
+    sandbox = _load_by_path("codelab_sandbox", "sandbox.py")
+    isolation = sandbox.isolate(
+        hide=[p for p in args.get("--hide", "").split(os.pathsep) if p],
+        keep=[site_dir, sys.base_prefix],
+        uid=int(args.get("--uid", "0")),
+    )  # forks: from here on this is the worker inside the new namespaces
+
+    import torch  # noqa: F401 - the warm-up this worker exists for
+    import torch.nn.functional  # noqa: F401
+
+    torch.set_num_threads(1)
+    out = os.fdopen(result_fd, "w", encoding="utf-8")
+    out.write(json.dumps({"ready": True, "isolation": isolation}) + "\n")
+    out.flush()
+
+    job = json.loads(sys.stdin.readline() or "{}")
+    if not job:
+        os._exit(0)
+    started = time.perf_counter()
+    sandbox.confine(isolation, cpu_seconds=int(job.get("cpu_seconds", 10)))
+    result = run_checks(job["check"], job["code"], job["entry"])
+    result["nonce"] = job.get("nonce")
+    result["duration_ms"] = int((time.perf_counter() - started) * 1000)
+    sys.stdout.flush()
+    out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    out.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    worker_main(sys.argv[1:])

@@ -1,0 +1,346 @@
+"""Run a learner's code against an exercise's hidden tests in a sandboxed, pre-warmed worker process.
+
+Each run takes one worker (harness.py started as `python -I -S`, torch already imported, waiting on stdin),
+sends it one JSON job and reads one JSON line back on a private result pipe; the learner's prints go to the
+worker's stdout, read here up to OUTPUT_BYTES. A worker serves exactly one job, then exits; a fresh one is
+started after each run, so the pool stays warm. Isolation (namespaces, hidden project files, limits, an
+unprivileged uid) is sandbox.py's; this module adds the wall-clock timeout, the output cap and the
+concurrency rules: at most MAX_RUNS runs at once and one per owner, a further one fails fast (RunnerBusy).
+
+The web layer: call `run_code(slug, code, owner=user_key)` in a thread (it blocks up to ~WALL_SECONDS),
+map ValueError to 422 and RunnerBusy to 429/503, check `runner_status()` before showing the Run button, and
+call `warm_up()` once at start-up when the runner is enabled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import itertools
+import json
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.codelab.exercises import get_exercises
+from app.config import ROOT, settings
+
+MAX_CODE_CHARS = 20_000
+WALL_SECONDS = 10.0  # from job sent to result read
+CPU_SECONDS = 10
+OUTPUT_BYTES = 64 * 1024  # the learner's prints; more and the run is killed
+RESULT_BYTES = 2_000_000
+READY_SECONDS = 90.0  # a cold worker importing torch on a busy 2-core machine
+POOL_SIZE = 2  # idle warm workers kept
+MAX_RUNS = 2  # runs at once, whoever asks
+HARNESS = Path(__file__).resolve().parent / "harness.py"
+LOOPBACK = {"", "127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    name: str
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    passed: bool
+    tests: list[TestOutcome]
+    duration_ms: int
+    error: str | None  # None, or a Chinese-first message for a run that could not finish
+    output: str = ""  # what the learner's code printed (clipped)
+    isolation: dict = field(default_factory=dict)  # what the sandbox achieved for this run (sandbox.isolate)
+
+
+class RunnerBusy(RuntimeError):
+    """Every run slot is taken, or this owner already has a run going: try again in a moment."""
+
+
+def _torch_site_dir() -> str:
+    spec = importlib.util.find_spec("torch")
+    assert spec is not None and spec.origin is not None, "torch is not installed"
+    return str(Path(spec.origin).resolve().parent.parent)
+
+
+def _database_dir() -> str:
+    url = settings.DATABASE_URL
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return str(Path(url.removeprefix("sqlite:///")).resolve().parent)
+    return ""
+
+
+def hidden_paths() -> list[str]:
+    """Folders the learner's code must not see: the project, the database's folder, the secret's, the home."""
+    paths = [str(ROOT), _database_dir(), str(Path.home())]
+    if settings.SECRET_FILE:
+        paths.append(str(Path(settings.SECRET_FILE).resolve().parent))
+    return [p for p in paths if p]
+
+
+_uids = itertools.count()
+
+
+class _Worker:
+    """One harness process: started now, ready once its first line arrives on the result pipe."""
+
+    def __init__(self) -> None:
+        self.tmpdir = tempfile.mkdtemp(prefix="codelab-")
+        read_fd, write_fd = os.pipe()
+        uid = 61000 + next(_uids) % 1000 if os.geteuid() == 0 else 0
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": self.tmpdir,
+            "LANG": "C.UTF-8",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        argv = [sys.executable, "-I", "-S", "-B", str(HARNESS), "--result-fd", str(write_fd)]
+        argv += ["--path", _torch_site_dir(), "--hide", os.pathsep.join(hidden_paths()), "--uid", str(uid)]
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,),
+            cwd=self.tmpdir,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(write_fd)
+        self.result = os.fdopen(read_fd, "rb", buffering=0)
+        self.started = time.monotonic()
+        self.ready: dict | None = None
+        self.output = bytearray()
+        self.result_buf = bytearray()
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.kill()
+        for f in (self.result, self.proc.stdout, self.proc.stdin):
+            try:
+                if f is not None:
+                    f.close()
+            except OSError:
+                pass
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def read_line(self, deadline: float) -> tuple[dict | None, str | None]:
+        """The next JSON line on the result pipe, collecting the learner's output meanwhile; or why there is none."""
+        assert self.proc.stdout is not None
+        sel = selectors.DefaultSelector()
+        sel.register(self.result, selectors.EVENT_READ, "result")
+        sel.register(self.proc.stdout, selectors.EVENT_READ, "output")
+        open_streams = 2
+        try:
+            while True:
+                if b"\n" in self.result_buf:
+                    line, _, rest = bytes(self.result_buf).partition(b"\n")
+                    self.result_buf = bytearray(rest)
+                    try:
+                        return json.loads(line), None
+                    except ValueError:
+                        return None, "运行结果无法解析（代码是否向内部通道写了东西？）"
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None, "timeout"
+                if open_streams == 0:
+                    return None, "exited"
+                for key, _ in sel.select(timeout=min(left, 0.5)):
+                    chunk = os.read(key.fileobj.fileno(), 65536)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        open_streams -= 1
+                    elif key.data == "result":
+                        self.result_buf += chunk
+                        if len(self.result_buf) > RESULT_BYTES:
+                            return None, "运行结果过大"
+                    else:
+                        self.output += chunk
+                        if len(self.output) > OUTPUT_BYTES:
+                            return None, "output"
+        finally:
+            sel.close()
+
+    def wait_ready(self) -> str | None:
+        if self.ready is not None:
+            return None
+        message, problem = self.read_line(self.started + READY_SECONDS)
+        if message is None or not message.get("ready"):
+            tail = self.output[-800:].decode("utf-8", "replace")
+            return f"运行进程没能启动（{problem}）：{tail}".strip()
+        self.ready = message
+        return None
+
+
+_lock = threading.Lock()
+_idle: list[_Worker] = []
+_owners: set[str] = set()
+_slots = threading.BoundedSemaphore(MAX_RUNS)
+_last_isolation: dict = {}
+
+
+def _take_worker() -> _Worker:
+    with _lock:
+        while _idle:
+            worker = _idle.pop(0)
+            if worker.proc.poll() is None:
+                return worker
+            worker.close()
+    return _Worker()
+
+
+def _refill() -> None:
+    """Start workers until POOL_SIZE idle ones exist (they import torch in the background)."""
+    with _lock:
+        alive = [w for w in _idle if w.proc.poll() is None]
+        for w in _idle:
+            if w not in alive:
+                w.close()
+        _idle[:] = alive
+        missing = POOL_SIZE - len(_idle)
+    for _ in range(max(0, missing)):
+        worker = _Worker()
+        with _lock:
+            _idle.append(worker)
+
+
+def warm_up() -> None:
+    """Start the warm pool now (call once at start-up when runner_status() is enabled)."""
+    _refill()
+
+
+def shutdown() -> None:
+    """Stop the idle workers (at app shutdown, and between tests)."""
+    with _lock:
+        workers, _idle[:] = list(_idle), []
+    for w in workers:
+        w.close()
+
+
+def _exit_message(code: int | None) -> str:
+    if code == 128 + signal.SIGXCPU or code == -signal.SIGXCPU:
+        return f"CPU 时间超限（超过 {CPU_SECONDS} 秒 CPU 时间）：是否有死循环或过大的计算？"
+    if code in (128 + signal.SIGKILL, -signal.SIGKILL):
+        return "运行进程被强制结束（可能是内存超限）"
+    if code in (128 + signal.SIGSEGV, -signal.SIGSEGV):
+        return "运行进程崩溃（段错误 SIGSEGV）"
+    return f"运行进程意外退出（退出码 {code}），没有给出结果"
+
+
+def _result(passed: bool, tests: list, started: float, error: str | None, worker: _Worker | None) -> RunResult:
+    output = worker.output[:OUTPUT_BYTES].decode("utf-8", "replace") if worker else ""
+    isolation = (worker.ready or {}).get("isolation", {}) if worker else {}
+    return RunResult(
+        passed=passed,
+        tests=tests,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        error=error,
+        output=output,
+        isolation=isolation,
+    )
+
+
+def run_code(slug: str, code: str, *, owner: str | None = None) -> RunResult:
+    """Run `code` against exercise `slug`'s hidden tests in a sandboxed worker (blocking, ≤ ~WALL_SECONDS).
+
+    Raises ValueError for an unknown slug or code over MAX_CODE_CHARS, RunnerBusy when no slot is free or
+    `owner` already has a run going. A run that could not finish returns a RunResult whose `error` says why.
+    """
+    exercise = get_exercises().get(slug)
+    if exercise is None:
+        raise ValueError(f"unknown exercise {slug!r}")
+    if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
+        raise ValueError(f"code must be a string of at most {MAX_CODE_CHARS} characters")
+    if not _slots.acquire(blocking=False):
+        raise RunnerBusy(f"代码运行器正忙（同时最多 {MAX_RUNS} 个运行），请稍后再试")
+    with _lock:
+        if owner is not None and owner in _owners:
+            _slots.release()
+            raise RunnerBusy("你上一次的运行还没结束，请等它完成")
+        if owner is not None:
+            _owners.add(owner)
+    started = time.monotonic()
+    worker: _Worker | None = None
+    try:
+        worker = _take_worker()
+        problem = worker.wait_ready()
+        if problem:
+            return _result(False, [], started, problem, worker)
+        _last_isolation.clear()
+        _last_isolation.update(worker.ready.get("isolation", {}))
+        started = time.monotonic()
+        nonce = secrets.token_hex(8)
+        job = {
+            "nonce": nonce,
+            "check": exercise.check_source,
+            "code": code,
+            "entry": exercise.entry,
+            "cpu_seconds": CPU_SECONDS,
+        }
+        try:
+            assert worker.proc.stdin is not None
+            worker.proc.stdin.write((json.dumps(job) + "\n").encode())
+            worker.proc.stdin.close()
+        except BrokenPipeError:
+            return _result(False, [], started, _exit_message(worker.proc.wait()), worker)
+        message, problem = worker.read_line(started + WALL_SECONDS)
+        if message is None:
+            if problem == "exited":
+                return _result(False, [], started, _exit_message(worker.proc.wait()), worker)
+            worker.kill()
+            if problem == "timeout":
+                return _result(False, [], started, f"运行超时（超过 {WALL_SECONDS:.0f} 秒）：是否有死循环？", worker)
+            if problem == "output":
+                return _result(
+                    False,
+                    [],
+                    started,
+                    f"输出过多（超过 {OUTPUT_BYTES // 1024} KB），运行已被终止：请删掉大量的 print",
+                    worker,
+                )
+            return _result(False, [], started, problem, worker)
+        if message.get("nonce") != nonce:
+            return _result(False, [], started, "运行结果无效（校验码不符）", worker)
+        tests = [TestOutcome(str(t["name"]), bool(t["passed"]), str(t["message"])) for t in message.get("tests", [])]
+        return _result(
+            bool(message.get("passed")) and not message.get("error"), tests, started, message.get("error"), worker
+        )
+    finally:
+        if worker is not None:
+            worker.close()
+        with _lock:
+            _owners.discard(owner or "")
+        _slots.release()
+        _refill()
+
+
+def runner_status() -> tuple[bool, str]:
+    """(enabled, reason): CODE_RUNNER=on|off, or auto = on only when the server listens on loopback."""
+    mode = settings.CODE_RUNNER
+    if mode == "off":
+        return False, "代码运行器已关闭（CODE_RUNNER=off）"
+    if not sys.platform.startswith("linux"):
+        return False, "代码运行器只支持 Linux（需要命名空间和资源限制）"
+    if mode == "auto" and settings.SERVE_HOST.strip() not in LOOPBACK:
+        return False, (
+            f"服务监听在 {settings.SERVE_HOST}（非本机回环地址），为安全起见默认不运行代码；"
+            "确认只有你自己能访问时可设 CODE_RUNNER=on"
+        )
+    notes = list(_last_isolation.get("notes", []))
+    return True, "；".join(notes)

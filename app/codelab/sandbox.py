@@ -1,0 +1,183 @@
+"""Isolation for the code runner's worker process (Linux; standard library only, loaded by file path).
+
+`isolate()` runs first in the worker, while it is still single-threaded (before torch is imported):
+new network, mount and PID namespaces (as root directly; otherwise inside a new user namespace), the
+project, the database's folder and the home folder hidden under empty tmpfs mounts (only Python's own
+files and torch's site-packages are bound back), a fresh tmpfs as /tmp whose /tmp/work is the run's
+cwd. It then forks twice: PID 1 of the new namespace only reaps, the grandchild is the worker. When the
+worker ends, PID 1 ends and the kernel kills whatever the learner's code left behind (fork bombs too).
+
+`confine()` runs after the job has been read, just before the learner's code: resource limits (CPU,
+address space, file size, open files, processes, no core files), then — as root — a switch to an
+unprivileged uid with no capabilities, so file permissions and RLIMIT_NPROC apply.
+
+Whatever cannot be done here is left out and named in the report, which runner_status() shows.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+PR_SET_NO_NEW_PRIVS = 38
+
+WORKDIR = "/tmp/work"
+MEMORY_BYTES = 3 * 1024**3  # address space: torch alone maps ~0.8 GB, leave room for real work
+FILE_BYTES = 16 * 1024**2  # largest file a run may write
+OPEN_FILES = 64
+PROCESSES = 64  # threads count too; torch uses a few
+TMPFS_BYTES = 64 * 1024**2
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _unshare(flags: int) -> None:
+    _check(_libc.unshare(flags), "unshare")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = [None if s is None else s.encode() for s in (source, target, fstype, data)]
+    _check(_libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _map_self(outer_uid: int, outer_gid: int) -> None:
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"0 {outer_uid} 1")
+    _write("/proc/self/gid_map", f"0 {outer_gid} 1")
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    real = sorted({os.path.realpath(p) for p in paths if p and os.path.isdir(p)})
+    return [p for p in real if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in real)]
+
+
+def _hide(trees: list[str], keep: list[str]) -> list[str]:
+    """Cover each tree with an empty read-only-for-others tmpfs, then bind the `keep` folders back in."""
+    keep = [os.path.realpath(k) for k in keep if os.path.isdir(k)]
+    handles = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep}  # reachable after being covered
+    hidden = []
+    for tree in _outermost(trees):
+        if tree in ("/", "/proc", "/dev", "/sys", "/usr", "/lib", "/bin", "/etc"):
+            continue
+        _mount("tmpfs", tree, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        hidden.append(tree)
+    for k, fd in handles.items():
+        if any(k.startswith(t.rstrip("/") + "/") for t in hidden):
+            os.makedirs(k, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", k, None, MS_BIND | MS_REC)
+        os.close(fd)
+    return hidden
+
+
+def isolate(*, hide: list[str], keep: list[str], uid: int) -> dict:
+    """Enter new namespaces, hide `hide` (except `keep`), fork into PID 1 + worker. Returns what was achieved."""
+    report: dict = {"net": False, "mount": False, "pid": False, "uid": None, "hidden": [], "notes": []}
+    is_root = os.geteuid() == 0
+    outer_uid, outer_gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID
+    try:
+        _unshare(flags if is_root else flags | CLONE_NEWUSER)
+        if not is_root:
+            _map_self(outer_uid, outer_gid)
+        report.update(net=True, mount=True, pid=True)
+    except OSError as exc:
+        report["notes"].append(f"无法创建命名空间（{exc.strerror}）：没有网络隔离，文件系统只靠权限保护")
+    if report["mount"]:
+        try:
+            _mount(None, "/", None, MS_REC | MS_PRIVATE)
+            report["hidden"] = _hide(hide, keep)
+            _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMPFS_BYTES},mode=1777")
+            os.makedirs(WORKDIR, mode=0o755)
+            if not is_root:  # lock these mounts: a nested user namespace cannot unmount them to look beneath
+                _unshare(CLONE_NEWUSER | CLONE_NEWNS)
+                _map_self(0, 0)
+        except OSError as exc:
+            report["notes"].append(f"挂载隔离失败（{exc.strerror}）")
+    if is_root and uid > 0:
+        report["uid"] = uid
+        if report["mount"]:
+            os.chown(WORKDIR, uid, uid)
+    elif not is_root:
+        report["notes"].append("非 root 运行：在用户命名空间里降权，不切换 uid")
+    if not os.path.isdir(WORKDIR):
+        os.makedirs(WORKDIR, exist_ok=True)
+    os.chdir(WORKDIR)
+    os.environ["HOME"] = WORKDIR
+    if report["pid"]:
+        _fork_reaper()
+    return report
+
+
+def _relay(pid: int) -> None:
+    """Wait for `pid` (reaping any other child meanwhile) and exit the way it did."""
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(1)
+        if done == pid:
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+
+
+def _fork_reaper() -> None:
+    """outer → PID 1 (reaps, relays the worker's exit) → worker (returns to the caller)."""
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid:
+        _quiet()
+        _relay(pid)
+    pid = os.fork()  # we are PID 1 of the new namespace now
+    if pid:
+        _quiet()
+        _relay(pid)
+
+
+def _quiet() -> None:
+    """The waiting processes keep no pipe ends open except through the worker."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.closerange(3, 1024)
+
+
+def confine(report: dict, *, cpu_seconds: int) -> None:
+    """Limits for the learner's code; as root also an unprivileged uid (no capabilities, NPROC applies)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(usage.ru_utime + usage.ru_stime) + 1
+    limits = [
+        (resource.RLIMIT_CPU, spent + cpu_seconds, spent + cpu_seconds + 1),
+        (resource.RLIMIT_AS, MEMORY_BYTES, MEMORY_BYTES),
+        (resource.RLIMIT_FSIZE, FILE_BYTES, FILE_BYTES),
+        (resource.RLIMIT_NOFILE, OPEN_FILES, OPEN_FILES),
+        (resource.RLIMIT_NPROC, PROCESSES, PROCESSES),
+        (resource.RLIMIT_CORE, 0, 0),
+    ]
+    for which, soft, hard in limits:
+        try:
+            resource.setrlimit(which, (soft, hard))
+        except (ValueError, OSError) as exc:
+            report["notes"].append(f"限制 {which} 未生效：{exc}")
+    uid = report.get("uid")
+    if uid:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
