@@ -199,6 +199,7 @@ def path_cases(ctx: Ctx, template: str, methods: tuple[str, ...] = ("GET",), k: 
     """The template filled with hostile segments (and once with live ids), for each method."""
     names = re.findall(r"{(\w+)}", template)
     valid = {"mock_id": str(ctx.mock_id), "question_id": ctx.rng.choice(ctx.question_ids), "slug": "attention"}
+    valid["calculator"] = "kv-cache"
     for method in methods:
         for i in range(k):
             url = template
@@ -368,6 +369,15 @@ def _static(ctx: Ctx) -> Iterator[Case]:
 
 MOCK = "/api/mock-sessions/{mock_id}"
 ANSWER = MOCK + "/answers/{question_id}"
+
+KV_FIELDS = [
+    *("layers", "query_heads", "kv_heads", "head_dim", "seq_len", "batch", "bytes_per_value"),
+    *("latent_dim", "rope_dim"),
+]
+TRAINING_FIELDS = [
+    *("params", "precision", "optimizer", "zero_stage", "devices", "activation_checkpointing"),
+    *("layers", "hidden", "heads", "seq_len", "micro_batch"),
+]
 
 PLAN: dict[tuple[str, str], Callable[[Ctx], Iterator[Case]]] = {
     ("GET", "/openapi.json"): lambda ctx: query_cases(ctx, "/openapi.json", [], k=1),
@@ -544,6 +554,22 @@ PLAN: dict[tuple[str, str], Callable[[Ctx], Iterator[Case]]] = {
     ),
     ("POST", "/api/check"): lambda ctx: json_cases(
         ctx, "POST", "/api/check", {"question_id": "q04", "text": "不需要除以 √d_k，softmax 也不会饱和。"}, k=14
+    ),
+    ("GET", "/calculators"): lambda ctx: query_cases(ctx, "/calculators", [], k=1),
+    ("GET", "/calculators/{calculator}"): lambda ctx: (
+        c
+        for gen in (
+            path_cases(ctx, "/calculators/{calculator}", k=4),
+            query_cases(ctx, "/calculators/kv-cache", [*KV_FIELDS, "preset"], k=8),
+            query_cases(ctx, "/calculators/training-memory", [*TRAINING_FIELDS, "preset"], k=8),
+        )
+        for c in gen
+    ),
+    ("GET", "/api/calculators/kv-cache"): lambda ctx: query_cases(
+        ctx, "/api/calculators/kv-cache", [*KV_FIELDS, "preset"], k=10
+    ),
+    ("GET", "/api/calculators/training-memory"): lambda ctx: query_cases(
+        ctx, "/api/calculators/training-memory", [*TRAINING_FIELDS, "preset"], k=10
     ),
 }
 
