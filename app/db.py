@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
@@ -15,6 +14,9 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 from app.config import settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -68,6 +70,8 @@ engine = make_engine(settings.DATABASE_URL)
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config  # Alembic (≈ 0.1 s to import) is needed once, at start-up
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -75,6 +79,8 @@ def alembic_config() -> Config:
 
 def run_migrations(target: Engine) -> None:
     """Create or upgrade the schema to the newest revision (the same path for start-up and tests)."""
+    from alembic import command
+
     config = alembic_config()
     with target.begin() as connection:
         config.attributes["connection"] = connection

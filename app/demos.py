@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Bounds of the visualizer's inputs, here (not in app/services/visualize/) so the routes can declare them
+# without importing torch at start-up.
+RAW_TEXT_MAX = 512  # characters accepted per text field before cleaning; the model's own limit is MAX_LEN
+PE_MAX_LENGTH = 512  # positions in the positional-encoding API
+PE_MAX_D_MODEL = 1024  # width in the positional-encoding API
+
 
 @dataclass(frozen=True)
 class Demo:

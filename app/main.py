@@ -38,13 +38,14 @@ def prepare_database(target=engine) -> None:  # type: ignore[no-untyped-def]
 
 
 def warm_up_model() -> None:
-    """Load the bundled model and run it once, so the learner's first visualizer request does not pay
-    for reading the weights and torch's first-call set-up (about a second on a 2-core machine)."""
-    from app.services.visualize import loaded_model
-    from model import instrument
+    """In the background, once the server is up: import the visualizer (torch, ≈ 1.5 s), load the model and
+    compute every view of the default sentence, so /healthz answers at once and the first visitor of
+    /visualize finds the example ready (its runs go through the same torch slots and caches as requests)."""
+    from app.services import visualize
 
     try:
-        instrument.trace(loaded_model(), "预热 warm-up")
+        for view in visualize.VIEWS:
+            visualize.build_page(*visualize.parse_state(view, {}))
     except FileNotFoundError:  # no weights: the visualizer page explains how to train them
         return
 
@@ -67,7 +68,9 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if _wants_json(request):
         return await http_exception_handler(request, exc)
     context = {"status_code": exc.status_code, "detail": exc.detail}
-    return templates.TemplateResponse(request, "error.html", context, status_code=exc.status_code)
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
 
 
 def _json_safe(value: Any) -> Any:

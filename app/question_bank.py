@@ -308,9 +308,14 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+# libyaml's safe loader when PyYAML was built with it: the same documents, ≈ 6× faster than the pure-Python one
+# (the bank is parsed at every start-up).
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_question_file(path: Path) -> Question:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
     except yaml.YAMLError as exc:
         raise QuestionBankError(f"{path.name}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

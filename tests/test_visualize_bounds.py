@@ -115,3 +115,34 @@ def test_timing_stops_at_the_run_limit_when_the_budget_allows_more(monkeypatch) 
     assert timing["cache"]["n_tokens"] == timing["no_cache"]["n_tokens"] == len(timing["cache"]["per_step_ms"])
     once = svc.measure_timing(svc.loaded_model(), "缓存", "copy", budget_ms=0.0)
     assert once["runs"] == 1
+
+
+def test_a_full_queue_answers_503_with_retry_after(client, monkeypatch) -> None:
+    """Every slot taken and QUEUE_LIMIT runs waiting: a new sentence is refused at once, a cached one still served."""
+    monkeypatch.setattr(svc.runs, "QUEUE_LIMIT", 0)
+    svc.clear_caches()
+    assert client.post("/api/attention", json={"text": "已缓存"}).status_code == 200
+    held = [svc.runs._torch_slots.acquire(blocking=False) for _ in range(svc.TORCH_WORKERS)]
+    try:
+        assert all(held)
+        api = client.post("/api/attention", json={"text": "新句子"})
+        page = client.get("/visualize/attention", params={"text": "新句子"})
+        cached = client.post("/api/attention", json={"text": "已缓存"})
+    finally:
+        for _ in held:
+            svc.runs._torch_slots.release()
+    assert api.status_code == 503 and api.json()["detail"].startswith("模型正忙")
+    assert api.headers["Retry-After"] == str(svc.RETRY_AFTER_SECONDS)
+    assert page.status_code == 503 and "模型正忙" in page.text and page.headers["Retry-After"]
+    assert cached.status_code == 200  # answered from the cache: no slot needed
+    assert client.post("/api/attention", json={"text": "新句子"}).status_code == 200  # slots free again
+
+
+def test_caches_are_bounded_by_bytes() -> None:
+    cache = svc.LRU(100, max_bytes=250, size_of=len)
+    for key in "abcd":
+        cache.get_or_compute((key,), lambda key=key: key * 100)
+    assert cache.nbytes == 200 and cache.get_or_compute(("a",), lambda: "recomputed") == "recomputed"
+    assert cache.get_or_compute(("d",), lambda: "recomputed") == "d" * 100
+    recording = svc.get_recording(text="字节", task="copy")
+    assert 0 < recording.nbytes < 10 * 2**20  # compact tensors, not nested float lists

@@ -87,7 +87,8 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: _error(
-        "模型权重缺失 (model weights missing: run python -m model.train)",
+        "模型权重缺失，或模型正忙：按 Retry-After 重试 (model weights missing: run python -m model.train; "
+        "or too many model runs waiting: retry after Retry-After seconds)",
         "模型权重缺失 (model weights missing)：请先运行 python -m model.train 生成 model/transformer.*",
     )
 }

@@ -7,33 +7,56 @@ replaces the history entry, clicking a tab or link pushes a new one.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.demos import DEMOS
+from app.demos import DEMOS, PE_MAX_D_MODEL, PE_MAX_LENGTH, RAW_TEXT_MAX
 from app.routes.contract import UNAVAILABLE
-from app.services import visualize as svc
 from app.templating import is_htmx, templates
 from model.tokenizer import MAX_LEN
+
+if TYPE_CHECKING:
+    from app.services.visualize import State
 
 router = APIRouter(tags=["visualize"])
 
 FORM_ID = "vz-form"
 MISSING_WEIGHTS = "模型权重缺失 (model weights missing)：请先运行 python -m model.train 生成 model/transformer.*"
+MODEL_BUSY = "模型正忙，请稍后重试 (model busy: too many runs waiting, retry shortly)"
+
+
+def _service() -> ModuleType:
+    """The visualizer's services, which import torch (≈ 1.5 s), on first use rather than at start-up.
+
+    The server listens first; app.main's warm-up thread then imports them and runs the model, so a visitor
+    rarely waits for this (one who does simply waits on Python's import lock).
+    """
+    from app.services import visualize
+
+    return visualize
 
 
 def _render(request: Request, view: str) -> HTMLResponse:
+    svc = _service()
     query = {key: request.query_params.getlist(key) for key in request.query_params}
     try:
         return _render_state(request, *svc.parse_state(view, query))
     except FileNotFoundError:
         raise HTTPException(503, detail=MISSING_WEIGHTS) from None
+    except svc.ModelBusy:
+        raise _busy(svc) from None
 
 
-def _render_state(request: Request, state: svc.State, errors: list[str]) -> HTMLResponse:
+def _busy(svc: ModuleType) -> HTTPException:
+    return HTTPException(503, detail=MODEL_BUSY, headers={"Retry-After": str(svc.RETRY_AFTER_SECONDS)})
+
+
+def _render_state(request: Request, state: State, errors: list[str]) -> HTMLResponse:
+    svc = _service()
     try:
         page = svc.build_page(state, errors)
     except ValueError as exc:  # a domain error from the model (message names the problem)
@@ -45,7 +68,7 @@ def _render_state(request: Request, state: svc.State, errors: list[str]) -> HTML
         "state": page.state,
         "demo": DEMOS[page.state.view],
         "max_len": MAX_LEN,
-        "raw_max": svc.RAW_TEXT_MAX,
+        "raw_max": RAW_TEXT_MAX,
         "kinds": svc.KIND_LABELS,
         "tasks": svc.TASK_LABELS,
         "VIEW_SELECTIONS": svc.VIEW_SELECTIONS,
@@ -81,9 +104,7 @@ class AttentionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(
-        max_length=svc.RAW_TEXT_MAX, description=f"1–{MAX_LEN} characters after removing control characters"
-    )
+    text: str = Field(max_length=RAW_TEXT_MAX, description=f"1–{MAX_LEN} characters after removing control characters")
     task: Literal["copy", "reverse"] = "copy"
     kind: Literal["encoder", "decoder", "cross"] = "encoder"
     layer: int = Field(default=0, ge=0, le=63)
@@ -93,21 +114,24 @@ class AttentionRequest(BaseModel):
 @router.post("/api/attention", responses=UNAVAILABLE)
 def api_attention(body: AttentionRequest) -> dict:
     """Tokens, output, weights per attention type/layer/head, and scores + Q/K/V of the selected head."""
+    svc = _service()
     try:
         return svc.api_attention(text=body.text, task=body.task, kind=body.kind, layer=body.layer, head=body.head)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except FileNotFoundError:
         raise HTTPException(503, detail=MISSING_WEIGHTS) from None
+    except svc.ModelBusy:
+        raise _busy(svc) from None
 
 
 @router.get("/api/positional-encoding")
 def api_positional_encoding(
-    length: Annotated[int, Query(ge=1, le=svc.PE_MAX_LENGTH)] = 16,
-    d_model: Annotated[int, Query(ge=2, le=svc.PE_MAX_D_MODEL)] = 128,
+    length: Annotated[int, Query(ge=1, le=PE_MAX_LENGTH)] = 16,
+    d_model: Annotated[int, Query(ge=2, le=PE_MAX_D_MODEL)] = 128,
 ) -> dict:
     """The sinusoidal positional-encoding matrix (length × d_model), sin/cos interleaved as in the paper."""
     try:
-        return svc.api_positional_encoding(length=length, d_model=d_model)
+        return _service().api_positional_encoding(length=length, d_model=d_model)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None

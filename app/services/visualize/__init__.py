@@ -2,8 +2,9 @@
 
 Every view is computed from the bundled model (``model/``) for the learner's own sentence. Nothing here keeps
 per-visitor state: the KV-cache view recomputes from (text, task, steps), so concurrent requests never share
-mutable model state. Cost per request is bounded: model runs queue for a few torch slots, concurrent requests
-for one sentence share one run, and the KV-cache timing is measured once per sentence on a fixed budget.
+mutable model state. Cost per request is bounded: model runs queue for a few torch slots (a full queue answers
+503), concurrent requests for one sentence share one run, and the KV-cache timing is measured once per sentence
+on a fixed budget.
 
 Modules, by concept: ``runs`` (checkpoint, torch slots, caches), ``state`` (the URL state and its validation),
 ``common`` (labels, alignment, numeric tables), one module per view family (``heads``, ``steps``, ``masks``,
@@ -13,6 +14,7 @@ The names the routes and tests use are re-exported here.
 
 from __future__ import annotations
 
+from app.demos import PE_MAX_D_MODEL, PE_MAX_LENGTH, RAW_TEXT_MAX
 from app.services.questions import questions_for_demo
 from app.services.visualize import runs
 from app.services.visualize.api import api_attention, api_positional_encoding
@@ -37,18 +39,22 @@ from app.services.visualize.heads import view_attention, view_cross, view_lines,
 from app.services.visualize.kv_cache import TIMING_BUDGET_MS, TIMING_MAX_RUNS, measure_timing, view_kv
 from app.services.visualize.masks import view_masks
 from app.services.visualize.page import FOCUS_VIEWS, VIEW_BUILDERS, Page, build_page
-from app.services.visualize.positional import PE_MAX_D_MODEL, PE_MAX_LENGTH, pe_tables, view_pe
+from app.services.visualize.positional import pe_tables, view_pe
 from app.services.visualize.runs import (
     BATCH_CACHE,
-    CAPTURE_CACHE,
     LRU,
+    QUEUE_LIMIT,
+    RETRY_AFTER_SECONDS,
+    RUN_CACHE,
     STEPS_CACHE,
     TIMING_CACHE,
     TORCH_WORKERS,
     TRACE_CACHE,
+    ModelBusy,
     decode_limit,
     get_batch,
     get_focus_trace,
+    get_recording,
     get_steps,
     get_trace,
     loaded_model,
@@ -60,7 +66,6 @@ from app.services.visualize.state import (
     DEFAULT_TEXT,
     KIND_LABELS,
     KINDS,
-    RAW_TEXT_MAX,
     TASK_LABELS,
     VIEW_SELECTIONS,
     VIEWS,
@@ -72,7 +77,6 @@ from app.services.visualize.steps import clear_experiments, scaling_experiment, 
 
 __all__ = [
     "BATCH_CACHE",
-    "CAPTURE_CACHE",
     "DEFAULT_OTHERS",
     "DEFAULT_TEXT",
     "FOCUS_VIEWS",
@@ -80,6 +84,9 @@ __all__ = [
     "KIND_LABELS",
     "LINE_MIN_WEIGHT",
     "LRU",
+    "QUEUE_LIMIT",
+    "RETRY_AFTER_SECONDS",
+    "RUN_CACHE",
     "PE_MAX_D_MODEL",
     "PE_MAX_LENGTH",
     "RAW_TEXT_MAX",
@@ -96,6 +103,7 @@ __all__ = [
     "VIEW_BUILDERS",
     "VIEW_SELECTIONS",
     "MatrixView",
+    "ModelBusy",
     "Page",
     "State",
     "alignment_score",
@@ -111,6 +119,7 @@ __all__ = [
     "expected_alignment",
     "get_batch",
     "get_focus_trace",
+    "get_recording",
     "get_steps",
     "get_trace",
     "labels",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import model as bundled
-from app.services.visualize.positional import PE_MAX_D_MODEL, PE_MAX_LENGTH
+from app.demos import PE_MAX_D_MODEL, PE_MAX_LENGTH
 from app.services.visualize.runs import get_focus_trace, model_shape
 from app.services.visualize.state import KINDS, check_text
 from model.tokenizer import MAX_LEN, TASKS

@@ -12,9 +12,6 @@ from app import svg
 from app.services.visualize.common import _cid
 from app.services.visualize.state import State
 
-PE_MAX_LENGTH = 512
-PE_MAX_D_MODEL = 1024
-
 
 @functools.lru_cache(maxsize=32)
 def pe_tables(length: int, d_model: int) -> dict:

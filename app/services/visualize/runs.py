@@ -1,8 +1,10 @@
 """The model runs behind every view: the checkpoint, a small pool of torch slots, and bounded caches.
 
-One instrumented run per (text, task) is kept in a small LRU cache, so switching views, layers or heads
-re-renders without re-running the model. Every run holds one of ``TORCH_WORKERS`` slots (visitors beyond that
-queue instead of thrashing two cores) and concurrent requests for the same key share one run.
+One instrumented run per (text, task) is kept as compact tensors (``instrument.Recording``) in a cache bounded by
+bytes, and converted to the plain data the views read per view, so switching views, layers or heads re-renders
+without re-running the model. Every run holds one of ``TORCH_WORKERS`` slots (visitors beyond that queue instead
+of thrashing two cores; beyond QUEUE_LIMIT waiting runs they are told to retry) and concurrent requests for the
+same key share one run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import torch
 import model as bundled
 from app.config import settings
 from model import decoding, instrument
-from model.transformer import attention_scores
 
 # The checkpoint to use; None = the shipped model/transformer.{safetensors,json}. Tests point it elsewhere.
 MODEL_PATH: Path | None = None
@@ -31,36 +32,71 @@ def loaded_model() -> bundled.LoadedModel:
 
 
 TORCH_WORKERS = settings.TORCH_WORKERS
+# Model runs that may wait for a slot; one more gets ModelBusy (the routes answer 503 + Retry-After). A run takes
+# ≈ 15–40 ms, so a full queue is under a second or two of work on two workers; concurrent requests for one
+# sentence share one run and count once.
+QUEUE_LIMIT = 32
+RETRY_AFTER_SECONDS = 2
 _torch_slots = threading.BoundedSemaphore(TORCH_WORKERS)
-_threads_lock = threading.Lock()
+_queue_lock = threading.Lock()
+_waiting = 0
 _threads_set = False
+
+
+class ModelBusy(RuntimeError):
+    """Every torch slot is taken and QUEUE_LIMIT runs already wait: try again shortly."""
+
+
+def use_torch_threads() -> None:
+    """One intra-op thread per run (TORCH_THREADS): this model's matrices are 128 wide, so a second thread saves
+    nothing when idle and, when the cores are busy, makes each op wait for a thread that is not scheduled
+    (README, Performance: 1 vs 2 threads idle and with 2 busy processes). Parallelism comes from TORCH_WORKERS."""
+    global _threads_set
+    with _queue_lock:
+        if not _threads_set:
+            torch.set_num_threads(settings.TORCH_THREADS)
+            _threads_set = True
 
 
 @contextmanager
 def torch_slot() -> Iterator[None]:
-    """Hold one of the TORCH_WORKERS slots while running the model (the route's threadpool thread waits here).
-
-    On first use torch is told to use TORCH_THREADS intra-op threads, so slots × threads fit the cores.
-    """
-    global _threads_set
+    """Hold one of the TORCH_WORKERS slots while running the model (the route's threadpool thread waits here);
+    raise ModelBusy at once when QUEUE_LIMIT runs are already waiting."""
+    global _waiting
     if not _threads_set:
-        with _threads_lock:
-            if not _threads_set:
-                torch.set_num_threads(settings.TORCH_THREADS)
-                _threads_set = True
-    with _torch_slots:
+        use_torch_threads()
+    if not _torch_slots.acquire(blocking=False):
+        with _queue_lock:
+            if _waiting >= QUEUE_LIMIT:
+                raise ModelBusy(f"{_waiting} model runs are already waiting for a slot")
+            _waiting += 1
+        try:
+            _torch_slots.acquire()
+        finally:
+            with _queue_lock:
+                _waiting -= 1
+    try:
         yield
+    finally:
+        _torch_slots.release()
 
 
 class LRU:
-    """A bounded mapping from arguments to results. The lock guards the dict, not the computation; concurrent
-    requests for a key being computed wait for that one computation instead of starting their own."""
+    """A bounded mapping from arguments to results, by count and optionally by bytes (``size_of(value)``).
 
-    def __init__(self, maxsize: int) -> None:
+    The lock guards the dict, not the computation: a key being computed has a pending future, so concurrent
+    requests for it wait for that one computation (a per-key lock) instead of starting their own.
+    """
+
+    def __init__(self, maxsize: int, max_bytes: int | None = None, size_of: Callable[[Any], int] | None = None):
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
+        self.size_of = size_of
         self._data: OrderedDict[tuple, Any] = OrderedDict()
+        self._sizes: dict[tuple, int] = {}
         self._pending: dict[tuple, Future] = {}
         self._lock = threading.Lock()
+        self.nbytes = 0
         self.hits = self.misses = self.shared = 0
 
     def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
@@ -85,11 +121,17 @@ class LRU:
                 del self._pending[key]
             pending.set_exception(exc)
             raise
+        size = self.size_of(value) if self.size_of is not None else 0
         with self._lock:
             self._data[key] = value
+            self._sizes[key] = size
+            self.nbytes += size
             self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
+            while len(self._data) > self.maxsize or (
+                self.max_bytes is not None and self.nbytes > self.max_bytes and len(self._data) > 1
+            ):
+                old, _ = self._data.popitem(last=False)
+                self.nbytes -= self._sizes.pop(old)
             del self._pending[key]
         pending.set_result(value)
         return value
@@ -97,14 +139,28 @@ class LRU:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._sizes.clear()
+            self.nbytes = 0
             self.hits = self.misses = self.shared = 0
 
 
-TRACE_CACHE = LRU(64)
+def _trace_bytes(tr: dict) -> int:
+    """Rough bytes of a trace as nested Python lists: ≈ 32 per number (a float object and its list slot)."""
+    n = 0
+    for layers in tr["attention"].values():
+        for heads in layers:
+            for head in heads:
+                n += 3 * len(head["weights"]) * len(head["weights"][0])  # scores, weights, mask
+    return 32 * n
+
+
+# Compact runs (float32 tensors, ≈ 0.4 MB at 32 characters) are what is kept longest; the plain-data traces the
+# views read (≈ 5× larger) only for the most recent sentences. Both are bounded by bytes, not only by count.
+RUN_CACHE = LRU(256, max_bytes=96 * 2**20, size_of=lambda rec: rec.nbytes)
+TRACE_CACHE = LRU(64, max_bytes=48 * 2**20, size_of=_trace_bytes)
 BATCH_CACHE = LRU(16)
 STEPS_CACHE = LRU(32)
 TIMING_CACHE = LRU(8)
-CAPTURE_CACHE = LRU(8)
 
 
 def _model_key(loaded: bundled.LoadedModel) -> str:
@@ -116,68 +172,34 @@ def _in_slot(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return run(*args, **kwargs)
 
 
-def get_trace(*, text: str, task: str) -> dict:
-    """``instrument.trace`` for an already validated text: one greedy decode + instrumented pass, cached."""
+def get_recording(*, text: str, task: str) -> instrument.Recording:
+    """One instrumented model run (encode, greedy decode capturing every attention) for a validated text, cached."""
     loaded = loaded_model()
-    return TRACE_CACHE.get_or_compute(
-        (_model_key(loaded), text, task), lambda: _in_slot(instrument.trace, loaded, text, task)
+    return RUN_CACHE.get_or_compute(
+        (_model_key(loaded), text, task), lambda: _in_slot(instrument.record, loaded, text, task)
     )
 
 
-def _rounded(t: torch.Tensor) -> list:
-    return t.double().round(decimals=6).tolist()  # the same rounding as instrument.trace
-
-
-@torch.no_grad()
-def _teacher_forced(loaded: bundled.LoadedModel, text: str, task: str, tr: dict) -> dict:
-    """Every attention record of the teacher-forced pass over the already decoded output (no re-decoding)."""
-    src = decoding.source_batch(loaded.tokenizer, [text], task)  # (1, S)
-    tgt = torch.tensor([[t["id"] for t in tr["target_tokens"]]])  # (1, T) <bos> y1 … yn, as in the trace
-    captured: dict = {}
-    loaded.model(src, tgt, trace=captured)
-    return captured
+def get_trace(*, text: str, task: str) -> dict:
+    """``instrument.trace`` for an already validated text: the cached run as plain data (focus: encoder 0/0)."""
+    loaded = loaded_model()
+    return TRACE_CACHE.get_or_compute(
+        (_model_key(loaded), text, task),
+        lambda: instrument.to_trace(loaded, get_recording(text=text, task=task)),
+    )
 
 
 def get_focus_trace(*, text: str, task: str, kind: str, layer: int, head: int) -> dict:
     """The trace with ``focus`` on (kind, layer, head): X, Q, K, V, scores, weights of that one head.
 
-    Switching heads reuses the cached greedy decode and one cached teacher-forced pass, so only
-    this head's matrices are sliced out (the numbers are those ``instrument.trace`` reports).
+    Switching heads converts that head from the cached run (the numbers ``instrument.trace`` reports);
+    the model does not run again.
     """
     tr = get_trace(text=text, task=task)
     focus = tr["focus"]
     if (focus["kind"], focus["layer"], focus["head"]) == (kind, layer, head):
         return tr
-    loaded = loaded_model()
-    captured = CAPTURE_CACHE.get_or_compute(
-        (_model_key(loaded), text, task), lambda: _in_slot(_teacher_forced, loaded, text, task, tr)
-    )
-    record = captured["encoder" if kind == "encoder" else "decoder"][layer]
-    attn = record["cross_attn" if kind == "cross" else "self_attn"]
-    q, k, v = attn["q"][0, head], attn["k"][0, head], attn["v"][0, head]  # (Tq, d_k), (Tk, d_k), (Tk, d_k)
-    n_q, n_k = q.size(0), k.size(0)
-    mask = attn["mask"]
-    mask_2d = torch.ones(n_q, n_k, dtype=torch.bool) if mask is None else mask.expand(1, 1, n_q, n_k)[0, 0]
-    return {
-        **tr,
-        "focus": {
-            "kind": kind,
-            "layer": layer,
-            "head": head,
-            "d_k": int(q.size(-1)),
-            "x": _rounded(record["x"][0]),
-            "x_norm": _rounded(attn["x_q"][0]),
-            "kv_input": _rounded(attn["x_kv"][0]),
-            "q": _rounded(q),
-            "k": _rounded(k),
-            "v": _rounded(v),
-            "scores_unscaled": _rounded(q @ k.T),
-            "scores": _rounded(attention_scores(q, k)),
-            "mask": mask_2d.tolist(),
-            "weights": _rounded(attn["weights"][0, head]),
-            "output": _rounded(attn["heads"][0, head]),
-        },
-    }
+    return {**tr, "focus": instrument.focus_of(get_recording(text=text, task=task), kind, layer, head)}
 
 
 def get_batch(*, texts: tuple[str, ...], task: str, layer: int, head: int) -> dict:
@@ -213,5 +235,5 @@ def get_steps(*, text: str, task: str, steps: int, head: int) -> dict:
 
 
 def clear_run_caches() -> None:
-    for cache in (TRACE_CACHE, BATCH_CACHE, STEPS_CACHE, TIMING_CACHE, CAPTURE_CACHE):
+    for cache in (RUN_CACHE, TRACE_CACHE, BATCH_CACHE, STEPS_CACHE, TIMING_CACHE):
         cache.clear()

@@ -7,14 +7,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from app.demos import DEMOS
+from app.demos import DEMOS, RAW_TEXT_MAX
 from app.services.visualize.runs import model_shape
 from model import instrument
 from model.tokenizer import MAX_LEN, TASKS, clean_text
 
 DEFAULT_TEXT = "我爱自然语言处理"
 DEFAULT_OTHERS = ("你好", "注意力就是你所需要的")
-RAW_TEXT_MAX = 512  # characters accepted per text field before cleaning; the model's own limit is MAX_LEN
 OTHERS_MAX = 2  # extra sentences in the padding-mask batch
 DIMS_MAX = 6  # positional-encoding curves drawn at once
 DIMS_RAW_MAX = 100
