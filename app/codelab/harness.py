@@ -1,9 +1,9 @@
 """Run one exercise's hidden tests on a learner's code: in-process (`run_checks`) or as the sandboxed worker.
 
-As a script (`python -I -S harness.py --result-fd N ...`, started by runner.py) it is the worker: it isolates
-itself (sandbox.py), imports torch, says it is ready, waits on stdin for ONE job, runs it and writes the result
-as one JSON line on the result fd, then exits. It imports nothing of the app: diagnose.py and sandbox.py are
-loaded by file path, so `import app` fails inside a run.
+As a script (`python -I -S harness.py --control-fd N ...`, started by runner.py) it is the fork server: it
+imports torch once, then for each request forks a child that isolates itself (sandbox.py), reads ONE job on
+its stdin, runs it and writes the result as one JSON line on its result pipe, then exits. It imports nothing
+of the app: diagnose.py and sandbox.py are loaded by file path, so `import app` fails inside a run.
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ def load_check(check_source: str) -> dict:
 
 def _exception_hint(exc: BaseException, hints: list[tuple[str, str]]) -> str:
     text = str(exc)
+    if isinstance(exc, MemoryError) or "can't allocate memory" in text:
+        return "\n→ 内存超限：运行器限制了可用内存，检查是否创建了过大的张量"
     return next((f"\n→ {hint}" for needle, hint in hints if needle in text), "")
 
 
@@ -121,31 +123,25 @@ def run_checks(check_source: str, code: str, entry: str) -> dict:
     return {"passed": bool(tests) and all(t["passed"] for t in tests), "tests": tests, "error": None}
 
 
-def worker_main(argv: list[str]) -> None:
-    """The sandboxed worker: isolate, warm up, wait for one job on stdin, answer on the result fd, exit."""
+def _serve_one(job_fd: int, output_fd: int, result_fd: int, uid: int, hide: list[str], keep: list[str]) -> None:
+    """In a fresh child of the fork server: isolate, read the job, run it, write the result, exit."""
     import json
     import os
+    import signal
 
-    args = dict(zip(argv[0::2], argv[1::2], strict=False))
-    result_fd = int(args["--result-fd"])
-    site_dir = args["--path"]  # torch's site-packages: the only non-stdlib folder on sys.path (-I -S)
-    sys.path.append(site_dir)
-    load_diagnose()
-    sandbox = _load_by_path("codelab_sandbox", "sandbox.py")
-    isolation = sandbox.isolate(
-        hide=[p for p in args.get("--hide", "").split(os.pathsep) if p],
-        keep=[site_dir, sys.base_prefix],
-        uid=int(args.get("--uid", "0")),
-    )  # forks: from here on this is the worker inside the new namespaces
-
-    import torch  # noqa: F401 - the warm-up this worker exists for
-    import torch.nn.functional  # noqa: F401
-
-    torch.set_num_threads(1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server ignores it; our relay needs to wait
+    os.setsid()  # its own process group: the runner kills the whole run with one killpg
+    os.dup2(job_fd, 0)
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    os.closerange(3, max(result_fd, 3))
+    os.closerange(max(result_fd + 1, 3), 1024)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - fd 0 lives as long as the process
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stderr = sys.stdout
+    sandbox = sys.modules["codelab_sandbox"]
+    isolation = sandbox.isolate(hide=hide, keep=keep, uid=uid, status_fd=result_fd)  # forks: we are the worker
     out = os.fdopen(result_fd, "w", encoding="utf-8")
-    out.write(json.dumps({"ready": True, "isolation": isolation}) + "\n")
-    out.flush()
-
     job = json.loads(sys.stdin.readline() or "{}")
     if not job:
         os._exit(0)
@@ -153,6 +149,7 @@ def worker_main(argv: list[str]) -> None:
     sandbox.confine(isolation, cpu_seconds=int(job.get("cpu_seconds", 10)))
     result = run_checks(job["check"], job["code"], job["entry"])
     result["nonce"] = job.get("nonce")
+    result["isolation"] = isolation
     result["duration_ms"] = int((time.perf_counter() - started) * 1000)
     sys.stdout.flush()
     out.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -160,5 +157,57 @@ def worker_main(argv: list[str]) -> None:
     os._exit(0)
 
 
+def server_main(argv: list[str]) -> None:
+    """The fork server: import torch once, then fork one sandboxed child per request on the control socket.
+
+    A request is `{"uid": N}` with three file descriptors (job pipe, output pipe, result pipe) attached;
+    the reply is `{"pid": P}`, the child's process group. The server never runs a learner's code itself.
+    """
+    import json
+    import os
+    import signal
+    import socket
+
+    args = dict(zip(argv[0::2], argv[1::2], strict=False))
+    site_dir = args["--path"]  # torch's site-packages: the only non-stdlib folder on sys.path (-I -S)
+    sys.path.append(site_dir)
+    hide = [p for p in args.get("--hide", "").split(os.pathsep) if p]
+    keep = [site_dir, sys.base_prefix]
+    control = socket.socket(fileno=int(args["--control-fd"]))
+    load_diagnose()
+    _load_by_path("codelab_sandbox", "sandbox.py")
+
+    import torch
+    import torch.nn  # noqa: F401 - warm: the exercises use nn and functional
+    import torch.nn.functional  # noqa: F401
+
+    torch.set_num_threads(1)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    control.sendall(json.dumps({"ready": True}).encode())
+    while True:
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(control, 65536, 3)
+        except OSError:
+            os._exit(0)
+        if not message:  # the runner went away
+            os._exit(0)
+        request = json.loads(message)
+        if len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            control.sendall(json.dumps({"pid": None}).encode())
+            continue
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            try:
+                _serve_one(*fds, uid=int(request.get("uid", 0)), hide=hide, keep=keep)
+            finally:
+                os._exit(70)
+        for fd in fds:
+            os.close(fd)
+        control.sendall(json.dumps({"pid": pid}).encode())
+
+
 if __name__ == "__main__":
-    worker_main(sys.argv[1:])
+    server_main(sys.argv[1:])

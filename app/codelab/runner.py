@@ -23,6 +23,7 @@ import secrets
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,8 +40,7 @@ WALL_SECONDS = 10.0  # from job sent to result read
 CPU_SECONDS = 10
 OUTPUT_BYTES = 64 * 1024  # the learner's prints; more and the run is killed
 RESULT_BYTES = 2_000_000
-READY_SECONDS = 90.0  # a cold worker importing torch on a busy 2-core machine
-POOL_SIZE = 2  # idle warm workers kept
+READY_SECONDS = 90.0  # the fork server importing torch on a busy 2-core machine
 MAX_RUNS = 2  # runs at once, whoever asks
 HARNESS = Path(__file__).resolve().parent / "harness.py"
 LOOPBACK = {"", "127.0.0.1", "localhost", "::1", "[::1]"}
@@ -91,61 +91,111 @@ def hidden_paths() -> list[str]:
 _uids = itertools.count()
 
 
-class _Worker:
-    """One harness process: started now, ready once its first line arrives on the result pipe."""
+class _Server:
+    """The fork server (harness.py): started once, imports torch once, forks one child per run."""
 
     def __init__(self) -> None:
         self.tmpdir = tempfile.mkdtemp(prefix="codelab-")
-        read_fd, write_fd = os.pipe()
-        uid = 61000 + next(_uids) % 1000 if os.geteuid() == 0 else 0
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": self.tmpdir,
-            "LANG": "C.UTF-8",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-        argv = [sys.executable, "-I", "-S", "-B", str(HARNESS), "--result-fd", str(write_fd)]
-        argv += ["--path", _torch_site_dir(), "--hide", os.pathsep.join(hidden_paths()), "--uid", str(uid)]
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.tmpdir, "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"}
+        argv = [sys.executable, "-I", "-S", "-B", str(HARNESS), "--control-fd", str(theirs.fileno())]
+        argv += ["--path", _torch_site_dir(), "--hide", os.pathsep.join(hidden_paths())]
         self.proc = subprocess.Popen(
             argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=(write_fd,),
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
+            pass_fds=(theirs.fileno(),),
             cwd=self.tmpdir,
             env=env,
             start_new_session=True,
         )
-        os.close(write_fd)
-        self.result = os.fdopen(read_fd, "rb", buffering=0)
+        theirs.close()
+        self.control = ours
         self.started = time.monotonic()
-        self.ready: dict | None = None
-        self.output = bytearray()
-        self.result_buf = bytearray()
+        self.ready = False
+        self.lock = threading.Lock()
 
-    def kill(self) -> None:
+    def _receive(self, timeout: float) -> dict | None:
+        self.control.settimeout(max(timeout, 0.01))
+        try:
+            data = self.control.recv(65536)
+        except (TimeoutError, OSError):
+            return None
+        return json.loads(data) if data else None
+
+    def wait_ready(self) -> str | None:
+        with self.lock:
+            if self.ready:
+                return None
+            message = self._receive(self.started + READY_SECONDS - time.monotonic())
+            if not message or not message.get("ready"):
+                self.log.seek(0)
+                tail = self.log.read()[-800:].decode("utf-8", "replace")
+                return f"运行进程没能启动：{tail}".strip()
+            self.ready = True
+            return None
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def fork(self, uid: int, fds: list[int]) -> int | None:
+        """Ask for one sandboxed child wired to `fds` (job read end, output write end, result write end)."""
+        with self.lock:
+            try:
+                socket.send_fds(self.control, [json.dumps({"uid": uid}).encode()], fds)
+            except OSError:
+                return None
+            reply = self._receive(10.0)
+        return reply.get("pid") if reply else None
+
+    def close(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        self.control.close()
+        self.log.close()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+class _Run:
+    """One child of the fork server: its job pipe, the learner's output and the result pipe."""
+
+    def __init__(self, server: _Server) -> None:
+        job_r, self.job_w = os.pipe()
+        self.out_r, out_w = os.pipe()
+        self.result_r, result_w = os.pipe()
+        uid = 61000 + next(_uids) % 1000 if os.geteuid() == 0 else 0
+        self.pid = server.fork(uid, [job_r, out_w, result_w])
+        for fd in (job_r, out_w, result_w):
+            os.close(fd)
+        self.output = bytearray()
+        self.result_buf = bytearray()
+
+    def send(self, job: dict) -> bool:
+        try:
+            with open(self.job_w, "wb", closefd=True) as f:
+                f.write((json.dumps(job) + "\n").encode())
+        except BrokenPipeError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.kill()
-        for f in (self.result, self.proc.stdout, self.proc.stdin):
-            try:
-                if f is not None:
-                    f.close()
-            except OSError:
-                pass
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        for fd in (self.out_r, self.result_r):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def read_line(self, deadline: float) -> tuple[dict | None, str | None]:
         """The next JSON line on the result pipe, collecting the learner's output meanwhile; or why there is none."""
-        assert self.proc.stdout is not None
         sel = selectors.DefaultSelector()
-        sel.register(self.result, selectors.EVENT_READ, "result")
-        sel.register(self.proc.stdout, selectors.EVENT_READ, "output")
+        sel.register(self.result_r, selectors.EVENT_READ, "result")
+        sel.register(self.out_r, selectors.EVENT_READ, "output")
         open_streams = 2
         try:
             while True:
@@ -159,12 +209,12 @@ class _Worker:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None, "timeout"
-                if open_streams == 0:
+                if open_streams == 0 or (open_streams == 1 and "result" not in _registered(sel)):
                     return None, "exited"
                 for key, _ in sel.select(timeout=min(left, 0.5)):
-                    chunk = os.read(key.fileobj.fileno(), 65536)
+                    chunk = os.read(key.fd, 65536)
                     if not chunk:
-                        sel.unregister(key.fileobj)
+                        sel.unregister(key.fd)
                         open_streams -= 1
                     elif key.data == "result":
                         self.result_buf += chunk
@@ -177,60 +227,40 @@ class _Worker:
         finally:
             sel.close()
 
-    def wait_ready(self) -> str | None:
-        if self.ready is not None:
-            return None
-        message, problem = self.read_line(self.started + READY_SECONDS)
-        if message is None or not message.get("ready"):
-            tail = self.output[-800:].decode("utf-8", "replace")
-            return f"运行进程没能启动（{problem}）：{tail}".strip()
-        self.ready = message
-        return None
+
+def _registered(sel: selectors.BaseSelector) -> set[str]:
+    return {key.data for key in sel.get_map().values()}
 
 
 _lock = threading.Lock()
-_idle: list[_Worker] = []
+_server: _Server | None = None
 _owners: set[str] = set()
 _slots = threading.BoundedSemaphore(MAX_RUNS)
 _last_isolation: dict = {}
 
 
-def _take_worker() -> _Worker:
+def _get_server() -> _Server:
+    global _server
     with _lock:
-        while _idle:
-            worker = _idle.pop(0)
-            if worker.proc.poll() is None:
-                return worker
-            worker.close()
-    return _Worker()
-
-
-def _refill() -> None:
-    """Start workers until POOL_SIZE idle ones exist (they import torch in the background)."""
-    with _lock:
-        alive = [w for w in _idle if w.proc.poll() is None]
-        for w in _idle:
-            if w not in alive:
-                w.close()
-        _idle[:] = alive
-        missing = POOL_SIZE - len(_idle)
-    for _ in range(max(0, missing)):
-        worker = _Worker()
-        with _lock:
-            _idle.append(worker)
+        if _server is None or not _server.alive():
+            if _server is not None:
+                _server.close()
+            _server = _Server()
+        return _server
 
 
 def warm_up() -> None:
-    """Start the warm pool now (call once at start-up when runner_status() is enabled)."""
-    _refill()
+    """Start the fork server now (call once at start-up when runner_status() is enabled): torch loads once."""
+    _get_server()
 
 
 def shutdown() -> None:
-    """Stop the idle workers (at app shutdown, and between tests)."""
+    """Stop the fork server (at app shutdown, and after tests)."""
+    global _server
     with _lock:
-        workers, _idle[:] = list(_idle), []
-    for w in workers:
-        w.close()
+        server, _server = _server, None
+    if server is not None:
+        server.close()
 
 
 def _exit_message(code: int | None) -> str:
@@ -243,16 +273,17 @@ def _exit_message(code: int | None) -> str:
     return f"运行进程意外退出（退出码 {code}），没有给出结果"
 
 
-def _result(passed: bool, tests: list, started: float, error: str | None, worker: _Worker | None) -> RunResult:
-    output = worker.output[:OUTPUT_BYTES].decode("utf-8", "replace") if worker else ""
-    isolation = (worker.ready or {}).get("isolation", {}) if worker else {}
+def _result(
+    passed: bool, tests: list, started: float, error: str | None, run: _Run | None, isolation: dict | None = None
+) -> RunResult:
+    output = run.output[:OUTPUT_BYTES].decode("utf-8", "replace") if run else ""
     return RunResult(
         passed=passed,
         tests=tests,
         duration_ms=int((time.monotonic() - started) * 1000),
         error=error,
         output=output,
-        isolation=isolation,
+        isolation=isolation or {},
     )
 
 
@@ -276,15 +307,18 @@ def run_code(slug: str, code: str, *, owner: str | None = None) -> RunResult:
         if owner is not None:
             _owners.add(owner)
     started = time.monotonic()
-    worker: _Worker | None = None
+    run: _Run | None = None
     try:
-        worker = _take_worker()
-        problem = worker.wait_ready()
+        server = _get_server()
+        problem = server.wait_ready()
         if problem:
-            return _result(False, [], started, problem, worker)
-        _last_isolation.clear()
-        _last_isolation.update(worker.ready.get("isolation", {}))
+            shutdown()
+            return _result(False, [], started, problem, None)
         started = time.monotonic()
+        run = _Run(server)
+        if run.pid is None:
+            shutdown()  # the server died: the next run starts a new one
+            return _result(False, [], started, "运行进程没有响应，请再试一次", run)
         nonce = secrets.token_hex(8)
         job = {
             "nonce": nonce,
@@ -293,41 +327,40 @@ def run_code(slug: str, code: str, *, owner: str | None = None) -> RunResult:
             "entry": exercise.entry,
             "cpu_seconds": CPU_SECONDS,
         }
-        try:
-            assert worker.proc.stdin is not None
-            worker.proc.stdin.write((json.dumps(job) + "\n").encode())
-            worker.proc.stdin.close()
-        except BrokenPipeError:
-            return _result(False, [], started, _exit_message(worker.proc.wait()), worker)
-        message, problem = worker.read_line(started + WALL_SECONDS)
+        if not run.send(job):
+            message, _ = run.read_line(started + 2.0)
+            return _result(False, [], started, _exit_message((message or {}).get("exit")), run)
+        message, problem = run.read_line(started + WALL_SECONDS)
         if message is None:
-            if problem == "exited":
-                return _result(False, [], started, _exit_message(worker.proc.wait()), worker)
-            worker.kill()
+            run.kill()
             if problem == "timeout":
-                return _result(False, [], started, f"运行超时（超过 {WALL_SECONDS:.0f} 秒）：是否有死循环？", worker)
+                return _result(False, [], started, f"运行超时（超过 {WALL_SECONDS:.0f} 秒）：是否有死循环？", run)
             if problem == "output":
                 return _result(
                     False,
                     [],
                     started,
                     f"输出过多（超过 {OUTPUT_BYTES // 1024} KB），运行已被终止：请删掉大量的 print",
-                    worker,
+                    run,
                 )
-            return _result(False, [], started, problem, worker)
+            return _result(False, [], started, problem or "运行进程没有给出结果", run)
+        if "exit" in message:
+            return _result(False, [], started, _exit_message(message["exit"]), run)
         if message.get("nonce") != nonce:
-            return _result(False, [], started, "运行结果无效（校验码不符）", worker)
+            run.kill()
+            return _result(False, [], started, "运行结果无效（校验码不符）", run)
+        _last_isolation.clear()
+        _last_isolation.update(message.get("isolation", {}))
         tests = [TestOutcome(str(t["name"]), bool(t["passed"]), str(t["message"])) for t in message.get("tests", [])]
-        return _result(
-            bool(message.get("passed")) and not message.get("error"), tests, started, message.get("error"), worker
-        )
+        error = message.get("error")
+        return _result(bool(message.get("passed")) and not error, tests, started, error, run, message.get("isolation"))
     finally:
-        if worker is not None:
-            worker.close()
+        if run is not None:
+            run.kill()  # whatever it left running ends with its namespace
+            run.close()
         with _lock:
             _owners.discard(owner or "")
         _slots.release()
-        _refill()
 
 
 def runner_status() -> tuple[bool, str]:

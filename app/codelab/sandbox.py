@@ -87,8 +87,12 @@ def _hide(trees: list[str], keep: list[str]) -> list[str]:
     return hidden
 
 
-def isolate(*, hide: list[str], keep: list[str], uid: int) -> dict:
-    """Enter new namespaces, hide `hide` (except `keep`), fork into PID 1 + worker. Returns what was achieved."""
+def isolate(*, hide: list[str], keep: list[str], uid: int, status_fd: int) -> dict:
+    """Enter new namespaces, hide `hide` (except `keep`), fork into relay + PID 1 + worker.
+
+    Returns (in the worker) what was achieved. The relay process writes `{"exit": code}` on `status_fd`
+    when the worker has ended, so the runner learns how a run that gave no result ended.
+    """
     report: dict = {"net": False, "mount": False, "pid": False, "uid": None, "hidden": [], "notes": []}
     is_root = os.geteuid() == 0
     outer_uid, outer_gid = os.getuid(), os.getgid()
@@ -100,6 +104,7 @@ def isolate(*, hide: list[str], keep: list[str], uid: int) -> dict:
         report.update(net=True, mount=True, pid=True)
     except OSError as exc:
         report["notes"].append(f"无法创建命名空间（{exc.strerror}）：没有网络隔离，文件系统只靠权限保护")
+    workdir = WORKDIR
     if report["mount"]:
         try:
             _mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -111,51 +116,60 @@ def isolate(*, hide: list[str], keep: list[str], uid: int) -> dict:
                 _map_self(0, 0)
         except OSError as exc:
             report["notes"].append(f"挂载隔离失败（{exc.strerror}）")
+            report["mount"] = False
+    if not report["mount"]:
+        import tempfile
+
+        workdir = tempfile.mkdtemp(prefix="codelab-run-")
     if is_root and uid > 0:
         report["uid"] = uid
-        if report["mount"]:
-            os.chown(WORKDIR, uid, uid)
+        os.chown(workdir, uid, uid)
     elif not is_root:
         report["notes"].append("非 root 运行：在用户命名空间里降权，不切换 uid")
-    if not os.path.isdir(WORKDIR):
-        os.makedirs(WORKDIR, exist_ok=True)
-    os.chdir(WORKDIR)
-    os.environ["HOME"] = WORKDIR
-    if report["pid"]:
-        _fork_reaper()
+    os.chdir(workdir)
+    os.environ["HOME"] = workdir
+    _fork_relay(status_fd, pid_namespace=report["pid"], workdir=None if report["mount"] else workdir)
     return report
 
 
-def _relay(pid: int) -> None:
-    """Wait for `pid` (reaping any other child meanwhile) and exit the way it did."""
+def _wait_for(pid: int) -> int:
+    """Wait for `pid`, reaping any other child meanwhile; its exit code (128 + signal when killed)."""
     while True:
         try:
             done, status = os.waitpid(-1, 0)
         except ChildProcessError:
-            os._exit(1)
+            return 1
         if done == pid:
-            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def _fork_reaper() -> None:
-    """outer → PID 1 (reaps, relays the worker's exit) → worker (returns to the caller)."""
+def _fork_relay(status_fd: int, *, pid_namespace: bool, workdir: str | None) -> None:
+    """relay (reports the exit) → [PID 1 of the new namespace: reaps] → worker (returns to the caller)."""
     sys.stdout.flush()
     pid = os.fork()
     if pid:
-        _quiet()
-        _relay(pid)
-    pid = os.fork()  # we are PID 1 of the new namespace now
-    if pid:
-        _quiet()
-        _relay(pid)
+        _quiet(keep=status_fd)
+        code = _wait_for(pid)
+        if workdir:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+        os.write(status_fd, f'{{"exit": {code}}}\n'.encode())
+        os._exit(0)
+    if pid_namespace:
+        pid = os.fork()  # the first child is PID 1 of the new namespace: when it ends, everything in it ends
+        if pid:
+            _quiet(keep=-1)
+            os._exit(_wait_for(pid))
 
 
-def _quiet() -> None:
-    """The waiting processes keep no pipe ends open except through the worker."""
+def _quiet(*, keep: int) -> None:
+    """A waiting process keeps no pipe end open but `keep`: end of output means the worker has ended."""
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    os.closerange(3, 1024)
+    os.closerange(3, max(keep, 3))
+    os.closerange(max(keep + 1, 3), 1024)
 
 
 def confine(report: dict, *, cpu_seconds: int) -> None:

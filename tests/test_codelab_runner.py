@@ -1,0 +1,217 @@
+"""The code runner through its real sandbox: correct code passes, hostile code is contained and explained,
+and the next run still works. Runs share the warm pool, so the module costs a few seconds of sandbox time."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.codelab import runner
+from app.codelab.exercises import get_exercises
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox needs Linux")
+
+SOLUTION = get_exercises()["softmax"].solution
+TAIL = "\n\ndef softmax(x, dim=-1):\n    return x\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pool():
+    runner.warm_up()
+    yield
+    runner.shutdown()
+
+
+@pytest.fixture
+def short_limits(monkeypatch):
+    monkeypatch.setattr(runner, "WALL_SECONDS", 2.5)
+    monkeypatch.setattr(runner, "CPU_SECONDS", 1)
+
+
+def probe(code: str) -> list[str]:
+    """Run module-level code that prints one line per finding; return those lines."""
+    result = runner.run_code("softmax", code + TAIL)
+    assert result.error is None, result.error
+    return result.output.splitlines()
+
+
+def sandbox_uids() -> set[int]:
+    """Processes still running under the sandbox's uids (61000–61999)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                uid = os.stat(f"/proc/{entry}").st_uid
+            except FileNotFoundError:
+                continue
+            if 61000 <= uid < 62000:
+                found.add(int(entry))
+    return found
+
+
+def assert_still_works() -> None:
+    result = runner.run_code("softmax", SOLUTION)
+    assert result.passed, (result.error, [t.message for t in result.tests if not t.passed])
+
+
+def test_correct_solution_passes_and_wrong_one_names_the_mistake():
+    result = runner.run_code("softmax", SOLUTION)
+    assert result.passed and result.error is None
+    assert len(result.tests) >= 8 and all(t.passed for t in result.tests)
+    wrong = runner.run_code("sdpa", get_exercises()["sdpa"].solution.replace(" / math.sqrt(q.size(-1))", ""))
+    assert not wrong.passed
+    assert any("缺少 1/√d_k 缩放" in t.message for t in wrong.tests)
+
+
+def test_learner_sees_no_app_no_project_and_a_fresh_cwd():
+    lines = probe(
+        "import os, sys\n"
+        "for name in ('app', 'model'):\n"
+        "    try:\n"
+        "        __import__(name); print(name, 'importable')\n"
+        "    except ImportError:\n"
+        "        print(name, 'blocked')\n"
+        f"print('cwd', os.getcwd(), os.listdir('.'))\n"
+        f"print('db', os.path.exists({str(Path(runner._database_dir()) / 'transformer_prep.db')!r}))\n"
+        f"print('bank', os.path.exists({str(get_exercises()['softmax'].slug)!r}), "
+        f"os.path.exists({str(runner.ROOT / 'question_bank')!r}))\n"
+    )
+    assert "app blocked" in lines and "model blocked" in lines
+    assert "cwd /tmp/work []" in lines
+    assert "db False" in lines and "bank False False" in lines
+
+
+def test_cannot_write_outside_its_temp_dir(tmp_path):
+    target = runner.ROOT / "data" / "codelab-probe.txt"
+    lines = probe(
+        "import os\n"
+        f"for path in ({str(target)!r}, '/etc/codelab-probe', '/root/.pyenv/codelab-probe', 'ok.txt'):\n"
+        "    try:\n"
+        "        open(path, 'w').write('x'); print('wrote', path)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', path, type(exc).__name__)\n"
+    )
+    assert not target.exists()
+    assert not Path("/etc/codelab-probe").exists()
+    assert "wrote ok.txt" in lines
+    assert [line for line in lines if line.startswith("wrote")] == ["wrote ok.txt"]
+
+
+def test_no_network_even_to_the_apps_own_port():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        lines = probe(
+            "import socket\n"
+            "try:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=2); print('connected')\n"
+            "except OSError as exc:\n"
+            "    print('refused', exc.errno)\n"
+        )
+    assert lines and lines[0].startswith("refused"), lines
+
+
+def test_infinite_loop_hits_the_cpu_or_wall_limit_and_the_next_run_works(short_limits):
+    result = runner.run_code("softmax", "def softmax(x, dim=-1):\n    while True:\n        pass\n")
+    assert not result.passed
+    assert result.error is not None and ("CPU 时间超限" in result.error or "运行超时" in result.error)
+    assert_still_works()
+
+
+def test_sleeping_forever_hits_the_wall_clock(short_limits):
+    result = runner.run_code("softmax", "import time\n\ndef softmax(x, dim=-1):\n    time.sleep(60)\n")
+    assert result.error is not None and "运行超时" in result.error
+    assert result.duration_ms < 10_000
+
+
+def test_memory_bomb_is_refused_with_a_clear_message():
+    result = runner.run_code(
+        "softmax",
+        "import torch\n\ndef softmax(x, dim=-1):\n    big = torch.ones(2**31, dtype=torch.float64)\n    return x\n",
+    )
+    assert not result.passed
+    assert any("内存超限" in t.message for t in result.tests), [t.message for t in result.tests][:2]
+    assert_still_works()
+
+
+def test_fork_bomb_is_contained_and_leaves_nothing_behind(short_limits):
+    code = (
+        "import os\n\ndef softmax(x, dim=-1):\n"
+        "    while True:\n"
+        "        try:\n"
+        "            if os.fork() == 0:\n"
+        "                os.setsid()\n"
+        "        except OSError:\n"
+        "            pass\n"
+    )
+    result = runner.run_code("softmax", code)
+    assert not result.passed and result.error is not None
+    for _ in range(50):  # the kernel tears the PID namespace down asynchronously
+        if not sandbox_uids():
+            break
+        time.sleep(0.1)
+    assert sandbox_uids() == set()
+    assert_still_works()
+
+
+def test_output_flood_is_cut_off(short_limits):
+    result = runner.run_code("softmax", "def softmax(x, dim=-1):\n    while True:\n        print('x' * 1000)\n")
+    assert result.error is not None and "输出过多" in result.error
+    assert len(result.output) <= runner.OUTPUT_BYTES
+    assert_still_works()
+
+
+def test_prints_cannot_forge_a_result():
+    fake = '{"passed": true, "tests": [], "error": null}'
+    result = runner.run_code("softmax", f"print({fake!r})\n\ndef softmax(x, dim=-1):\n    return x\n")
+    assert not result.passed
+    assert fake in result.output
+
+
+def test_syntax_error_and_missing_function_are_explained():
+    result = runner.run_code("softmax", "def softmax(x, dim=-1)\n    return x\n")
+    assert result.error is not None and "语法错误" in result.error and "第 1 行" in result.error
+    result = runner.run_code("softmax", "def soft_max(x, dim=-1):\n    return x\n")
+    assert result.error is not None and "没有找到 `softmax`" in result.error
+
+
+def test_too_long_code_and_unknown_slug_raise_value_error():
+    with pytest.raises(ValueError, match="at most 20000"):
+        runner.run_code("softmax", "#" * (runner.MAX_CODE_CHARS + 1))
+    with pytest.raises(ValueError, match="unknown exercise"):
+        runner.run_code("no-such-exercise", SOLUTION)
+
+
+def test_one_run_per_owner_and_a_bounded_pool(monkeypatch):
+    monkeypatch.setattr(runner, "_owners", {"learner-1"})
+    with pytest.raises(runner.RunnerBusy, match="上一次的运行"):
+        runner.run_code("softmax", SOLUTION, owner="learner-1")
+    taken = [runner._slots.acquire(blocking=False) for _ in range(runner.MAX_RUNS)]
+    try:
+        with pytest.raises(runner.RunnerBusy, match="正忙"):
+            runner.run_code("softmax", SOLUTION)
+    finally:
+        for ok in taken:
+            if ok:
+                runner._slots.release()
+    assert_still_works()
+
+
+def test_runner_status_follows_the_setting(monkeypatch):
+    monkeypatch.setattr(runner.settings, "CODE_RUNNER", "off")
+    assert runner.runner_status() == (False, "代码运行器已关闭（CODE_RUNNER=off）")
+    monkeypatch.setattr(runner.settings, "CODE_RUNNER", "auto")
+    monkeypatch.setattr(runner.settings, "SERVE_HOST", "0.0.0.0")
+    enabled, reason = runner.runner_status()
+    assert not enabled and "CODE_RUNNER=on" in reason
+    monkeypatch.setattr(runner.settings, "SERVE_HOST", "127.0.0.1")
+    assert runner.runner_status()[0]
+    monkeypatch.setattr(runner.settings, "CODE_RUNNER", "on")
+    monkeypatch.setattr(runner.settings, "SERVE_HOST", "0.0.0.0")
+    assert runner.runner_status()[0]
