@@ -28,8 +28,11 @@ from typing import Any
 # Questions whose answer needs one of the calculators (the question page links to it). By id, not by tag:
 # the modern-track questions are written by others and their tags may change.
 CALCULATOR_QUESTIONS: dict[str, list[str]] = {
-    "kv-cache": ["q35", "q57", "q60", "q20", "q27", "q29"],
-    "training-memory": ["q43", "q44", "q47"],
+    # generation with a cache, its memory limit, MQA/GQA/MLA, sliding window, prefill/decode, paging,
+    # KV quantisation, and two modern-track questions still being written
+    "kv-cache": ["q27", "q29", "q35", "q37", "q52", "q53", "q55", "q57", "q60"],
+    # mixed precision, where a 7B model's training memory goes, ZeRO/parallelism, and q47 (being written)
+    "training-memory": ["q42", "q43", "q44", "q47"],
 }
 CALCULATOR_TITLES: dict[str, str] = {
     "kv-cache": "KV cache 显存计算器 (KV-cache size)",

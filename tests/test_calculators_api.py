@@ -224,5 +224,11 @@ def test_question_pages_link_their_calculator(client):
 
 def test_the_page_lists_the_related_questions_that_exist(client):
     html = client.get("/calculators").text
-    related = re.search(r'<p class="calc-related small">(.*?)</p>', html, re.S)
+    related = re.search(r'<div class="calc-related small">(.*?)</div>', html, re.S)
     assert related and 'href="/questions/q27"' in related.group(1)
+
+
+def test_a_preset_without_javascript_renders_the_fields_once(client):
+    html = client.get("/calculators/kv-cache?layers=1&kv_heads=1&head_dim=1&seq_len=8192&preset=llama-2-7b").text
+    assert html.count('id="kv-fields"') == 1
+    assert 'id="kv-kv_heads" value="32"' in html

@@ -326,7 +326,8 @@ def _render(request: Request, calculator: str | None) -> HTMLResponse:
         "related": {name: _related(name) for name in calc.CALCULATOR_QUESTIONS},
         "bounds": calc.BOUNDS,
         "human_bytes": calc.human_bytes,
-        "oob_fields": kv_preset or tm_preset,
+        # only a fragment needs the fields sent apart: the full page renders them in its form
+        "oob_fields": (kv_preset or tm_preset) and is_htmx(request),
     }
     status = 422 if calculator is not None and active["errors"] else 200
     if calculator is not None and is_htmx(request):
