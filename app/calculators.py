@@ -684,6 +684,11 @@ def training_memory(
     else:
         breakdown["activations"] = 0
         notes.append("未给出模型形状，激活未计入。(No model shape given: activations not counted.)")
+    if optimizer is Optimizer.ADAM_8BIT:
+        notes.append(
+            "8-bit Adam 另存每块（2048 个值）一个 fp32 缩放常数，约为状态的 0.2%，未计入。"
+            "(8-bit Adam also keeps one fp32 scale per block of 2048 values, about 0.2% of the states, not counted.)"
+        )
     if zero_stage and devices == 1:
         notes.append("只有 1 个设备时 ZeRO 无可切分。(ZeRO shards nothing on a single device.)")
 

@@ -307,3 +307,9 @@ def test_questions_link_to_their_calculators():
     assert calculators_for_question("q43") == [("/calculators#training-memory", "训练显存计算器 (training memory)")]
     assert calculators_for_question("q01") == []
     assert set(CALCULATOR_QUESTIONS) == {"kv-cache", "training-memory"}
+
+
+def test_8_bit_adam_says_its_block_scales_are_left_out():
+    notes = training_memory(params=1_000, optimizer="adam-8bit").notes
+    assert any("2048" in note and "0.2%" in note for note in notes)
+    assert not any("2048" in note for note in training_memory(params=1_000).notes)
