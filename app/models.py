@@ -166,3 +166,40 @@ class MockQuestion(SQLModel, table=True):
     review_token: str | None = Field(default=None, max_length=80)  # the item's own review key, claimed with the rating
     review_log_id: int | None = None  # this item's own drill review (None: still to record)
     next_due: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the card's due date after the review
+
+# --- hand-coding lab ---
+
+
+# One run of a learner's code against an exercise's hidden tests: the code, each test's outcome, the time taken.
+# A repeated request key (double submit, API retry) finds its row instead of running again.
+class CodeAttempt(SQLModel, table=True):
+    __tablename__ = "code_attempt"
+    __table_args__ = (
+        Index("ix_code_attempt_user_slug", "user_id", "slug", "id"),
+        Index("uq_code_attempt_user_request", "user_id", "request_id", unique=True),
+        Index("ix_code_attempt_mock_question", "mock_question_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    slug: str = Field(max_length=40)  # the exercise (app.codelab.exercises)
+    source: str = Field(default="lab", max_length=8)  # "lab" (editor or API) or "mock" (code in a mock answer)
+    mock_question_id: int | None = None  # the mock_question whose answer held this code (source "mock")
+    code: str  # at most runner.MAX_CODE_CHARS characters
+    passed: bool
+    tests: list[dict] = Field(sa_type=JSON)  # [{"name", "passed", "message"}] in the runner's order
+    duration_ms: int
+    error: str | None = None  # why the run could not finish (timeout, memory, syntax error …)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    request_id: str | None = Field(default=None, max_length=64)  # the client's idempotency key, if it sent one
+
+
+# Each time a learner opened an exercise's reference solution (seen before a passing run: suggested rating Again).
+class CodeSolutionView(SQLModel, table=True):
+    __tablename__ = "code_solution_view"
+    __table_args__ = (Index("ix_code_solution_view_user_slug", "user_id", "slug", "viewed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    slug: str = Field(max_length=40)
+    viewed_at: datetime = Field(sa_type=UTCDateTime)
