@@ -119,6 +119,16 @@ def expect_tensor(
             f"{what} dtype 不对：期望 {str(expected.dtype)[6:]}，得到 {str(got.dtype)[6:]}"
             "（输入是什么 dtype，输出就该是什么 dtype）"
         )
+    if expected.dtype == torch.bool:
+        differs = got.detach().to(torch.bool) != expected
+        if bool(differs.any()):
+            first = int(torch.nonzero(differs.flatten())[0])
+            detail = (
+                f"{what}不对：{fmt_index(first, got.shape)} 期望 {bool(expected.flatten()[first])}，"
+                f"得到 {bool(got.flatten()[first])}（共 {int(differs.sum())} 处不同）"
+            )
+            raise _fail(detail, which_mistake(got, mistakes, 0.5))
+        return
     g = got.detach().to(torch.float64)
     e = expected.detach().to(torch.float64)
     for bad, test in (("NaN", torch.isnan), ("Inf", torch.isinf)):

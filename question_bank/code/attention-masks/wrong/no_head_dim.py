@@ -1,0 +1,7 @@
+import torch
+
+
+def decoder_mask(tgt, pad_id):
+    T = tgt.size(1)
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    return (tgt != pad_id)[:, None, :] & causal

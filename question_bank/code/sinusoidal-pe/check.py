@@ -1,0 +1,56 @@
+"""Hidden tests for the sinusoidal positional encoding (interleaved sin/cos, as model/transformer.py has it)."""
+
+import torch
+from codelab_diagnose import Case, expect_tensor
+
+
+def _angle(length, d_model, exponent="2i", inverse=False):
+    pos = torch.arange(length, dtype=torch.float64).unsqueeze(1)
+    i = torch.arange(0, d_model, 2, dtype=torch.float64)
+    if exponent == "i":
+        i = i / 2
+    freq = torch.pow(10000.0, i / d_model)
+    return pos * freq if inverse else pos / freq
+
+
+def _interleave(first, second):
+    return torch.stack([first, second], dim=-1).flatten(-2)
+
+
+def reference(length, d_model):
+    a = _angle(length, d_model)
+    return _interleave(torch.sin(a), torch.cos(a)).float()
+
+
+def mistakes(length, d_model):
+    a = _angle(length, d_model)
+    return {
+        "sin/cos 没有交错：前一半全是 sin、后一半全是 cos（应偶数维 sin、奇数维 cos）": lambda: torch.cat(
+            [torch.sin(a), torch.cos(a)], -1
+        ).float(),
+        "sin 和 cos 放反了（偶数维应为 sin）": lambda: _interleave(torch.cos(a), torch.sin(a)).float(),
+        "指数用了 i/d_model 而不是 2i/d_model": lambda: _interleave(
+            torch.sin(_angle(length, d_model, "i")), torch.cos(_angle(length, d_model, "i"))
+        ).float(),
+        "频率取了倒数（应为 pos 除以 10000^(2i/d)）": lambda: _interleave(
+            torch.sin(_angle(length, d_model, inverse=True)), torch.cos(_angle(length, d_model, inverse=True))
+        ).float(),
+    }
+
+
+def case(length, d_model, atol=1e-5):
+    def run(fn):
+        expect_tensor(fn(length, d_model), reference(length, d_model), atol=atol, mistakes=mistakes(length, d_model))
+
+    return Case(f"length={length}, d_model={d_model}", run)
+
+
+CASES = [
+    case(2, 4),
+    case(10, 16),
+    case(50, 64, atol=1e-4),
+    case(1, 8),
+    case(7, 2),
+    case(0, 6),
+    case(200, 32, atol=1e-4),
+]

@@ -1,0 +1,11 @@
+import torch
+
+
+def positional_encoding(length: int, d_model: int) -> torch.Tensor:
+    pos = torch.arange(length, dtype=torch.float64).unsqueeze(1)  # (L, 1)
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # (d_model/2,)
+    angle = pos / torch.pow(10000.0, two_i / d_model)  # (L, d_model/2)
+    pe = torch.zeros(length, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.cos(angle)
+    pe[:, 1::2] = torch.sin(angle)
+    return pe.float()
