@@ -50,6 +50,15 @@ def warm_up_model() -> None:
         return
 
 
+def warm_up_code_runner() -> None:
+    """Start the hand-coding lab's sandboxed workers (each imports torch, seconds of CPU) so the learner's
+    first run does not wait for them; nothing when the runner is off (CODE_RUNNER=off, not on loopback)."""
+    from app.codelab import runner
+
+    if runner.runner_status()[0]:
+        runner.warm_up()
+
+
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     get_bank()  # a malformed question file stops start-up here, naming the file and field
@@ -57,7 +66,11 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     install_secret()  # created on first start (or a damaged file stops start-up, naming it)
     if settings.WARM_UP_MODEL:
         threading.Thread(target=warm_up_model, name="warm-up-model", daemon=True).start()
+        threading.Thread(target=warm_up_code_runner, name="warm-up-code-runner", daemon=True).start()
     yield
+    from app.codelab import runner
+
+    runner.shutdown()  # the lab's idle sandbox workers
 
 
 def _wants_json(request: Request) -> bool:

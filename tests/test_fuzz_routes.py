@@ -287,6 +287,7 @@ def form_cases(ctx: Ctx, method: str, path: str, valid: dict[str, str], k: int =
 
 
 FORM = "application/x-www-form-urlencoded"
+CODE_ANSWER = "import torch\n\ndef softmax(x, dim=-1):\n    return torch.exp(x) / torch.exp(x).sum(dim, keepdim=True)\n"
 
 
 def import_cases(ctx: Ctx, method: str, path: str, multipart: bool) -> Iterator[Case]:
@@ -571,6 +572,29 @@ PLAN: dict[tuple[str, str], Callable[[Ctx], Iterator[Case]]] = {
     ("GET", "/api/calculators/training-memory"): lambda ctx: query_cases(
         ctx, "/api/calculators/training-memory", [*TRAINING_FIELDS, "preset"], k=10
     ),
+    ("GET", "/code"): lambda ctx: query_cases(ctx, "/code", [], k=1),
+    ("GET", "/code/{slug}"): lambda ctx: (
+        c for gen in (path_cases(ctx, "/code/{slug}", k=4), path_cases(ctx, "/code/softmax", k=1)) for c in gen
+    ),
+    ("POST", "/code/{slug}/runs"): lambda ctx: form_cases(
+        ctx, "POST", "/code/softmax/runs", {"code": CODE_ANSWER, "request_id": "run-fuzz-00000001"}
+    ),
+    ("POST", "/code/{slug}/solution"): lambda ctx: (
+        c
+        for gen in (
+            path_cases(ctx, "/code/{slug}/solution", ("POST",), k=3),
+            form_cases(ctx, "POST", "/code/sdpa/solution", {}, k=2),
+        )
+        for c in gen
+    ),
+    ("POST", "/code/{slug}/rating"): lambda ctx: form_cases(
+        ctx, "POST", "/code/softmax/rating", {"rating": "3", "review_token": "1.c01.0.0123456789abcdef"}
+    ),
+    ("GET", "/api/code/exercises"): lambda ctx: query_cases(ctx, "/api/code/exercises", [], k=1),
+    ("GET", "/api/code/exercises/{slug}"): lambda ctx: path_cases(ctx, "/api/code/exercises/{slug}"),
+    ("POST", "/api/code/exercises/{slug}/runs"): lambda ctx: json_cases(
+        ctx, "POST", "/api/code/exercises/softmax/runs", {"code": CODE_ANSWER, "request_id": "run-fuzz-00000002"}
+    ),
 }
 
 
@@ -693,6 +717,8 @@ GROUPS = {
                 "/visualize",
                 "/api/attention",
                 "/api/positional",
+                "/code",
+                "/api/code",
             )
         )
     ],
@@ -706,6 +732,7 @@ GROUPS = {
     "mock-api": [k for k in PLAN if k[1].startswith("/api/mock")],
     "mock-pages": [k for k in PLAN if k[1].startswith("/mock")],
     "visualize": [k for k in PLAN if k[1].startswith(("/visualize", "/api/attention", "/api/positional"))],
+    "codelab": [k for k in PLAN if k[1].startswith(("/code", "/api/code"))],
 }
 
 
@@ -715,7 +742,14 @@ def test_every_route_has_a_fuzz_plan():
 
 
 @pytest.mark.parametrize("group", list(GROUPS))
-def test_hostile_input_never_breaks_a_route(client, group):
+def test_hostile_input_never_breaks_a_route(client, group, monkeypatch):
+    if group == "codelab":  # the routes, not the sandbox (tests/test_codelab_runner.py runs hostile code for real)
+        from app.codelab import runner
+
+        outcome = runner.RunResult(
+            passed=False, tests=[runner.TestOutcome("case", False, SCRIPT)], duration_ms=1, error=None
+        )
+        monkeypatch.setattr(runner, "run_code", lambda slug, code, owner=None: outcome)
     sent, failures, _known, echoes = run(client, GROUPS[group], seed=SEED + list(GROUPS).index(group))
     assert sent >= 10 * len(GROUPS[group]) // 2
     assert echoes or group == "mock-api", (
