@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
+from sqlalchemy import String
 from sqlmodel import Session, col, func, select
 
 from app import scheduler as sched
@@ -233,39 +234,99 @@ class Stats:
         }
 
 
+def offset_spans(since: datetime, until: datetime, tz: tzinfo) -> list[tuple[datetime, datetime, int]]:
+    """[since, until) cut where the zone's UTC offset changes: (start, end, offset in seconds) per piece, so that
+    inside each piece the local date of an instant is the UTC date of instant + offset (what SQLite can group by).
+    One piece for a fixed-offset zone such as Asia/Shanghai; a daylight-saving zone adds a cut per transition."""
+    spans: list[tuple[datetime, datetime, int]] = []
+    start = since
+    while start < until:
+        offset = start.astimezone(tz).utcoffset()
+        end = min(until, start + timedelta(days=1))
+        while end < until and end.astimezone(tz).utcoffset() == offset:  # walk day by day while it holds
+            end = min(until, end + timedelta(days=1))
+        if end.astimezone(tz).utcoffset() != offset:  # a transition in (end - 1 day, end]: find it to the second
+            low, high = max(start, end - timedelta(days=1)), end
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if middle.astimezone(tz).utcoffset() == offset else (low, middle)
+            end = low.replace(microsecond=0) + timedelta(seconds=1)  # transitions fall on whole seconds
+        spans.append((start, end, int(offset.total_seconds()) if offset is not None else 0))
+        start = end
+    return spans
+
+
+def _local_day(offset_seconds: int):  # type: ignore[no-untyped-def]
+    """SQL: the local date of `reviewed_at` (stored as naive UTC text) under a fixed offset, as 'YYYY-MM-DD'.
+
+    The microseconds are cut off first: SQLite's date functions round to milliseconds, which would move a review
+    at 23:59:59.9996 to the next day; offsets are whole seconds, so the whole second decides the date."""
+    whole_second = func.substr(col(DrillReview.reviewed_at), 1, 19)  # 'YYYY-MM-DD HH:MM:SS'
+    return func.date(whole_second, f"{offset_seconds:+d} seconds", type_=String)
+
+
 def reviews_per_day(*, session: Session, user_id: int, since: datetime, until: datetime) -> dict[date, int]:
-    """Review counts per day of the study time zone in [since, until) (read through the (user_id, reviewed_at)
-    index; grouped here, because SQLite knows no time zones and a fixed offset would be wrong across DST).
-    The upper bound also keeps a review dated past the calendar's end (a database written before imports
-    were checked held one in year 9999) out of the local-date arithmetic."""
-    tz = study_tz()
-    times = session.exec(
-        select(DrillReview.reviewed_at).where(
-            DrillReview.user_id == user_id,
-            col(DrillReview.reviewed_at) >= since,
-            col(DrillReview.reviewed_at) < until,
-        )
-    ).all()
-    return dict(Counter(sched.local_date(at, tz) for at in times))
+    """Review counts per day of the study time zone in [since, until), counted and grouped by SQLite through the
+    (user_id, reviewed_at) index: one GROUP BY per piece of constant UTC offset (`offset_spans`), so the cost
+    follows the days shown, not the rows in the log. The upper bound also keeps a review dated past the
+    calendar's end (a database written before imports were checked held one in year 9999) out of the sums."""
+    counts: Counter[date] = Counter()
+    for start, end, offset in offset_spans(sched.utc(since), sched.utc(until), study_tz()):
+        day = _local_day(offset)
+        rows = session.exec(
+            select(day, func.count())
+            .where(
+                DrillReview.user_id == user_id,
+                col(DrillReview.reviewed_at) >= start,
+                col(DrillReview.reviewed_at) < end,
+            )
+            .group_by(day)
+        ).all()
+        counts.update({date.fromisoformat(d): n for d, n in rows})
+    return dict(counts)
 
 
 def true_retention(*, session: Session, user_id: int, now: datetime, days: int) -> Retention:
     tz = study_tz()
     since = sched.day_start(now - timedelta(days=days - 1), tz)
     until = sched.date_start(sched.local_date(now, tz) + timedelta(days=1), tz)  # to the end of today
-    rows = session.exec(
-        select(DrillReview.question_id, DrillReview.reviewed_at, DrillReview.rating, DrillReview.state_before)
-        .where(
-            DrillReview.user_id == user_id,
-            col(DrillReview.reviewed_at) >= since,
-            col(DrillReview.reviewed_at) < until,
+    # The first review per card and local day, picked by SQLite (a window over the (user_id, reviewed_at) range):
+    # at most cards × days rows come back, however long the log.
+    first: dict[tuple[str, date], tuple[datetime, int, int, int]] = {}
+    for start, end, offset in offset_spans(since, until, tz):
+        day = _local_day(offset)
+        ranked = (
+            select(
+                DrillReview.question_id,
+                day.label("day"),
+                DrillReview.reviewed_at,
+                DrillReview.id,
+                DrillReview.rating,
+                DrillReview.state_before,
+                func.row_number()
+                .over(
+                    partition_by=(DrillReview.question_id, day),
+                    order_by=(col(DrillReview.reviewed_at), col(DrillReview.id)),
+                )
+                .label("nth"),
+            )
+            .where(
+                DrillReview.user_id == user_id,
+                col(DrillReview.reviewed_at) >= start,
+                col(DrillReview.reviewed_at) < end,
+            )
+            .subquery()
         )
-        .order_by(col(DrillReview.reviewed_at), col(DrillReview.id))
-    ).all()
-    first: dict[tuple[str, date], tuple[int, int]] = {}
-    for qid, at, rating, state_before in rows:
-        first.setdefault((qid, sched.local_date(at, tz)), (rating, state_before))
-    counted = [rating for rating, state_before in first.values() if state_before != sched.NEW_STATE]
+        rows = session.exec(
+            select(ranked.c.question_id, ranked.c.day, ranked.c.reviewed_at, ranked.c.id, ranked.c.rating)
+            .add_columns(ranked.c.state_before)
+            .where(ranked.c.nth == 1)
+        ).all()
+        for qid, d, at, row_id, rating, state_before in rows:  # a day cut by a transition comes in two pieces
+            key = (qid, date.fromisoformat(d))
+            if key not in first or (at, row_id) < first[key][:2]:
+                first[key] = (at, row_id, rating, state_before)
+    counted = [rating for _, _, rating, state_before in first.values() if state_before != sched.NEW_STATE]
     return Retention(days=days, passed=sum(r != 1 for r in counted), total=len(counted))
 
 
