@@ -94,6 +94,7 @@ class DrillSettings(SQLModel, table=True):
     desired_retention: float = 0.9
     new_per_day: int = 10
     interview_date: date | None = None
+    tracks: list[str] | None = Field(default=None, sa_type=JSON)  # scheduled tracks (app.cards.TRACKS); None: all
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -166,6 +167,7 @@ class MockQuestion(SQLModel, table=True):
     review_token: str | None = Field(default=None, max_length=80)  # the item's own review key, claimed with the rating
     review_log_id: int | None = None  # this item's own drill review (None: still to record)
     next_due: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the card's due date after the review
+
 
 # --- hand-coding lab ---
 

@@ -81,9 +81,18 @@ def make_scheduler(desired_retention: float = DEFAULT_DESIRED_RETENTION) -> Sche
     return Scheduler(desired_retention=desired_retention, enable_fuzzing=False)
 
 
+CODE_CARD_OFFSET = 1000  # a code exercise's card cNN has fsrs card_id 1000 + NN
+
+
+def card_number(card_id: str) -> int:
+    """The fsrs card_id of a card: the question number (q07 → 7), or 1000 + NN for code exercise cNN."""
+    number = int(card_id[1:])
+    return CODE_CARD_OFFSET + number if card_id.startswith("c") else number
+
+
 def new_card(*, question_id: str, now: datetime) -> Card:
-    """A never-reviewed card; its fsrs card_id is the question number, so it is stable across exports."""
-    return Card(card_id=int(question_id.lstrip("q")), state=State.Learning, due=utc(now))
+    """A never-reviewed card; its fsrs card_id is stable (`card_number`), so it stays the same across exports."""
+    return Card(card_id=card_number(question_id), state=State.Learning, due=utc(now))
 
 
 def final_window_start(interview_date: date, tz: tzinfo = UTC) -> datetime:

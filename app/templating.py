@@ -12,11 +12,12 @@ from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from app import scheduler as sched
+from app.cards import GROUP_NAMES, TRACK_NAMES
 from app.clock import study_tz, study_tz_label
 from app.config import ROOT
 from app.csrf import csrf_field, form_token
 from app.demos import DEMOS, demo_url
-from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category, get_bank
+from app.question_bank import CATEGORY_LABELS, CATEGORY_TRACK, NOTES_SECTIONS, Category, get_bank
 
 # Raw HTML in Markdown is escaped (html=False): bank text and notes can never inject markup.
 # Math is left as LaTeX inside <span class="math inline"> / <div class="math block"> and typeset
@@ -61,8 +62,24 @@ def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str
 
 
 def question_title(question_id: str) -> str:
-    """The Chinese question text, for lists that otherwise show only ids (weakest questions, leeches)."""
+    """The Chinese question text (or a code exercise's title), for lists that otherwise show only card ids
+    (weakest questions, leeches)."""
+    if question_id.startswith("c"):
+        from app.codelab.exercises import exercise_for_card
+
+        exercise = exercise_for_card(question_id)
+        return exercise.title if exercise else question_id
     return get_bank()[question_id].question.zh
+
+
+def card_url(card_id: str) -> str:
+    """Where a card is studied: its question page, or its exercise in the hand-coding lab."""
+    if card_id.startswith("c"):
+        from app.codelab.exercises import exercise_for_card
+
+        exercise = exercise_for_card(card_id)
+        return f"/code/{exercise.slug}" if exercise else "/code"
+    return f"/questions/{card_id}"
 
 
 def is_htmx(request: Request) -> bool:
@@ -80,6 +97,10 @@ templates.env.globals.update(
     demo_url=demo_url,
     NOTES_SECTIONS=NOTES_SECTIONS,
     CATEGORY_LABELS={c.value: label for c, label in CATEGORY_LABELS.items()},
+    GROUP_NAMES=GROUP_NAMES,  # per-category figures: the bank's categories and `code` (the lab's exercises)
+    TRACK_NAMES=TRACK_NAMES,
+    CATEGORY_TRACK={c.value: t.value for c, t in CATEGORY_TRACK.items()},
+    card_url=card_url,
     study_tz_label=study_tz_label,
     question_title=question_title,
     csrf_field=csrf_field,  # one line per POST form: {{ csrf_field() }}

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from app.question_bank import get_bank
+
 
 def test_healthz(client):
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_list_returns_the_thirty(client):
+def test_list_returns_the_guide_then_the_modern_track(client):
     data = client.get("/api/questions").json()
-    assert [q["id"] for q in data] == [f"q{n:02d}" for n in range(1, 31)]
+    assert [q["id"] for q in data] == sorted(get_bank())
+    assert [q["id"] for q in data[:30]] == [f"q{n:02d}" for n in range(1, 31)]
     first = data[0]
-    assert set(first) >= {"id", "category", "difficulty", "question", "tags"}
+    assert set(first) >= {"id", "category", "track", "difficulty", "question", "tags"}
     assert set(first["question"]) == {"zh", "en"}
-    assert first["category"] == "basics"
+    assert first["category"] == "basics" and first["track"] == "guide"
+    assert {q["track"] for q in data[30:]} <= {"modern"}
+    assert {q["category"] for q in data[30:]} <= {"architecture", "training", "inference"}
+    guide = client.get("/api/questions?track=guide").json()
+    assert guide == data[:30]  # the first 30 keep their ids and fields
+    assert client.get("/api/questions?track=modern").json() == data[30:]
+    bad = client.get("/api/questions?track=advanced")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "track"]
 
 
 def test_full_record_fields(client):
@@ -37,7 +47,7 @@ def test_full_record_fields(client):
 
 
 def test_unknown_id_is_json_404(client):
-    response = client.get("/api/questions/q31")
+    response = client.get("/api/questions/q61")
     assert response.status_code == 404
     assert response.json() == {"detail": "Question not found"}
 

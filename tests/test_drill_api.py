@@ -129,9 +129,11 @@ def test_empty_queue_says_when_the_next_card_is_due(client, clock):
 def test_settings_api_leaves_out_and_null_fields_as_documented(client):
     client.put("/api/settings", json={"desired_retention": 0.85, "new_per_day": 20, "interview_date": "2026-12-01"})
     kept = client.put("/api/settings", json={"desired_retention": None, "new_per_day": None})
-    assert kept.json() == {"desired_retention": 0.85, "new_per_day": 20, "interview_date": "2026-12-01"}
+    every = ["guide", "modern", "code"]
+    saved = {"desired_retention": 0.85, "new_per_day": 20, "interview_date": "2026-12-01", "tracks": every}
+    assert kept.json() == saved
     cleared = client.put("/api/settings", json={"interview_date": None})
-    assert cleared.json() == {"desired_retention": 0.85, "new_per_day": 20, "interview_date": None}
+    assert cleared.json() == {"desired_retention": 0.85, "new_per_day": 20, "interview_date": None, "tracks": every}
     for body, field in [
         ({"new_per_day": "5"}, "new_per_day"),  # a string is not a number, even a numeric one
         ({"desired_retention": True}, "desired_retention"),
@@ -146,10 +148,25 @@ def test_settings_api_leaves_out_and_null_fields_as_documented(client):
 
 
 def test_settings_api_round_trip_and_validation(client):
-    assert client.get("/api/settings").json() == {"desired_retention": 0.9, "new_per_day": 10, "interview_date": None}
+    assert client.get("/api/settings").json() == {
+        "desired_retention": 0.9,
+        "new_per_day": 10,
+        "interview_date": None,
+        "tracks": ["guide", "modern", "code"],
+    }
     ok = client.put("/api/settings", json={"desired_retention": 0.85, "interview_date": "2026-12-01"})
-    assert ok.json() == {"desired_retention": 0.85, "new_per_day": 10, "interview_date": "2026-12-01"}
+    assert ok.json() == {
+        "desired_retention": 0.85,
+        "new_per_day": 10,
+        "interview_date": "2026-12-01",
+        "tracks": ["guide", "modern", "code"],
+    }
+    modern = client.put("/api/settings", json={"tracks": ["code", "modern"]})
+    assert modern.status_code == 200 and modern.json()["tracks"] == ["modern", "code"]  # display order
     for body, detail in [
+        ({"tracks": []}, "choose at least one track"),
+        ({"tracks": ["advanced"]}, "tracks"),
+        ({"tracks": "guide"}, "tracks"),
         ({"desired_retention": 0.98}, "desired_retention must be between 0.7 and 0.97"),
         ({"desired_retention": 0.69}, "desired_retention must be between"),
         ({"new_per_day": 101}, "new_per_day must be a whole number from 0 to 100"),
@@ -337,7 +354,7 @@ def _hidden(html: str, name: str) -> str:
 def test_parse_focus_keeps_known_ids_in_order_once():
     from app.services.drill import parse_focus
 
-    assert parse_focus("q05, Q02，q05,,x1,q31") == (("q05", "q02"), ["x1", "q31"])
+    assert parse_focus("q05, Q02，q05,,x1,q61") == (("q05", "q02"), ["x1", "q61"])
     assert parse_focus("") == ((), [])
 
 

@@ -37,7 +37,12 @@ def test_export_is_versioned_json_with_settings_cards_and_log(client, clock):
     assert "attachment" in response.headers["content-disposition"]
     data = response.json()
     assert data["format"] == "transformer-prep/drill-export" and data["version"] == 1
-    assert data["settings"] == {"desired_retention": 0.85, "new_per_day": 20, "interview_date": "2026-12-24"}
+    assert data["settings"] == {
+        "desired_retention": 0.85,
+        "new_per_day": 20,
+        "interview_date": "2026-12-24",
+        "tracks": ["guide", "modern", "code"],
+    }
     assert len(data["reviews"]) == 6 and {r["duration_ms"] for r in data["reviews"]} == set(range(1000, 1006))
     assert sum(c["reps"] for c in data["cards"]) == 6
 
@@ -74,7 +79,7 @@ def _broken(exported):
     bad["reviews"][0]["reviewed_at"] = "2026-11-02T09:00:00"
     yield bad, "reviews.0.reviewed_at"
     bad = copy.deepcopy(exported)
-    bad["cards"][0]["question_id"] = "q31"
+    bad["cards"][0]["question_id"] = "q61"
     yield bad, "cards.0.question_id"
     bad = copy.deepcopy(exported)
     bad["cards"][0]["reps"] += 1
@@ -134,7 +139,8 @@ def test_settings_form(client, form, status, text):
     assert response.status_code == status and text in response.text
     saved = client.get("/api/settings").json()
     if status == 200:
-        assert saved == {"desired_retention": 0.8, "new_per_day": 5, "interview_date": "2026-12-01"}
+        every = ["guide", "modern", "code"]  # a form that does not show the track boxes keeps them
+        assert saved == {"desired_retention": 0.8, "new_per_day": 5, "interview_date": "2026-12-01", "tracks": every}
     else:
         assert saved["new_per_day"] == 10
 

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlmodel import Session, func, select
 
-from app.db import alembic_config, make_engine
+from app.db import MIGRATIONS_DIR, alembic_config, make_engine
 from app.main import prepare_database
 from app.models import DrillCard, DrillReview, DrillReviewUndone
 from app.secrets import keyed_digest
@@ -365,7 +366,8 @@ def test_upgrade_from_0002_keeps_the_log_and_never_reuses_an_id(tmp_path):
         assert c.execute(text("SELECT id, review_token, card_after FROM drill_review ORDER BY id")).all() == before
         schema = c.execute(text("SELECT sql FROM sqlite_master WHERE name = 'drill_review'")).scalar_one()
         assert "AUTOINCREMENT" in schema
-        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
         links = c.execute(text("SELECT mock_session_id, review_log_id FROM mock_question ORDER BY id")).all()
         assert links == [(1, 4), (2, 3), (3, None)]  # the later of the merged pair lost the row it did not write
     with Session(engine) as s:

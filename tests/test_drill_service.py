@@ -10,6 +10,7 @@ import pytest
 from fsrs import Rating, Scheduler
 from sqlmodel import Session, func, select
 
+from app import cards
 from app import scheduler as sched
 from app.db import make_engine
 from app.main import prepare_database
@@ -38,10 +39,15 @@ def _settings(session, **changes):
     drill.save_settings(session=session, user_id=USER, settings=drill.DrillSettingsView(**values), now=T0)
 
 
-def test_card_states_lists_all_30_new_at_first(session):
+def test_card_states_lists_every_card_new_at_first_guide_then_modern_then_code(session):
     states = drill.card_states(session=session, user_id=USER, now=T0)
-    assert list(states) == [f"q{n:02d}" for n in range(1, 31)]
+    ids = list(states)
+    assert ids == list(cards.all_card_ids())
+    assert ids[:30] == [f"q{n:02d}" for n in range(1, 31)]
+    assert [states[q].track for q in ids] == sorted((states[q].track for q in ids), key=cards.TRACKS.index)
     assert all(v.state == "new" and v.due is None and v.retrievability is None for v in states.values())
+    guide = drill.card_states(session=session, user_id=USER, now=T0, tracks=("guide",))
+    assert list(guide) == [f"q{n:02d}" for n in range(1, 31)]
 
 
 def test_recorded_reviews_equal_fsrs_directly(session):
@@ -123,7 +129,8 @@ def test_token_for_another_card_is_refused(session):
         ({"rating": 5}, "rating must be 1"),
         ({"rating": "3"}, "rating must be 1"),
         ({"rating": True}, "rating must be 1"),
-        ({"question_id": "q31"}, "unknown question_id"),
+        ({"question_id": "q61"}, "unknown question_id"),
+        ({"question_id": "c00"}, "unknown question_id"),
         ({"duration_ms": -1}, "duration_ms must be"),
         ({"source": "cli"}, "source must be one of"),
     ],
@@ -178,7 +185,7 @@ def test_undo_refuses_a_mock_interview_review(session):
 
 
 def test_queue_new_cards_in_order_up_to_the_daily_limit(session):
-    _settings(session, new_per_day=3)
+    _settings(session, new_per_day=3, tracks=("guide",))
     shown = []
     for _ in range(3):
         item = drill.next_card(session=session, user_id=USER, now=T0)

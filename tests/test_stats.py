@@ -26,7 +26,7 @@ def _interview(session, day):
     drill.save_settings(
         session=session,
         user_id=USER,
-        settings=drill.DrillSettingsView(0.9, 10, day),
+        settings=drill.DrillSettingsView(0.9, 10, day, ("guide",)),  # the guide's 30: fixed figures
         now=T0,
     )
 
@@ -79,7 +79,8 @@ def test_readiness_after_the_date_is_marked_past(session):
 
 
 def test_counts_heatmap_retention_and_forecast(session):
-    drill.save_settings(session=session, user_id=USER, settings=drill.DrillSettingsView(0.9, 30, None), now=T0)
+    settings = drill.DrillSettingsView(0.9, 30, None, ("guide",))
+    drill.save_settings(session=session, user_id=USER, settings=settings, now=T0)
     _grade(session, "q01", 4, T0)  # review, due in 8 days
     _grade(session, "q02", 3, T0)  # learning, due in 10 minutes
     _grade(session, "q03", 4, T0)
@@ -108,7 +109,7 @@ def test_api_stats_fields(client):
     assert data["reviews_total"] == 0 and data["due_now"] == 0 and data["readiness"] is None
     assert len(data["reviews_per_day"]) == 90 and len(data["forecast"]) == 14
     assert set(data["true_retention"]) == {"7d", "30d"}
-    client.put("/api/settings", json={"interview_date": "2026-11-20"})
+    client.put("/api/settings", json={"interview_date": "2026-11-20", "tracks": ["guide"]})
     card = client.get("/api/drill/next").json()
     client.post("/api/drill/reviews", json={"question_id": "q01", "rating": 4, "review_token": card["review_token"]})
     data = client.get("/api/stats").json()
@@ -120,7 +121,7 @@ def test_api_stats_fields(client):
 
 
 def test_stats_page_renders_svg_charts_with_text_numbers(client):
-    client.put("/api/settings", json={"interview_date": "2026-11-20"})
+    client.put("/api/settings", json={"interview_date": "2026-11-20", "tracks": ["guide"]})
     card = client.get("/api/drill/next").json()
     client.post("/api/drill/reviews", json={"question_id": "q01", "rating": 4, "review_token": card["review_token"]})
     html = client.get("/stats").text
@@ -179,7 +180,7 @@ def test_new_card_plan_counts_today_with_what_is_left_of_its_allowance():
 
 
 def test_home_and_stats_warn_when_the_allowance_cannot_reach_every_question(client):
-    client.put("/api/settings", json={"interview_date": "2026-11-09", "new_per_day": 2})  # 7 days from 2 Nov
+    client.put("/api/settings", json={"interview_date": "2026-11-09", "new_per_day": 2, "tracks": ["guide"]})
     readiness = client.get("/api/stats").json()["readiness"]
     assert (readiness["new_capacity"], readiness["new_needed_per_day"], readiness["short_of_new"]) == (14, 5, 16)
     for page in ("/", "/stats"):

@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from app import cards
 from app import scheduler as sched
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.grading import check_answer, highlight_pieces
@@ -36,7 +37,15 @@ REVIEW_FIELDS = ("question_id", "rating", "review_token", "duration_ms")
 
 
 def _bad_question(value: object) -> None:
-    raise ValueError(f"未知题目 (unknown question_id {svc.shown_value(value)}; expected q01 … q30)")
+    raise ValueError(
+        f"未知题目 (unknown question_id {svc.shown_value(value)}; expected q01 … q60 or a code exercise card c01 …)"
+    )
+
+
+def _known_card(value: str) -> str:
+    if not cards.is_card_id(value):
+        _bad_question(value)
+    return value
 
 
 def _bad_rating(value: object) -> None:
@@ -65,7 +74,12 @@ class ReviewIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [REVIEW_EXAMPLE]})
 
-    question_id: Annotated[str, Field(pattern=r"^q(0[1-9]|[12][0-9]|30)$"), explained(_bad_question)]
+    question_id: Annotated[
+        str,
+        Field(pattern=r"^(q(0[1-9]|[1-5][0-9]|60)|c[0-9]{2})$", description="q01–q60, or a code exercise's card c01…"),
+        AfterValidator(_known_card),
+        explained(_bad_question),
+    ]
     rating: Annotated[
         int, Field(ge=1, le=4, strict=True, description="1 Again, 2 Hard, 3 Good, 4 Easy"), explained(_bad_rating)
     ]
@@ -248,7 +262,7 @@ def drill_reveal(
     now = clock.now()
     practice, _ = _focus(focus, since, now)
     answer = answer[:MAX_ANSWER_CHARS]
-    if question_id not in svc.QUESTION_IDS:
+    if not cards.is_card_id(question_id):
         error = f"未知题目 {question_id[:20]!r}"
         return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=error)
     queued = _next(session=session, user_id=user_id, now=now, focus=practice)

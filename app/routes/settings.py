@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from app import scheduler as sched
+from app.cards import TRACK_NAMES
 from app.clock import study_tz
 from app.concurrency import cpu_heavy
 from app.deps import ClockDep, SessionDep, UserIdDep
@@ -20,8 +21,14 @@ from app.templating import templates
 
 router = APIRouter(tags=["settings"])
 
-SETTINGS_FIELDS = ("desired_retention", "new_per_day", "interview_date")
-SETTINGS_EXAMPLE = {"desired_retention": 0.9, "new_per_day": 10, "interview_date": "2026-12-15"}
+SETTINGS_FIELDS = ("desired_retention", "new_per_day", "interview_date", "tracks")
+SETTINGS_EXAMPLE = {
+    "desired_retention": 0.9,
+    "new_per_day": 10,
+    "interview_date": "2026-12-15",
+    "tracks": ["guide", "modern", "code"],
+}
+TrackName = Literal["guide", "modern", "code"]
 
 
 def _bad_retention(value: object) -> None:
@@ -30,6 +37,10 @@ def _bad_retention(value: object) -> None:
 
 def _bad_new_per_day(value: object) -> None:
     svc.validate_settings(desired_retention=sched.DEFAULT_DESIRED_RETENTION, new_per_day=value, interview_date=None)
+
+
+def _bad_tracks(value: object) -> None:
+    svc.parse_tracks(value)
 
 
 def _bad_date(value: object) -> None:
@@ -60,6 +71,12 @@ class SettingsUpdate(BaseModel):
         description=f"面试日期 YYYY-MM-DD, {svc.MIN_INTERVIEW_DATE} … {svc.MAX_INTERVIEW_DATE}; null clears it",
     )
 
+    tracks: Annotated[list[TrackName] | None, Field(min_length=1, max_length=3), explained(_bad_tracks)] = Field(
+        None,
+        description="排进闪卡的轨道 (tracks scheduled in drills): guide (q01–q30), modern (q31–q60), code (the lab's "
+        "exercises); at least one; null keeps the current value",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _known_fields(cls, data: Any) -> Any:
@@ -75,6 +92,7 @@ def _merge(current: svc.DrillSettingsView, changes: dict[str, Any]) -> svc.Drill
         desired_retention=values["desired_retention"],
         new_per_day=values["new_per_day"],
         interview_date=svc.parse_iso_date(values["interview_date"]),
+        tracks=values["tracks"],
     )
 
 
@@ -87,6 +105,7 @@ def _page(request: Request, *, settings: svc.DrillSettingsView, status: int = 20
         "final_days": sched.FINAL_WINDOW_DAYS,
         "min_date": svc.MIN_INTERVIEW_DATE.isoformat(),
         "max_date": svc.MAX_INTERVIEW_DATE.isoformat(),
+        "track_choices": TRACK_NAMES,
         **extra,
     }
     return templates.TemplateResponse(request, "settings.html", context, status_code=status)
@@ -121,6 +140,8 @@ def settings_form(
     desired_retention: str = Form(""),
     new_per_day: str = Form(""),
     interview_date: str = Form(""),
+    tracks: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies form defaults)
+    tracks_shown: str = Form(""),
 ) -> HTMLResponse:
     current = svc.get_settings(session=session, user_id=user_id)
     try:
@@ -131,11 +152,17 @@ def settings_form(
                 f"期望保留率必须是数字 (desired_retention must be a number, got {desired_retention[:20]!r})"
             ) from None
         per_day: Any = int(new_per_day) if new_per_day.strip().isdigit() else new_per_day[:20]
-        wanted = _merge(
-            current, {"desired_retention": retention, "new_per_day": per_day, "interview_date": interview_date}
-        )
+        changes = {"desired_retention": retention, "new_per_day": per_day, "interview_date": interview_date}
+        if tracks_shown:  # the form showed the track boxes: none ticked is an error, not "keep"
+            changes["tracks"] = [t[:20] for t in tracks[:10]]
+        wanted = _merge(current, changes)
     except ValueError as exc:
-        form = {"desired_retention": desired_retention, "new_per_day": new_per_day, "interview_date": interview_date}
+        form = {
+            "desired_retention": desired_retention,
+            "new_per_day": new_per_day,
+            "interview_date": interview_date,
+            "tracks": tracks,
+        }
         return _page(request, settings=current, status=422, error=str(exc), form=form)
     saved = svc.save_settings(session=session, user_id=user_id, settings=wanted, now=clock.now())
     return _page(request, settings=saved, notice="已保存 Saved")

@@ -6,8 +6,10 @@ Queue order (`next_card`):
 1. due cards (`due <= now`), lowest retrievability now first, then most overdue;
 2. in the final window before the interview date (3 days), every seen card not yet reviewed in
    the window, lowest predicted recall at the interview first;
-3. new cards in question order (q01 → q30), while today's new-card allowance lasts (days of the
-   study time zone, `app.clock.study_tz`);
+3. new cards of the tracks the learner schedules (`tracks` setting: guide q01–q30, modern q31–q60, code
+   exercises c01…; default all) in bank order — the guide's foundations first, then the modern track that
+   builds on them, then the lab's exercises — while today's new-card allowance lasts (days of the study time
+   zone, `app.clock.study_tz`);
 4. learn-ahead: a learning/relearning card due within the next 20 minutes (as Anki does), so a
    session does not stall on a 10-minute learning step.
 
@@ -48,19 +50,18 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app import cards
 from app import scheduler as sched
 from app.clock import study_tz
 from app.models import DrillCard, DrillReview, DrillReviewUndone, DrillSettings
-from app.question_bank import Category, category_for_number
 from app.secrets import keyed_digest
 
-QUESTION_IDS: tuple[str, ...] = tuple(f"q{n:02d}" for n in range(1, 31))
 LEECH_FAILS = 4  # a card failed (Again) this many times is flagged as a leech
 LEARN_AHEAD = timedelta(minutes=20)
 DEFAULT_NEW_PER_DAY = 10
 MAX_NEW_PER_DAY = 100
 MAX_DURATION_MS = 24 * 3600 * 1000
-SOURCES = ("drill", "mock")
+SOURCES = ("drill", "mock", "code")  # the drill page, a mock interview, the hand-coding lab
 _TOKEN_PURPOSE = "transformer-prep/drill-review-token/v2"
 _TOKEN_MAC_CHARS = 32  # 128 bits of HMAC-SHA256
 MOCK_KEY_PREFIX = "mock."
@@ -86,14 +87,33 @@ class UndoConflict(DrillConflict):
     """The review an undo meant is gone or no longer the newest (another undo or review got there first)."""
 
 
-def category_of(question_id: str) -> Category:
-    return category_for_number(int(question_id[1:]))
+def category_of(question_id: str) -> str:
+    """The card's group: its bank category (`basics` … `inference`), or `code` for a lab exercise."""
+    return cards.group_of(question_id)
 
 
 def _check_question_id(question_id: object) -> str:
-    if not isinstance(question_id, str) or question_id not in QUESTION_IDS:
-        raise ValueError(f"unknown question_id {str(question_id)[:20]!r}; expected q01 … q30")
+    if not cards.is_card_id(question_id):
+        raise ValueError(f"unknown question_id {str(question_id)[:20]!r}; expected q01 … q60 or a code card c01 …")
+    assert isinstance(question_id, str)
     return question_id
+
+
+def parse_tracks(value: object) -> tuple[str, ...]:
+    """A list of track names → the known tracks in display order; ValueError names a bad value."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"tracks 必须是列表 (tracks must be a list of track names, got {shown_value(value)})")
+    unknown = [v for v in value if v not in cards.TRACKS]
+    if unknown:
+        raise ValueError(
+            f"未知的题目轨道 {shown_value(unknown)} (unknown tracks {shown_value(unknown)}; expected some of "
+            f"{list(cards.TRACKS)})"
+        )
+    if not value:
+        raise ValueError("至少选择一个轨道 (choose at least one track)")
+    return tuple(t for t in cards.TRACKS if t in value)
 
 
 # ---------------------------------------------------------------- settings
@@ -104,12 +124,14 @@ class DrillSettingsView:
     desired_retention: float
     new_per_day: int
     interview_date: date | None
+    tracks: tuple[str, ...] = cards.TRACKS  # the tracks whose cards are scheduled
 
     def to_dict(self) -> dict:
         return {
             "desired_retention": self.desired_retention,
             "new_per_day": self.new_per_day,
             "interview_date": self.interview_date.isoformat() if self.interview_date else None,
+            "tracks": list(self.tracks),
         }
 
 
@@ -118,7 +140,8 @@ def get_settings(*, session: Session, user_id: int) -> DrillSettingsView:
     row = session.get(DrillSettings, user_id)
     if row is None:
         return DrillSettingsView(sched.DEFAULT_DESIRED_RETENTION, DEFAULT_NEW_PER_DAY, None)
-    return DrillSettingsView(row.desired_retention, row.new_per_day, row.interview_date)
+    tracks = tuple(t for t in cards.TRACKS if t in row.tracks) if row.tracks else cards.TRACKS
+    return DrillSettingsView(row.desired_retention, row.new_per_day, row.interview_date, tracks or cards.TRACKS)
 
 
 def shown_value(value: object) -> str:
@@ -127,7 +150,9 @@ def shown_value(value: object) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
-def validate_settings(*, desired_retention: object, new_per_day: object, interview_date: object) -> DrillSettingsView:
+def validate_settings(
+    *, desired_retention: object, new_per_day: object, interview_date: object, tracks: object = cards.TRACKS
+) -> DrillSettingsView:
     """Check raw values; ValueError names the bad field and value."""
     if isinstance(desired_retention, bool) or not isinstance(desired_retention, int | float):
         raise ValueError(
@@ -157,7 +182,7 @@ def validate_settings(*, desired_retention: object, new_per_day: object, intervi
             f"面试日期必须在 {MIN_INTERVIEW_DATE} 到 {MAX_INTERVIEW_DATE} 之间 (interview_date must be between "
             f"{MIN_INTERVIEW_DATE} and {MAX_INTERVIEW_DATE}, got {interview_date.isoformat()})"
         )
-    return DrillSettingsView(round(float(desired_retention), 4), new_per_day, interview_date)
+    return DrillSettingsView(round(float(desired_retention), 4), new_per_day, interview_date, parse_tracks(tracks))
 
 
 def parse_iso_date(value: object) -> date | None:
@@ -179,6 +204,7 @@ def save_settings(*, session: Session, user_id: int, settings: DrillSettingsView
         desired_retention=settings.desired_retention,
         new_per_day=settings.new_per_day,
         interview_date=settings.interview_date,
+        tracks=settings.tracks,
     )
     row = session.get(DrillSettings, user_id)
     if row is None:
@@ -186,6 +212,7 @@ def save_settings(*, session: Session, user_id: int, settings: DrillSettingsView
     row.desired_retention = settings.desired_retention
     row.new_per_day = settings.new_per_day
     row.interview_date = settings.interview_date
+    row.tracks = list(settings.tracks)
     row.updated_at = now
     session.add(row)
     session.commit()
@@ -197,7 +224,7 @@ def save_settings(*, session: Session, user_id: int, settings: DrillSettingsView
 
 def _fsrs_card(row: DrillCard) -> Card:
     return Card(
-        card_id=int(row.question_id[1:]),
+        card_id=sched.card_number(row.question_id),
         state=State(row.state),
         step=row.step,
         stability=row.stability,
@@ -232,13 +259,18 @@ class CardView:
     last_review: datetime | None = None
 
     @property
-    def category(self) -> Category:
+    def category(self) -> str:
         return category_of(self.question_id)
+
+    @property
+    def track(self) -> str:
+        return cards.track_of(self.question_id)
 
     def to_dict(self) -> dict:
         return {
             "question_id": self.question_id,
-            "category": self.category.value,
+            "category": self.category,
+            "track": self.track,
             "state": self.state,
             "due": self.due.isoformat() if self.due else None,
             "retrievability": None if self.retrievability is None else round(self.retrievability, 4),
@@ -268,17 +300,23 @@ def _view(question_id: str, row: DrillCard | None, *, now: datetime, desired_ret
     )
 
 
-def _card_rows(*, session: Session, user_id: int) -> dict[str, DrillCard]:
+def _card_rows(*, session: Session, user_id: int, tracks: tuple[str, ...] = cards.TRACKS) -> dict[str, DrillCard]:
+    """The learner's card rows of the given tracks (a card of a track since removed from the bank is skipped)."""
     rows = session.exec(select(DrillCard).where(DrillCard.user_id == user_id)).all()
-    return {row.question_id: row for row in rows}
+    ids = set(cards.card_ids_in(tracks))
+    return {row.question_id: row for row in rows if row.question_id in ids}
 
 
-def card_states(*, session: Session, user_id: int, now: datetime) -> dict[str, CardView]:
-    """Every question's card (all 30, in question order), with retrievability at `now`."""
+def card_states(
+    *, session: Session, user_id: int, now: datetime, tracks: tuple[str, ...] | None = None
+) -> dict[str, CardView]:
+    """Every card of the given tracks (default: all), in bank order, with retrievability at `now`."""
     settings = get_settings(session=session, user_id=user_id)
-    rows = _card_rows(session=session, user_id=user_id)
+    tracks = cards.TRACKS if tracks is None else tracks
+    rows = _card_rows(session=session, user_id=user_id, tracks=tracks)
     return {
-        qid: _view(qid, rows.get(qid), now=now, desired_retention=settings.desired_retention) for qid in QUESTION_IDS
+        qid: _view(qid, rows.get(qid), now=now, desired_retention=settings.desired_retention)
+        for qid in cards.card_ids_in(tracks)
     }
 
 
@@ -828,7 +866,7 @@ class _Queue:
 
 def _build_queue(*, session: Session, user_id: int, now: datetime) -> _Queue:
     settings = get_settings(session=session, user_id=user_id)
-    rows = _card_rows(session=session, user_id=user_id)
+    rows = _card_rows(session=session, user_id=user_id, tracks=settings.tracks)
     retention = settings.desired_retention
 
     due = [r for r in rows.values() if r.due <= now]
@@ -847,7 +885,7 @@ def _build_queue(*, session: Session, user_id: int, now: datetime) -> _Queue:
         )
 
     reviewed_today, new_today = _today_review_stats(session=session, user_id=user_id, now=now)
-    unseen = [qid for qid in QUESTION_IDS if qid not in rows]
+    unseen = [qid for qid in cards.card_ids_in(settings.tracks) if qid not in rows]
     new_ids = unseen[: _new_allowance(settings.new_per_day, new_today)]
     counts = Counts(
         due_now=len(due),
@@ -956,11 +994,11 @@ def parse_focus(raw: str) -> tuple[tuple[str, ...], list[str]]:
     """`"q03,q20"` → the known question ids in the given order without repeats, and the unknown entries."""
     ids: list[str] = []
     unknown: list[str] = []
-    for part in raw.replace("，", ",").split(",")[: 2 * len(QUESTION_IDS)]:
+    for part in raw.replace("，", ",").split(",")[: 2 * len(cards.all_card_ids())]:
         token = part.strip().lower()
         if not token:
             continue
-        if token not in QUESTION_IDS:
+        if not cards.is_card_id(token):
             unknown.append(token[:12])
         elif token not in ids:
             ids.append(token)

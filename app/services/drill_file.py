@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from app import scheduler as sched
+from app.cards import MAX_CARDS, MAX_FSRS_NUMBER, is_card_id
 from app.services import drill
 
 EXPORT_FORMAT = "transformer-prep/drill-export"
@@ -176,9 +177,10 @@ def _iso_date(value: object) -> object:
 
 
 def _question_id(value: object) -> str:
-    if not isinstance(value, str) or value not in drill.QUESTION_IDS:
+    if not is_card_id(value):
         raise ImportProblem(
-            "不是题库里的题目编号（q01 … q30）", f"unknown question_id {_shown(value)}; expected q01 … q30"
+            "不是题库里的题目或练习编号（q01 … q60、c01 …）",
+            f"unknown question_id {_shown(value)}; expected q01 … q60 or a code exercise card c01 …",
         )
     return value
 
@@ -214,6 +216,8 @@ class SettingsIn(_Strict):
     desired_retention: Number = Field(ge=sched.MIN_DESIRED_RETENTION, le=sched.MAX_DESIRED_RETENTION)
     new_per_day: Whole = Field(ge=0, le=drill.MAX_NEW_PER_DAY)
     interview_date: IsoDate | None = Field(ge=drill.MIN_INTERVIEW_DATE, le=drill.MAX_INTERVIEW_DATE)
+    # Exports before the modern track have no `tracks` (every track is then scheduled).
+    tracks: list[Literal["guide", "modern", "code"]] | None = Field(default=None, min_length=1, max_length=3)
 
 
 class _CardState(_Strict):
@@ -274,7 +278,7 @@ class _CardState(_Strict):
 class SnapshotIn(_CardState):
     """A card as the review log keeps it (`card_before` / `card_after`): fsrs's card plus our counters."""
 
-    card_id: Whole = Field(ge=1, le=len(drill.QUESTION_IDS))
+    card_id: Whole = Field(ge=1, le=MAX_FSRS_NUMBER)
     capped: Annotated[bool, Strict()] = False
 
     def to_json(self) -> str:
@@ -297,7 +301,7 @@ class CardIn(_CardState):
     def _schedulable(self) -> CardIn:
         # A safety net over the checks above: the very calls the pages make (grade preview, retrievability)
         # must work on the card, otherwise an accepted file would break /drill and /stats afterwards.
-        card = self.fsrs_card(int(self.question_id[1:]))
+        card = self.fsrs_card(sched.card_number(self.question_id))
         try:
             sched.preview(card=card, now=card.due)
             sched.retrievability(card, at=card.due)
@@ -315,7 +319,7 @@ class ReviewIn(_Strict):
     rating: Whole = Field(ge=1, le=4)
     reviewed_at: Observed
     duration_ms: Whole | None = Field(ge=0, le=drill.MAX_DURATION_MS)
-    source: Literal["drill", "mock"]
+    source: Literal["drill", "mock", "code"]
     review_token: ReviewToken
     state_before: Whole = Field(ge=0, le=3)
     state_after: Whole = Field(ge=1, le=3)
@@ -325,7 +329,7 @@ class ReviewIn(_Strict):
     @model_validator(mode="after")
     def _one_review(self) -> ReviewIn:
         """The two snapshots are this review of this card: same card, one more rep, made at reviewed_at."""
-        number = int(self.question_id[1:])
+        number = sched.card_number(self.question_id)
         before, after = self.card_before, self.card_after
         for name, snap in (("card_before", before), ("card_after", after)):
             if snap is not None and snap.card_id != number:
@@ -377,7 +381,7 @@ class ExportFile(_Strict):
     version: Whole
     exported_at: Observed
     settings: SettingsIn
-    cards: list[CardIn] = Field(max_length=len(drill.QUESTION_IDS))
+    cards: list[CardIn] = Field(max_length=MAX_CARDS)
     reviews: list[ReviewIn] = Field(max_length=MAX_REVIEWS)
 
 
@@ -480,7 +484,7 @@ def _place(where: tuple[Any, ...], raw: object) -> tuple[str, str]:
         items = raw.get(head) if isinstance(raw, dict) else None
         item = items[index] if isinstance(items, list) and 0 <= index < len(items) else None
         qid = item.get("question_id") if isinstance(item, dict) else None
-        label = f"第 {index + 1} {_RECORDS_ZH[head]}" + (f"（{qid}）" if qid in drill.QUESTION_IDS else "")
+        label = f"第 {index + 1} {_RECORDS_ZH[head]}" + (f"（{qid}）" if is_card_id(qid) else "")
     elif head in _LISTS_ZH:
         label, fields = _LISTS_ZH[head], rest
     else:

@@ -160,6 +160,7 @@ def import_state(*, session: Session, user_id: int, raw: bytes | str | dict, now
         row.desired_retention = data.settings.desired_retention
         row.new_per_day = data.settings.new_per_day
         row.interview_date = data.settings.interview_date
+        row.tracks = list(drill.parse_tracks(data.settings.tracks)) if data.settings.tracks else None
         row.updated_at = now
         session.add(row)
         for c in data.cards:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.demos import DEMOS, Demo
-from app.question_bank import Category, Question, get_bank
+from app.question_bank import Category, Question, Track, get_bank
 
 SEARCH_MAX_CHARS = 200
 
@@ -53,6 +53,7 @@ def all_tags() -> list[tuple[str, int]]:
 @dataclass(frozen=True)
 class QuestionFilter:
     category: Category | None = None
+    track: Track | None = None
     difficulty: int | None = None
     text: str = ""
     tag: str | None = None
@@ -73,6 +74,8 @@ def filter_questions(flt: QuestionFilter) -> list[Question]:
     ranked: list[tuple[int, Question]] = []
     for question in all_questions():
         if flt.category is not None and question.category != flt.category:
+            continue
+        if flt.track is not None and question.track != flt.track:
             continue
         if flt.difficulty is not None and question.difficulty != flt.difficulty:
             continue
@@ -240,6 +243,7 @@ def summary(question: Question) -> dict:
     return {
         "id": question.id,
         "category": question.category.value,
+        "track": question.track.value,
         "difficulty": question.difficulty,
         "question": {"zh": question.question.zh, "en": question.question.en},
         "tags": list(question.tags),

@@ -3,7 +3,9 @@
 Readiness: with an interview date set, each card's predicted recall *on the interview date*
 (FSRS retrievability evaluated at 00:00 of that date in the study time zone, or now if that has passed) assuming no
 further reviews; a card never reviewed counts as 0 (honest: nothing has been learnt yet). The
-overall figure is the mean over all 30 questions; per category, the mean over its questions.
+overall figure is the mean over every card of the tracks the learner schedules (drill setting `tracks`);
+per track and per category (the bank's categories, and `code` for the lab's exercises), the mean over its
+cards. Mastery and the card counts cover the same scheduled tracks.
 
 True retention: for each card and day, the first review of that day of a card seen before
 (new cards are excluded — failing an unseen card is not forgetting); Again = fail, else pass.
@@ -14,16 +16,16 @@ All days are days of the study time zone (`app.clock.study_tz`, STUDY_TIMEZONE).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import String
 from sqlmodel import Session, col, func, select
 
+from app import cards
 from app import scheduler as sched
 from app.clock import study_tz
 from app.models import DrillReview
-from app.question_bank import CATEGORY_LABELS, Category
 from app.services import drill
 
 HEATMAP_DAYS = 90
@@ -53,6 +55,8 @@ class Readiness:
     new_per_day: int = 0
     new_capacity: int = 0  # new cards the allowance still lets in before the interview day
     new_needed_per_day: int = 0  # the smallest daily allowance that would reach every unseen card in time
+    by_track: dict[str, float] = field(default_factory=dict)
+    unseen_by_track: dict[str, int] = field(default_factory=dict)
 
     @property
     def past(self) -> bool:
@@ -70,6 +74,8 @@ class Readiness:
             "days_left": self.days_left,
             "overall": round(self.overall, 4),
             "by_category": {k: round(v, 4) for k, v in self.by_category.items()},
+            "by_track": {k: round(v, 4) for k, v in self.by_track.items()},
+            "unseen_by_track": self.unseen_by_track,
             "weakest": [w.to_dict() for w in self.weakest],
             "unseen_count_as_zero": self.unseen,
             "new_capacity": self.new_capacity,
@@ -103,10 +109,15 @@ def readiness(*, session: Session, user_id: int, now: datetime) -> Readiness | N
     now = sched.utc(now)
     tz = study_tz()
     at = max(now, sched.date_start(settings.interview_date, tz))
-    views = drill.card_states(session=session, user_id=user_id, now=at)
+    views = drill.card_states(session=session, user_id=user_id, now=at, tracks=settings.tracks)
     recalls = [QuestionRecall(qid, v.retrievability or 0.0, v.state) for qid, v in views.items()]
     by_category = {
-        c.value: _mean([r.recall for r in recalls if drill.category_of(r.question_id) == c]) for c in Category
+        g: _mean([r.recall for r in recalls if views[r.question_id].category == g])
+        for g in cards.groups_in(settings.tracks)
+    }
+    by_track = {t: _mean([r.recall for r in recalls if views[r.question_id].track == t]) for t in settings.tracks}
+    unseen_by_track = {
+        t: sum(r.state == "new" and views[r.question_id].track == t for r in recalls) for t in settings.tracks
     }
     weakest = sorted(recalls, key=lambda r: (r.recall, r.question_id))[:WEAKEST]
     days_left = (settings.interview_date - sched.local_date(now, tz)).days
@@ -126,6 +137,8 @@ def readiness(*, session: Session, user_id: int, now: datetime) -> Readiness | N
         overall=_mean([r.recall for r in recalls]),
         by_category=by_category,
         weakest=weakest,
+        by_track=by_track,
+        unseen_by_track=unseen_by_track,
         unseen=unseen,
         new_per_day=settings.new_per_day,
         new_capacity=capacity,
@@ -209,6 +222,8 @@ class Stats:
     forecast: list[tuple[date, int]]
     readiness: Readiness | None
     leeches: list[str]
+    mastery_by_track: dict[str, float] = field(default_factory=dict)
+    tracks: tuple[str, ...] = cards.TRACKS  # the scheduled tracks the figures cover
 
     @property
     def forecast_interview(self) -> ForecastMarker | None:
@@ -227,6 +242,8 @@ class Stats:
             "reviews_per_day": [{"date": c.day.isoformat(), "count": c.count} for c in self.heatmap],
             "true_retention": {f"{r.days}d": r.to_dict() for r in self.retention},
             "mastery": {k: round(v, 4) for k, v in self.mastery.items()},
+            "mastery_by_track": {k: round(v, 4) for k, v in self.mastery_by_track.items()},
+            "tracks": list(self.tracks),
             "forecast": [{"date": d.isoformat(), "due": n} for d, n in self.forecast],
             "forecast_interview": marker.to_dict() if marker else None,
             "readiness": self.readiness.to_dict() if self.readiness else None,
@@ -349,7 +366,8 @@ def compute_stats(*, session: Session, user_id: int, now: datetime) -> Stats:
     today = sched.local_date(now, tz)
     today_start = sched.date_start(today, tz)
     tomorrow = sched.date_start(today + timedelta(days=1), tz)
-    views = drill.card_states(session=session, user_id=user_id, now=now)
+    tracks = drill.get_settings(session=session, user_id=user_id).tracks
+    views = drill.card_states(session=session, user_id=user_id, now=now, tracks=tracks)
     seen = [v for v in views.values() if v.state != "new"]
     counts = {
         "total": len(views),
@@ -366,7 +384,10 @@ def compute_stats(*, session: Session, user_id: int, now: datetime) -> Stats:
     ).one()
     heat_start = sched.date_start(today - timedelta(days=HEATMAP_DAYS - 1), tz)
     per_day = reviews_per_day(session=session, user_id=user_id, since=heat_start, until=tomorrow)
-    mastery = {c.value: _mean([v.retrievability or 0.0 for v in views.values() if v.category == c]) for c in Category}
+    mastery = {
+        g: _mean([v.retrievability or 0.0 for v in views.values() if v.category == g]) for g in cards.groups_in(tracks)
+    }
+    mastery_by_track = {t: _mean([v.retrievability or 0.0 for v in views.values() if v.track == t]) for t in tracks}
     horizon = sched.date_start(today + timedelta(days=FORECAST_DAYS), tz)  # local dates only where they exist
     forecast = []
     for i in range(FORECAST_DAYS):
@@ -385,10 +406,9 @@ def compute_stats(*, session: Session, user_id: int, now: datetime) -> Stats:
         heatmap=_heatmap(per_day, today),
         retention=[true_retention(session=session, user_id=user_id, now=now, days=d) for d in (7, 30)],
         mastery=mastery,
+        mastery_by_track=mastery_by_track,
+        tracks=tracks,
         forecast=forecast,
         readiness=readiness(session=session, user_id=user_id, now=now),
         leeches=[v.question_id for v in views.values() if v.is_leech],
     )
-
-
-CATEGORY_NAMES = {c.value: label for c, label in CATEGORY_LABELS.items()}
