@@ -77,3 +77,21 @@ def test_the_form_works_without_javascript(live_server, browser) -> None:
         expect(page.locator("#kv-total")).to_have_text("4.00 GiB")  # 524 288 bytes per token × 8192
     finally:
         context.close()
+
+
+def test_the_page_runs_under_the_content_security_policy(live_server, browser) -> None:
+    context = browser.new_context()  # no bypass_csp: the page's own policy applies
+    page = context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.on("pageerror", lambda exc: refused.append(str(exc)))
+    try:
+        response = page.goto(live_server.url + "/calculators")
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        with page.expect_response(lambda r: "/calculators/training-memory?" in r.url):
+            page.fill("#tm-params", "70B")
+        expect(page.locator("#tm-states")).to_have_text("1.12 TB")  # 70e9 × 16 bytes
+        expect(page.locator("#tm-result .katex").first).to_be_visible()
+        assert refused == []
+    finally:
+        context.close()
