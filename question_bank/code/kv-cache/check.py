@@ -38,6 +38,10 @@ def run_steps(fn, x, w_q, w_k, w_v, atol=None):
         for name in ("k", "v"):
             if name not in cache or not isinstance(cache[name], torch.Tensor):
                 raise CheckFailure(f"第 {t} 步之后 cache[{name!r}] 不存在：请把 {name} 追加进传入的 dict")
+            if t > 0 and cache[name].shape == (B, 1, d):
+                raise CheckFailure(
+                    f"第 {t} 步之后 cache[{name!r}] 只有 1 个位置：缓存被覆盖了（应沿序列维追加，torch.cat(..., dim=1)）"
+                )
             if cache[name].shape != (B, t + 1, d):
                 raise CheckFailure(
                     f"第 {t} 步之后 cache[{name!r}] 的形状不对：期望 {fmt_shape((B, t + 1, d))}，"
