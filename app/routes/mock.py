@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -23,6 +23,8 @@ from app.question_bank import CATEGORY_LABELS, Category, get_bank
 from app.routes.contract import CONFLICT, NOT_FOUND
 from app.services import mock as svc
 from app.templating import is_htmx, templates
+
+MAX_PAGE = 200  # sessions per page of GET /api/mock-sessions
 
 router = APIRouter(tags=["mock"])
 MOCK_ERRORS = {**NOT_FOUND, **CONFLICT}  # an unknown session; a step the session is not at
@@ -170,9 +172,17 @@ def api_create(
 
 
 @router.get("/api/mock-sessions")
-def api_list(session: SessionDep, user_id: UserIdDep) -> list[dict]:
-    """Every mock interview, newest first: settings, progress, score."""
-    return svc.list_sessions(session=session, user_id=user_id)
+def api_list(
+    session: SessionDep,
+    user_id: UserIdDep,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="sessions per page")] = MAX_PAGE,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="sessions to skip (newest first)")] = 0,
+) -> list[dict]:
+    """Mock interviews, newest first: settings, progress, score; one page of them (`limit`, `offset`), the total
+    in the `X-Total-Count` header."""
+    response.headers["X-Total-Count"] = str(svc.count_sessions(session=session, user_id=user_id))
+    return svc.list_sessions(session=session, user_id=user_id, limit=limit, offset=offset)
 
 
 @router.get("/api/mock-sessions/{mock_id}", responses=MOCK_ERRORS)
@@ -283,6 +293,8 @@ def api_report(mock_id: str, session: SessionDep, clock: ClockDep, user_id: User
 
 # ================================================================ pages
 
+HISTORY_PAGE = 50  # sessions per page of /mock/history
+
 COUNT_LABELS = {3: "3 题", 5: "5 题", 10: "10 题", 30: "全部 30 题"}
 SELECTION_LABELS = {
     "random": "随机 Random",
@@ -294,7 +306,6 @@ SECONDS_CHOICES = {"": "按难度（2 / 3 / 5 分钟）", "60": "1 分钟", "120
 
 
 def _setup_context(session, user_id: int, form: dict | None = None, error: str | None = None) -> dict:  # type: ignore[no-untyped-def]
-    sessions = svc.list_sessions(session=session, user_id=user_id)
     return {
         "request_id": secrets.token_urlsafe(16),  # a fresh idempotency key per rendered form
         "form": form
@@ -307,8 +318,8 @@ def _setup_context(session, user_id: int, form: dict | None = None, error: str |
             "hard_stop": False,
         },  # fmt: skip
         "error": error,
-        "unfinished": [s for s in sessions if s["status"] == "active"],
-        "recent": [s for s in sessions if s["status"] == "finished"][:3],
+        "unfinished": svc.list_sessions(session=session, user_id=user_id, status="active"),
+        "recent": svc.list_sessions(session=session, user_id=user_id, status="finished", limit=3),
         "count_labels": COUNT_LABELS,
         "selection_labels": SELECTION_LABELS,
         "seconds_choices": SECONDS_CHOICES,
@@ -373,9 +384,14 @@ def setup_submit(
 
 
 @router.get("/mock/history", response_class=HTMLResponse, include_in_schema=False)
-def history_page(request: Request, session: SessionDep, user_id: UserIdDep) -> HTMLResponse:
-    sessions = svc.list_sessions(session=session, user_id=user_id)
-    context = {"sessions": sessions, "selection_labels": SELECTION_LABELS}
+def history_page(
+    request: Request, session: SessionDep, user_id: UserIdDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+) -> HTMLResponse:
+    total = svc.count_sessions(session=session, user_id=user_id)
+    pages = max(1, -(-total // HISTORY_PAGE))
+    page = min(page, pages)
+    sessions = svc.list_sessions(session=session, user_id=user_id, limit=HISTORY_PAGE, offset=(page - 1) * HISTORY_PAGE)
+    context = {"sessions": sessions, "selection_labels": SELECTION_LABELS, "page": page, "pages": pages, "total": total}
     return templates.TemplateResponse(request, "mock_history.html", context)
 
 

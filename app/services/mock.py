@@ -35,7 +35,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app import mock_report as rules
 from app import scheduler as sched
@@ -896,12 +896,32 @@ def session_view(
     }
 
 
-def list_sessions(*, session: Session, user_id: int, bank: Mapping[str, Question] | None = None) -> list[dict]:
-    """Every session of the learner, newest first, with its settings, progress and score."""
+def _sessions_of(user_id: int, status: str | None):  # type: ignore[no-untyped-def]
+    query = select(MockSession).where(MockSession.user_id == user_id)
+    return query if status is None else query.where(MockSession.status == status)
+
+
+def count_sessions(*, session: Session, user_id: int, status: str | None = None) -> int:
+    """How many sessions the learner has (with that status), for paging."""
+    return session.exec(select(func.count()).select_from(_sessions_of(user_id, status).subquery())).one()
+
+
+def list_sessions(
+    *,
+    session: Session,
+    user_id: int,
+    bank: Mapping[str, Question] | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict]:
+    """The learner's sessions (all, or those with ``status``), newest first, with settings, progress and score;
+    ``limit``/``offset`` page through them, so a page reads only the rows it shows."""
     mocks = session.exec(
-        select(MockSession)
-        .where(MockSession.user_id == user_id)
+        _sessions_of(user_id, status)
         .order_by(col(MockSession.created_at).desc(), col(MockSession.id).desc())
+        .offset(offset)
+        .limit(limit)
     ).all()
     ids = [m.id for m in mocks]
     # Only the columns the list needs: answers can be 20 000 characters each.
