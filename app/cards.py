@@ -24,10 +24,7 @@ _CARD_ID = re.compile(r"^[qc]\d{2}$")
 
 
 def _code_card_ids() -> tuple[str, ...]:
-    try:  # TEMP until the lab's interface lands
-        from app.codelab.exercises import get_exercises
-    except ImportError:
-        return ()
+    from app.codelab.exercises import get_exercises
 
     return tuple(exercise.card_id for exercise in get_exercises().values())
 
@@ -72,4 +69,3 @@ MAX_CARDS = 60 + 99  # an upper bound on the card universe (60 questions, at mos
 
 def card_ids_in(tracks: tuple[str, ...] | frozenset[str]) -> tuple[str, ...]:
     return tuple(cid for cid in all_card_ids() if track_of(cid) in tracks)
-

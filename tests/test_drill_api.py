@@ -408,3 +408,37 @@ def test_home_offers_the_learning_card_the_drill_would_show(client):
     html = client.get("/").text
     assert "继续学习 Continue" in html and "1 张学习中的卡片" in html
     assert 'data-question="q01"' in client.get("/drill").text
+
+
+def test_a_code_card_in_the_drill_opens_its_exercise_and_a_lab_review_schedules_it(client):
+    from app.codelab.exercises import get_exercises
+
+    first = next(iter(get_exercises().values()))
+    client.put("/api/settings", json={"tracks": ["code"]})
+    card = client.get("/api/drill/next").json()
+    assert card["question_id"] == first.card_id and card["card"]["track"] == "code"
+    assert card["card"]["category"] == "code"
+    html = client.get("/drill").text
+    assert 'data-phase="code"' in html and f'href="/code/{first.slug}"' in html and "去编辑器写代码" in html
+    body = {"question_id": first.card_id, "rating": 3, "review_token": card["review_token"]}
+    assert client.post("/api/drill/reviews", json=body).status_code == 201
+    cards = {c["question_id"]: c for c in client.get("/api/drill/cards").json()}
+    assert cards[first.card_id]["state"] == "learning" and cards[first.card_id]["track"] == "code"
+    stats = client.get("/api/stats").json()
+    assert stats["tracks"] == ["code"] and set(stats["mastery"]) == {"code"}
+
+
+def test_tracks_setting_limits_what_the_queue_schedules(client):
+    client.put("/api/settings", json={"tracks": ["modern"], "new_per_day": 100})
+    seen = []
+    while (card := client.get("/api/drill/next").json())["question_id"] is not None:
+        seen.append(card["question_id"])
+        body = {"question_id": card["question_id"], "rating": 4, "review_token": card["review_token"]}
+        assert client.post("/api/drill/reviews", json=body).status_code == 201
+    modern = [q for q in get_bank() if int(q[1:]) > 30]
+    assert seen == modern  # new cards in bank order, only the modern track's
+    client.put("/api/settings", json={"tracks": ["guide", "modern"]})
+    assert client.get("/api/drill/next").json()["question_id"] == "q01"  # the guide's cards come back as new
+    guide_only = client.put("/api/settings", json={"tracks": ["guide"]}).json()
+    assert guide_only["tracks"] == ["guide"]
+    assert client.get("/api/stats").json()["counts"]["total"] == 30

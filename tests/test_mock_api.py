@@ -196,7 +196,9 @@ def test_get_unknown_and_malformed_ids_are_404(client):
     ("body", "field"),
     [
         ({"count": 0}, "count"),
-        ({"count": 31}, "count"),
+        ({"count": 61}, "count"),
+        ({"track": "advanced"}, "track"),
+        ({"track": "guide", "categories": ["inference"]}, "track"),
         ({"selection": "hardest"}, "selection"),
         ({"categories": ["cooking"]}, "categories"),
         ({"seconds_per_question": 5}, "seconds_per_question"),
@@ -385,8 +387,13 @@ def test_count_categories_and_no_repeats(client):
     assert sorted(ids) == ["q20", "q21", "q22", "q23"]  # the category has 4 questions: all of them, once each
     assert data["settings"]["requested_count"] == 10 and data["count"] == 4
 
-    everything = create(client, count=30)
+    everything = create(client, count=60)
     assert sorted(q["question_id"] for q in everything["questions"]) == sorted(BANK)
+    guide = create(client, count=60, track="guide")
+    assert sorted(q["question_id"] for q in guide["questions"]) == [f"q{n:02d}" for n in range(1, 31)]
+    assert guide["count"] == 30 and guide["settings"]["track"] == "guide"
+    modern = create(client, count=60, track="modern")
+    assert {q["question_id"] for q in modern["questions"]} == {q for q in BANK if int(q[1:]) > 30}
 
 
 def test_default_time_comes_from_difficulty(client):
@@ -456,7 +463,7 @@ def test_due_first_uses_the_drill_scheduler(client, engine, clock):
         drill.record_review(session=s, user_id=1, question_id="q05", rating=3, now=clock.now() - timedelta(days=30))
         drill.record_review(session=s, user_id=1, question_id="q18", rating=3, now=clock.now() - timedelta(days=20))
         drill.record_review(session=s, user_id=1, question_id="q29", rating=4, now=clock.now() - timedelta(minutes=1))
-    data = create(client, count=30, selection="due")
+    data = create(client, count=60, selection="due")
     ids = [q["question_id"] for q in data["questions"]]
     assert ids[:2] == ["q05", "q18"]  # overdue, most overdue first
     assert ids[-1] == "q29"  # reviewed a minute ago: not due, after the new cards

@@ -181,6 +181,9 @@ def _context(
     if isinstance(item, svc.QueueEmpty):
         context.update(phase="empty", empty=item, item=None)
         return context
+    if cards.track_of(item.question_id) == cards.CODE_TRACK:  # written and rated on the exercise's lab page
+        context.update(phase="code", item=item, question=None, empty=None)
+        return context
     question = get_bank()[item.question_id]
     context.update(phase=phase or "front", item=item, question=question, empty=None)
     if context["phase"] == "back" and answer.strip():

@@ -19,7 +19,7 @@ from app import mock_report as rules
 from app.csrf import may_start_clock_on_get
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.grading import VERDICTS
-from app.question_bank import CATEGORY_LABELS, Category, get_bank
+from app.question_bank import CATEGORY_LABELS, TRACK_LABELS, Category, Track, get_bank
 from app.routes.contract import CONFLICT, NOT_FOUND
 from app.services import mock as svc
 from app.templating import is_htmx, templates
@@ -80,8 +80,9 @@ class _ApiErrors:
 
 
 class MockCreate(BaseModel):
-    count: int = Field(5, ge=1, le=30)
+    count: int = Field(5, ge=1, le=svc.MAX_COUNT)
     categories: list[Category] | None = None
+    track: Track | None = Field(None, description="guide (q01–q30) or modern (q31–q60); null: both")
     selection: Literal["random", "weakest", "due"] = "random"
     seconds_per_question: int | None = Field(None, ge=svc.MIN_SECONDS_PER_QUESTION, le=svc.MAX_SECONDS_PER_QUESTION)
     practice: bool = False
@@ -153,6 +154,7 @@ def api_create(
         settings = svc.MockSettings(
             count=body.count,
             categories=tuple(body.categories) if body.categories else None,
+            track=body.track,
             selection=body.selection,
             seconds_per_question=body.seconds_per_question,
             practice=body.practice,
@@ -295,7 +297,7 @@ def api_report(mock_id: str, session: SessionDep, clock: ClockDep, user_id: User
 
 HISTORY_PAGE = 50  # sessions per page of /mock/history
 
-COUNT_LABELS = {3: "3 题", 5: "5 题", 10: "10 题", 30: "全部 30 题"}
+COUNT_LABELS = {3: "3 题", 5: "5 题", 10: "10 题", 30: "30 题", 60: "全部（最多 60 题）"}
 SELECTION_LABELS = {
     "random": "随机 Random",
     "weakest": "最薄弱优先 Weakest first",
@@ -311,6 +313,7 @@ def _setup_context(session, user_id: int, form: dict | None = None, error: str |
         "form": form
         or {
             "count": "5",
+            "track": "",
             "categories": [],
             "selection": "random",
             "seconds": "",
@@ -324,6 +327,7 @@ def _setup_context(session, user_id: int, form: dict | None = None, error: str |
         "selection_labels": SELECTION_LABELS,
         "seconds_choices": SECONDS_CHOICES,
         "category_labels": {c.value: label for c, label in CATEGORY_LABELS.items()},
+        "track_labels": {t.value: label for t, label in TRACK_LABELS.items()},
     }
 
 
@@ -337,6 +341,7 @@ async def _setup_form(request: Request) -> dict:
     async with request.form() as data:  # closes any uploaded file part
         return {
             "count": str(data.get("count", "5")),
+            "track": str(data.get("track", "")),
             "categories": [str(c) for c in data.getlist("categories")],
             "selection": str(data.get("selection", "random")),
             "seconds": str(data.get("seconds", "")),
@@ -369,6 +374,7 @@ def setup_submit(
         settings = svc.MockSettings(
             count=count,
             categories=tuple(form["categories"]) if form["categories"] else None,  # type: ignore[arg-type]
+            track=form["track"] or None,  # type: ignore[arg-type]
             selection=form["selection"],
             seconds_per_question=seconds,
             practice=form["practice"],
