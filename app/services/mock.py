@@ -42,13 +42,14 @@ from app import scheduler as sched
 from app.clock import study_tz
 from app.grading import VERDICTS, AnswerCheck, MisconceptionHit, check_answer, rating_reason
 from app.models import DrillReview, MockQuestion, MockSession
-from app.question_bank import CATEGORY_LABELS, NOTES_SECTIONS, Category, Question, get_bank
-from app.services import drill
+from app.question_bank import CATEGORY_LABELS, CATEGORY_TRACK, NOTES_SECTIONS, Category, Question, Track, get_bank
+from app.services import codelab, drill
 
 MAX_ANSWER_CHARS = 20_000
 MIN_SECONDS_PER_QUESTION = 30
 MAX_SECONDS_PER_QUESTION = 3_600
-COUNT_CHOICES: tuple[int, ...] = (3, 5, 10, 30)
+COUNT_CHOICES: tuple[int, ...] = (3, 5, 10, 30, 60)
+MAX_COUNT = 60  # every question of both tracks
 RECENT_SESSIONS = 3  # questions asked in this many previous sessions are avoided when the pool allows
 TREND_SESSIONS = 8  # sessions shown in the report's trend (this one included)
 # Questions whose answer is code: the answer box looks like an editor and Tab inserts spaces.
@@ -72,17 +73,26 @@ class MockSettings:
     """What the learner chose on the setup page; the constructor validates every field."""
 
     count: int = 5
-    categories: tuple[Category, ...] | None = None  # None: every category
+    categories: tuple[Category, ...] | None = None  # None: every category (of `track`, when given)
+    track: Track | None = None  # None: both tracks; with categories, they must belong to it
     selection: str = "random"
     seconds_per_question: int | None = None  # None: from difficulty
     practice: bool = False
     hard_stop: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.count, bool) or not isinstance(self.count, int) or not 1 <= self.count <= 30:
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or not 1 <= self.count <= MAX_COUNT:
             raise ValueError(
-                f"题数必须是 1 到 30 的整数 (count must be a whole number from 1 to 30, got {self.count!r})"
+                f"题数必须是 1 到 {MAX_COUNT} 的整数 "
+                f"(count must be a whole number from 1 to {MAX_COUNT}, got {self.count!r})"
             )
+        if self.track is not None:
+            try:
+                object.__setattr__(self, "track", Track(self.track))
+            except ValueError:
+                raise ValueError(
+                    f"未知轨道 (unknown track {str(self.track)[:20]!r}; expected one of {[t.value for t in Track]})"
+                ) from None
         if self.categories is not None:
             if not self.categories:
                 raise ValueError("至少选择一个分类 (categories must name at least one category, or be null for all)")
@@ -91,6 +101,13 @@ class MockSettings:
             except ValueError as exc:
                 raise ValueError(f"未知分类 (unknown category in {list(self.categories)!r}: {exc})") from None
             object.__setattr__(self, "categories", cats)
+            outside = [c.value for c in cats if self.track is not None and CATEGORY_TRACK[c] != self.track]
+            if outside:
+                raise ValueError(
+                    f"分类 {'、'.join(outside)} 不属于所选轨道 (categories {outside} are not in track {self.track})"
+                )
+        elif self.track is not None:
+            object.__setattr__(self, "categories", tuple(c for c in Category if CATEGORY_TRACK[c] == self.track))
         if self.selection not in rules.SELECTIONS:
             raise ValueError(
                 f"选题方式无效 (selection must be one of {list(rules.SELECTIONS)}, got {self.selection!r})"
@@ -111,6 +128,7 @@ class MockSettings:
         return {
             "count": self.count,
             "categories": [c.value for c in self.categories] if self.categories else None,
+            "track": self.track.value if self.track else None,
             "selection": self.selection,
             "seconds_per_question": self.seconds_per_question,
             "practice": self.practice,
@@ -118,11 +136,18 @@ class MockSettings:
         }
 
 
+def track_of_categories(categories: list[str] | None) -> str | None:
+    """The track a session was limited to: the one every chosen category belongs to (None: both tracks)."""
+    tracks = {CATEGORY_TRACK[Category(c)].value for c in categories or []}
+    return tracks.pop() if len(tracks) == 1 else None
+
+
 def settings_of(mock: MockSession) -> dict:
     return {
         "count": mock.count,
         "requested_count": mock.requested_count,
         "categories": mock.categories,
+        "track": track_of_categories(mock.categories),
         "selection": mock.selection,
         "seconds_per_question": mock.seconds_per_question,
         "practice": mock.practice,
@@ -423,7 +448,31 @@ def submit_answer(
     session.refresh(item)
     if changed.rowcount != 1:  # a twin request got there first
         return _same_answer_or_conflict(item, text=text, dont_know=dont_know)
+    code_run(session=session, user_id=user_id, item=item)
     return item
+
+
+def code_run(*, session: Session, user_id: int, item: MockQuestion) -> dict | None:
+    """A code answer (a ```python block or a `def`) to a question that hand-coding exercises serve (q21, q22 …),
+    run once against the matching exercise's tests (app.services.codelab stores the run under this item; later
+    calls read it back). None: no answer, no code, no exercise, or the runner off or busy (tried again next call)."""
+    if item.submitted_at is None or item.dont_know or not item.text or item.id is None:
+        return None
+    try:
+        run = codelab.run_mock_answer(
+            session=session,
+            user_id=user_id,
+            mock_question_id=item.id,
+            question_id=item.question_id,
+            text=item.text,
+            now=item.submitted_at,
+        )
+    except (ValueError, RuntimeError):  # the interview goes on without the run; the report says nothing about it
+        return None
+    if run is None:
+        return None
+    exercise = codelab.get_exercise(run.slug)
+    return {**run.to_dict(), "exercise_title": exercise.title, "passed_count": run.passed_count}
 
 
 def _same_answer_or_conflict(item: MockQuestion, *, text: str, dont_know: bool) -> MockQuestion:
@@ -989,6 +1038,7 @@ def build_report(
                 "missed": (item.rated_at is not None and (item.rating or 0) <= 2) or item.submitted_at is None,
             }
         )
+        view["code_run"] = code_run(session=session, user_id=user_id, item=item)
         per_question.append(view)
     weakest = [
         {
