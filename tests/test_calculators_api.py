@@ -146,6 +146,15 @@ def test_the_schema_states_every_bound():
     assert tm["params"]["anyOf"][0]["maximum"] == 100_000_000_000_000
     assert (tm["zero_stage"]["minimum"], tm["zero_stage"]["maximum"]) == (0, 3)
     assert "422" in paths[KV]["get"]["responses"] and "422" in paths[TM]["get"]["responses"]
+    schemas = app.openapi()["components"]["schemas"]
+    assert {"bytes", "formula", "comparison"} <= set(schemas["KVCacheOut"]["required"])
+    assert set(schemas["TrainingBreakdown"]["properties"]) == {
+        "weights",
+        "gradients",
+        "optimizer_states",
+        "master_weights",
+        "activations",
+    }
 
 
 # ---------------------------------------------------------------------------------------------------- page

@@ -9,7 +9,7 @@ also works without JavaScript.
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -200,17 +200,76 @@ class TrainingMemoryQuery(BaseModel):
 # ------------------------------------------------------------------------------------------------- JSON API
 
 
-@router.get("/api/calculators/kv-cache")
+class HumanSize(BaseModel):
+    binary: str = Field(description="1024 进制：KiB, MiB, GiB …", examples=["2.00 GiB"])
+    decimal: str = Field(description="1000 进制：KB, MB, GB …", examples=["2.15 GB"])
+
+
+class ComparisonOut(BaseModel):
+    attention: Literal["MHA", "GQA", "MQA", "MLA"]
+    label: str
+    kv_heads: int | None = Field(description="None for MLA (one latent shared by all heads)")
+    values_per_token: int = Field(description="cached numbers per token over all layers")
+    bytes_per_token: int
+    bytes: int
+    ratio_to_mha: float
+    formula: str
+
+
+class KVCacheOut(BaseModel):
+    query: dict[str, Any] = Field(description="the inputs used, with a preset's values filled in")
+    attention: Literal["MHA", "GQA", "MQA", "MLA"]
+    bytes: int = Field(description="the whole cache: all layers, seq_len tokens, batch sequences")
+    bytes_per_token: int = Field(description="one token of one sequence, all layers")
+    values_per_token_per_layer: int
+    breakdown: dict[str, int] = Field(description="bytes of keys/values (MHA/GQA/MQA) or latent/rope_key (MLA)")
+    symbolic: str
+    formula: str = Field(description="the formula with the numbers put in")
+    formula_latex: str
+    human: HumanSize
+    human_per_token: HumanSize
+    comparison: list[ComparisonOut] = Field(
+        description="MHA/GQA/MQA(/MLA) for the same shape; empty without query_heads"
+    )
+
+
+class TrainingBreakdown(BaseModel):
+    weights: int
+    gradients: int
+    optimizer_states: int
+    master_weights: int
+    activations: int
+
+
+class TrainingMemoryOut(BaseModel):
+    query: dict[str, Any] = Field(description="the inputs used, with a preset's values filled in")
+    bytes: int = Field(description="per data-parallel device")
+    breakdown: TrainingBreakdown = Field(description="bytes per device")
+    bytes_per_param: dict[str, int] = Field(description="before sharding")
+    sharded_over: dict[str, int] = Field(description="devices sharing each part (ZeRO)")
+    states_bytes: int = Field(description="everything but activations, per device")
+    states_bytes_unsharded: int
+    activation_bytes_per_layer: int
+    recompute_peak_extra: int = Field(description="one layer rebuilt during backward; not in `bytes`")
+    formula: str = Field(description="the formula with the numbers put in")
+    formula_latex: str
+    activation_formula: str
+    human: HumanSize
+    human_breakdown: dict[str, HumanSize]
+    notes: list[str] = Field(description="what the estimate leaves out (Chinese first)")
+
+
+@router.get("/api/calculators/kv-cache", response_model=KVCacheOut)
 def api_kv_cache(query: Annotated[KVCacheQuery, Query()]) -> dict:
     """KV-cache bytes (`bytes`, `bytes_per_token`), breakdown, the formula with the numbers (`formula`,
     `formula_latex`) and, with `query_heads`, the MHA/GQA/MQA(/MLA) comparison."""
     try:
-        return {"query": query.model_dump(), **query.compute().to_dict()}
+        return {"query": query.model_dump(mode="json"), **query.compute().to_dict()}
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
 
 
-@router.get("/api/calculators/training-memory")
+@router.get("/api/calculators/training-memory", response_model=TrainingMemoryOut)
 def api_training_memory(query: Annotated[TrainingMemoryQuery, Query()]) -> dict:
     """Training memory per data-parallel device (`bytes`) with `breakdown` {weights, gradients, optimizer_states,
     master_weights, activations}, the formula with the numbers, and notes on what the estimate leaves out."""
