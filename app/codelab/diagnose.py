@@ -188,7 +188,7 @@ def expect_scalar(
     if isinstance(got, torch.Tensor):
         if got.numel() != 1:
             raise CheckFailure(f"{what}应是标量（0 维张量），得到形状 {fmt_shape(got.shape)}")
-        got = got.item()
+        got = got.detach().item()
     if not isinstance(got, (int, float)):
         raise CheckFailure(f"{what}应是一个数，得到 {type(got).__name__}")
     if math.isnan(got) and not math.isnan(expected):
