@@ -69,9 +69,15 @@ def test_the_form_works_without_javascript(live_server, browser) -> None:
     try:
         page.goto(live_server.url + "/calculators")
         page.fill("#kv-seq_len", "8192")
-        page.click("#kv-form button[type=submit]:not([name])")
+        page.press("#kv-seq_len", "Enter")  # the hidden default button, not the first preset, submits
         page.wait_for_url("**/calculators/kv-cache?**seq_len=8192**")
+        assert "preset" not in page.url
         expect(page.locator("#kv-total")).to_have_text("1.00 GiB")
+        page.fill("#kv-batch", "2")
+        page.click("#kv-form .calc-actions button")
+        page.wait_for_url("**batch=2**")
+        expect(page.locator("#kv-total")).to_have_text("2.00 GiB")
+        page.fill("#kv-batch", "1")
         page.click("#kv-preset-llama-2-7b")
         expect(page.locator("#kv-kv_heads")).to_have_value("32")
         expect(page.locator("#kv-total")).to_have_text("4.00 GiB")  # 524 288 bytes per token × 8192
