@@ -96,7 +96,7 @@ def test_hints_one_at_a_time_and_the_solution_after_a_confirm(live_server, page)
     assert hints.count() >= 2
     assert hints.nth(0).is_visible() and not hints.nth(1).is_visible()
     hints.nth(0).locator("summary").click()
-    assert hints.nth(1).is_visible()
+    hints.nth(1).wait_for(state="visible")  # the toggle event fires after the click's task
 
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.click("#show-solution")
