@@ -13,11 +13,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
-from app.config import ROOT, settings
+from app.config import settings
 from app.csrf import SameOriginMiddleware, require_form_token
 from app.db import engine, run_migrations
 from app.limits import BodySizeLimitMiddleware
@@ -27,6 +27,7 @@ from app.secrets import install_secret
 from app.security import HostAllowListMiddleware, SecurityHeadersMiddleware
 from app.services import drill_transfer
 from app.services.users import ensure_default_user
+from app.static_files import STATIC_DIR, VersionedStaticFiles
 from app.templating import templates
 
 
@@ -118,8 +119,8 @@ def create_app() -> FastAPI:
     )
     # An export file grows with the review log: its import routes take up to MAX_IMPORT_BYTES (+ form overhead).
     import_limit = drill_transfer.MAX_IMPORT_BYTES + 64 * 1024
-    # Added innermost first; a request passes them in the reverse order: security headers (outermost, so
-    # every answer below carries them) → Host allow-list (400) → same-origin and JSON-only writes
+    # Added innermost first; a request passes them in the reverse order: gzip → security headers (so every
+    # answer below carries them) → Host allow-list (400) → same-origin and JSON-only writes
     # (403/415, before any body is read) → body size (413) → the routes, where the CSRF form token is
     # checked by the app-wide dependency.
     application.add_middleware(
@@ -130,7 +131,10 @@ def create_app() -> FastAPI:
     application.add_middleware(SameOriginMiddleware)
     application.add_middleware(HostAllowListMiddleware)
     application.add_middleware(SecurityHeadersMiddleware)
-    application.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
+    # Outermost: compresses what the inner layers produced (the masks view's 626 KB of SVG is 36 KB gzipped), so
+    # no middleware ever sees a compressed body; streamed responses (exports) are compressed chunk by chunk.
+    application.add_middleware(GZipMiddleware, minimum_size=1024)
+    application.mount("/static", VersionedStaticFiles(directory=str(STATIC_DIR)), name="static")
     application.include_router(router)
     application.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     application.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from app.config import ROOT
 from app.csrf import csrf_field, form_token
 from app.demos import DEMOS, demo_url
 from app.question_bank import CATEGORY_LABELS, CATEGORY_TRACK, NOTES_SECTIONS, Category, get_bank
+from app.static_files import static_url
 
 # Raw HTML in Markdown is escaped (html=False): bank text and notes can never inject markup.
 # Math is left as LaTeX inside <span class="math inline"> / <div class="math block"> and typeset
@@ -105,4 +106,5 @@ templates.env.globals.update(
     question_title=question_title,
     csrf_field=csrf_field,  # one line per POST form: {{ csrf_field() }}
     csrf_token=form_token,  # <meta name="csrf-token"> for htmx (static/js/app.js)
+    static_url=static_url,  # /static/<path>?v=<content hash>: served immutable (app/static_files.py)
 )

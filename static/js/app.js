@@ -1,10 +1,35 @@
-// Site-wide behaviour: typeset math with the vendored KaTeX after every page load and htmx swap,
+// Site-wide behaviour: typeset math with the vendored KaTeX (loaded on first need) after every page load and htmx swap,
 // and send the CSRF token with htmx writes.
 (function () {
   "use strict";
 
+  // KaTeX is loaded on first need (a page or fragment with math), from the versioned URLs in <meta name="katex">.
+  var katexLoading = null;
+  function loadKatex() {
+    if (!katexLoading) {
+      var meta = document.querySelector('meta[name="katex"]');
+      katexLoading = new Promise(function (resolve, reject) {
+        if (!meta) { reject(new Error("no KaTeX URLs")); return; }
+        var css = document.createElement("link");
+        css.rel = "stylesheet";
+        css.href = meta.getAttribute("data-css");
+        document.head.appendChild(css);
+        var script = document.createElement("script");
+        script.src = meta.getAttribute("data-js");
+        script.onload = resolve;
+        script.onerror = reject;
+        document.head.appendChild(script);
+      });
+    }
+    return katexLoading;
+  }
+
   function renderMath(root) {
-    if (!window.katex || !root || !root.querySelectorAll) return;
+    if (!root || !root.querySelectorAll || !root.querySelector(".math:not([data-typeset])")) return;
+    if (!window.katex) {
+      loadKatex().then(function () { renderMath(root); }, function () { /* math stays as LaTeX source */ });
+      return;
+    }
     root.querySelectorAll(".math:not([data-typeset])").forEach(function (el) {
       var display = el.classList.contains("block");
       try {
