@@ -27,7 +27,7 @@ def test_typing_and_presets_update_the_kv_cache_live(live_server, page) -> None:
     expect(page.locator("#kv-layers")).to_have_value("61")
     expect(page.locator("#kv-latent_dim")).to_have_value("512")
     expect(page.locator("#kv-formula")).to_contain_text("61 · (512 + 64) · 4 096 · 1 · 2 B = 287 834 112 B")
-    expect(page.locator("#kv-comparison tr.current th")).to_have_text("多头潜在注意力 MLA")
+    expect(page.locator("#kv-comparison tr.current th")).to_have_text("MLA 潜在")
 
     # Typing after a preset sends the typed value, not the preset again.
     with page.expect_response(lambda r: "/calculators/kv-cache?" in r.url and "preset" not in r.url):
