@@ -136,3 +136,27 @@ def test_without_javascript_the_form_still_runs(live_server, browser):
         assert plain.locator("#code-editor").input_value().rstrip() == RIGHT.rstrip()
     finally:
         context.close()
+
+
+def test_the_editor_and_an_htmx_run_work_under_the_apps_csp(live_server, browser):
+    """No bypass here: CodeMirror, the draft, Ctrl+Enter and the htmx swap all run under the strict CSP."""
+    context = browser.new_context(locale="zh-CN")
+    pg = context.new_page()
+    refused: list[str] = []
+    pg.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
+    pg.on("pageerror", lambda exc: refused.append(str(exc)))
+    try:
+        response = pg.goto(f"{live_server.url}/code/sdpa")
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        pg.wait_for_selector("#code-editor-cm .CodeMirror-code")
+        pg.click("#code-editor-cm .CodeMirror-code")
+        pg.keyboard.press("Control+End")
+        pg.keyboard.press("Enter")
+        pg.keyboard.type("x = 1")
+        assert "x = 1" in pg.locator("#code-editor-cm .CodeMirror-code").inner_text()
+        pg.keyboard.press("Control+Enter")
+        pg.wait_for_selector("#run-verdict.fail", timeout=30_000)  # the starter raises NotImplementedError
+        assert pg.locator("#run-results .test").count() >= 1
+        assert refused == []
+    finally:
+        context.close()
