@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.codelab import runner
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.question_bank import get_bank
-from app.routes.contract import NOT_FOUND, ErrorMessage, _error, only_fields
+from app.routes.contract import NOT_FOUND, _error, only_fields
 from app.services import codelab as svc
 from app.services import drill
 from app.templating import is_htmx, templates
@@ -333,7 +333,7 @@ def api_exercise(slug: str) -> dict:
 @router.post(
     "/api/code/exercises/{slug}/runs",
     response_model=RunOut,
-    responses={**NOT_FOUND, **IN_PROGRESS, **RUN_UNAVAILABLE, 422: {"model": ErrorMessage}},
+    responses={**NOT_FOUND, **IN_PROGRESS, **RUN_UNAVAILABLE},
 )
 def api_run(slug: str, body: RunIn, session: SessionDep, user_id: UserIdDep, clock: ClockDep) -> Any:
     """Run the code against the exercise's tests in the sandboxed runner and store the outcome.
