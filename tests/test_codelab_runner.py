@@ -68,6 +68,13 @@ def test_correct_solution_passes_and_wrong_one_names_the_mistake():
     assert any("缺少 1/√d_k 缩放" in t.message for t in wrong.tests)
 
 
+@pytest.mark.parametrize("slug", ["lora-linear", "beam-search", "kv-cache"])
+def test_class_and_callback_exercises_pass_in_the_sandbox(slug):
+    result = runner.run_code(slug, get_exercises()[slug].solution)
+    assert result.passed, (result.error, [t.message for t in result.tests if not t.passed])
+    assert result.isolation.get("net") and result.isolation.get("pid")
+
+
 def test_learner_sees_no_app_no_project_and_a_fresh_cwd():
     lines = probe(
         "import os, sys\n"
