@@ -1,7 +1,7 @@
 """Calculators: the page /calculators (KV-cache size and training memory) and the JSON API /api/calculators/*.
 
 The page and the API validate with the same query models and call the same pure functions in
-app/calculators.py. `/calculators/kv-cache` and `/calculators/training-memory` serve the full page with that
+app/calculators/. `/calculators/kv-cache` and `/calculators/training-memory` serve the full page with that
 form filled in, or, for htmx, only the form's result fragment, so every state is a shareable GET link that
 also works without JavaScript.
 """
@@ -23,7 +23,7 @@ from app.templating import is_htmx, templates
 
 router = APIRouter(tags=["calculators"])
 
-# Question pages show "相关计算器" from the id mapping in app/calculators.py (templates/question.html).
+# Question pages show "相关计算器" from the id mapping in app/calculators/__init__.py (templates/question.html).
 templates.env.globals["calculators_for"] = calc.calculators_for_question
 
 
