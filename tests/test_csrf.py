@@ -52,7 +52,7 @@ def live(client) -> dict[str, str]:
     qid = mock["current"]["question_id"]
     client.post(f"/api/mock-sessions/{mock['id']}/answers", json={"question_id": qid, "text": "softmax 缩放"})
     card = client.get("/api/drill/next").json()
-    return {"mock_id": str(mock["id"]), "question_id": qid, "review_token": card["review_token"]}
+    return {"mock_id": str(mock["id"]), "question_id": qid, "review_token": card["review_token"], "slug": "softmax"}
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
@@ -67,6 +67,8 @@ def form_body(path: str, ids: dict[str, str]) -> dict[str, str]:
         return {"question_id": "q01", "review_token": ids["review_token"], "rating": "3", "answer": "softmax"}
     if path == "/mock":
         return {"count": "3", "selection": "random", "seconds": ""}
+    if path.startswith("/code"):  # a run, a solution view, a rating of the exercise's card
+        return {"code": "x = 1", "request_id": "run-csrf-000001", "rating": "3", "review_token": ids["review_token"]}
     return {"question_id": ids["question_id"], "text": "缩放", "rating": "3", "index": "0", "verdict": "covered"}
 
 
