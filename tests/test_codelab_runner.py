@@ -4,8 +4,10 @@ and the next run still works. Runs share the warm pool, so the module costs a fe
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -208,6 +210,65 @@ def test_one_run_per_owner_and_a_bounded_pool(monkeypatch):
             if ok:
                 runner._slots.release()
     assert_still_works()
+
+
+USERNS_PROBE = """
+import ctypes, importlib.util, json, os, socket, sys
+spec = importlib.util.spec_from_file_location("codelab_sandbox", sys.argv[1])
+sandbox = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sandbox)
+project, keep = sys.argv[2], sys.argv[3]
+r, w = os.pipe()
+if os.fork() == 0:
+    os.close(r)
+    report = sandbox.isolate(hide=[project], keep=[keep], uid=0, status_fd=w, user_namespace=True)
+    sandbox.confine(report, cpu_seconds=5)
+    found = {"report": report, "cwd": os.getcwd(), "project": sorted(os.listdir(project))}
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[4])), timeout=1)
+        found["net"] = "connected"
+    except OSError as exc:
+        found["net"] = exc.errno
+    libc = ctypes.CDLL(None, use_errno=True)
+    found["umount"] = libc.umount2(project.encode(), 2)  # MNT_DETACH: must fail, the mount is locked
+    found["after_umount"] = sorted(os.listdir(project))
+    os.write(w, (json.dumps(found) + "\\n").encode())
+    os._exit(0)
+os.close(w)
+data = b""
+while chunk := os.read(r, 65536):
+    data += chunk
+print(data.decode().splitlines()[0])
+"""
+
+
+def test_user_namespace_path_hides_the_project_and_the_network(tmp_path, request):
+    """The path a learner's own non-root `make run` takes (forced here, as root): user + net + mount + PID
+    namespaces, the project covered except the kept folder, mounts locked against unmounting."""
+    import json
+    import subprocess
+
+    # Not under /tmp: the sandbox puts a fresh tmpfs over /tmp, which would hide the test folder anyway.
+    (runner.ROOT / "data").mkdir(exist_ok=True)
+    project = Path(tempfile.mkdtemp(prefix="codelab-userns-", dir=runner.ROOT / "data"))
+    request.addfinalizer(lambda: shutil.rmtree(project, ignore_errors=True))
+    (project / "keep").mkdir()
+    (project / "secret.db").write_text("x")
+    script = tmp_path / "probe.py"
+    script.write_text(USERNS_PROBE)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        argv = [sys.executable, "-I", "-S", str(script), str(runner.HARNESS.with_name("sandbox.py"))]
+        argv += [str(project), str(project / "keep"), str(server.getsockname()[1])]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.stdout.startswith('{"report"'), (done.stdout, done.stderr[-2000:])
+    found = json.loads(done.stdout)
+    assert found["report"]["net"] and found["report"]["mount"] and found["report"]["pid"]
+    assert found["cwd"] == "/tmp/work"
+    assert found["project"] == ["keep"] and found["after_umount"] == ["keep"]
+    assert found["umount"] != 0
+    assert found["net"] != "connected"
 
 
 def test_runner_status_follows_the_setting(monkeypatch):

@@ -87,14 +87,15 @@ def _hide(trees: list[str], keep: list[str]) -> list[str]:
     return hidden
 
 
-def isolate(*, hide: list[str], keep: list[str], uid: int, status_fd: int) -> dict:
+def isolate(*, hide: list[str], keep: list[str], uid: int, status_fd: int, user_namespace: bool | None = None) -> dict:
     """Enter new namespaces, hide `hide` (except `keep`), fork into relay + PID 1 + worker.
 
     Returns (in the worker) what was achieved. The relay process writes `{"exit": code}` on `status_fd`
-    when the worker has ended, so the runner learns how a run that gave no result ended.
+    when the worker has ended, so the runner learns how a run that gave no result ended. `user_namespace`:
+    None = only when not root (the path a learner's own `make run` takes); True forces it (tests, as root).
     """
     report: dict = {"net": False, "mount": False, "pid": False, "uid": None, "hidden": [], "notes": []}
-    is_root = os.geteuid() == 0
+    is_root = os.geteuid() == 0 if user_namespace is None else not user_namespace
     outer_uid, outer_gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID
     try:
@@ -110,6 +111,9 @@ def isolate(*, hide: list[str], keep: list[str], uid: int, status_fd: int) -> di
             _mount(None, "/", None, MS_REC | MS_PRIVATE)
             report["hidden"] = _hide(hide, keep)
             _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMPFS_BYTES},mode=1777")
+            for shared in ("/dev/shm", "/var/tmp"):  # other world-writable places: a private, empty one each
+                if os.path.isdir(shared):
+                    _mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=1777")
             os.makedirs(WORKDIR, mode=0o755)
             if not is_root:  # lock these mounts: a nested user namespace cannot unmount them to look beneath
                 _unshare(CLONE_NEWUSER | CLONE_NEWNS)
@@ -121,7 +125,7 @@ def isolate(*, hide: list[str], keep: list[str], uid: int, status_fd: int) -> di
         import tempfile
 
         workdir = tempfile.mkdtemp(prefix="codelab-run-")
-    if is_root and uid > 0:
+    if is_root and uid > 0 and os.geteuid() == 0:
         report["uid"] = uid
         os.chown(workdir, uid, uid)
     elif not is_root:
