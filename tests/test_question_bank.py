@@ -1,4 +1,5 @@
-"""The bank loads exactly the 30 source questions, and a malformed file is named with its field."""
+"""The bank loads exactly the guide's 30 source questions and the modern track's 30, and a malformed file is named
+with its field."""
 
 from __future__ import annotations
 
@@ -8,19 +9,53 @@ from pathlib import Path
 
 import pytest
 
-from app.question_bank import BANK_DIR, NOTES_DIR, NOTES_SECTIONS, Category, QuestionBankError, get_bank, load_bank
+from app.question_bank import (
+    BANK_DIR,
+    CATEGORY_TRACK,
+    NOTES_DIR,
+    NOTES_SECTIONS,
+    Category,
+    QuestionBankError,
+    Track,
+    get_bank,
+    load_bank,
+)
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_24f0618a5e09a6b4.txt"
 
 
-def test_exactly_thirty_questions_in_source_order():
+def test_the_guide_in_source_order_then_the_modern_track():
     bank = get_bank()
-    assert list(bank) == [f"q{n:02d}" for n in range(1, 31)]
+    assert list(bank) == [f"q{n:02d}" for n in range(1, 61)]
+    assert [q.track for q in bank.values()] == [Track.guide] * 30 + [Track.modern] * 30
 
 
-def test_category_counts_follow_the_source_parts():
+def test_category_counts_follow_the_source_parts_and_the_modern_track():
     counts = Counter(q.category for q in get_bank().values())
-    assert counts == {Category.basics: 10, Category.depth: 9, Category.implementation: 4, Category.applications: 7}
+    assert counts == {
+        Category.basics: 10,
+        Category.depth: 9,
+        Category.implementation: 4,
+        Category.applications: 7,
+        Category.architecture: 10,
+        Category.training: 10,
+        Category.inference: 10,
+    }
+    assert {CATEGORY_TRACK[c] for c in counts} == set(Track)
+
+
+def test_modern_questions_link_their_own_notes_and_are_as_complete_as_the_guide():
+    notes = {
+        Category.architecture: "modern-architecture",
+        Category.training: "training-alignment",
+        Category.inference: "inference-serving",
+    }
+    for q in get_bank().values():
+        if q.track is Track.modern:
+            assert q.notes_section == notes[q.category], q.id
+            assert 4 <= len(q.key_points) <= 7 and len(q.misconceptions) >= 2, q.id
+            assert len(q.answer) >= 1500 and "**直觉**" in q.answer, q.id
+            assert q.question.en and any("\u4e00" <= ch <= "\u9fff" for ch in q.question.zh), q.id
 
 
 def test_every_question_is_complete():
@@ -48,7 +83,7 @@ def test_code_questions_carry_code():
 @pytest.mark.skipif(not SEED.exists(), reason="source material not beside the repository")
 def test_question_text_is_the_source_list():
     source = SEED.read_text(encoding="utf-8")
-    for q in get_bank().values():
+    for q in (q for q in get_bank().values() if q.track is Track.guide):
         # The source line minus its hint in parentheses starts with our Chinese question text.
         head = q.question.zh.rstrip("？?。")[:12]
         assert head in source, f"{q.id}: {q.question.zh!r} not found in the source list"
