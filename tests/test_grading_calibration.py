@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.grading.calibration import KINDS, load_calibration
@@ -62,6 +64,7 @@ def test_the_thresholds_pass_as_the_command_reports_them(evaluation, capsys):
     assert main(["--strict", "--worst", "3"]) == 0
     out = capsys.readouterr().out
     assert "Spearman rank correlation" in out and "Thresholds: all met" in out
+    assert re.search(r"^guide\s+\d+\s+0\.\d+", out, re.M) and re.search(r"^modern\s+\d+\s+0\.\d+", out, re.M)
     assert main(["--question", "q04", "--worst", "0"]) == 0
     assert "(1 questions)" in capsys.readouterr().out
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from app.grading.calibration import KINDS, LabelledAnswer, load_calibration
 from app.grading.check import check_answer
 from app.grading.scores import VERDICTS, coverage_score
-from app.question_bank import Question, get_bank
+from app.question_bank import Question, Track, get_bank, track_for_number
 
 # "Done when" (issue 10): rank correlation, and mean checker score per kind.
 MIN_RANK_CORRELATION = 0.7
@@ -141,6 +141,17 @@ def evaluate(bank: Mapping[str, Question] | None = None, *, question_id: str | N
     return Evaluation(graded=graded, problems=calibration.problems)
 
 
+def _by_track(evaluation: Evaluation) -> dict[str, Evaluation]:
+    """The evaluation split by the questions' track (guide q01–q30, modern q31–q60)."""
+    tracks = [t.value for t in Track]
+    parts = {t: [g for g in evaluation.graded if track_for_number(int(g.answer.question_id[1:])) == t] for t in tracks}
+    return {t: Evaluation(graded=graded, problems=[]) for t, graded in parts.items() if graded}
+
+
+def _shown_mean(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
 def report(evaluation: Evaluation, *, worst: int = 10) -> str:
     lines: list[str] = []
     graded = evaluation.graded
@@ -161,6 +172,15 @@ def report(evaluation: Evaluation, *, worst: int = 10) -> str:
     lines.append("")
     lines.append(f"Exact verdict accuracy (per key point): {evaluation.verdict_accuracy():.1%}")
     lines.append(f"Spearman rank correlation (checker vs expected score): {evaluation.rank_correlation():.3f}")
+    by_track = _by_track(evaluation)
+    if len(by_track) > 1:  # the modern track's figures on their own, so the guide's cannot hide them
+        lines.append("")
+        lines.append(f"{'track':<8}{'n':>5}{'ρ':>7}{'accuracy':>10}" + "".join(f"{k:>11}" for k in KINDS))
+        for track, part in by_track.items():
+            means = "".join(f"{_shown_mean(part.mean_score(k)):>11}" for k in KINDS)
+            lines.append(
+                f"{track:<8}{len(part.graded):>5}{part.rank_correlation():>7.3f}{part.verdict_accuracy():>10.1%}{means}"
+            )
     lines.append("")
     lines.append("Confusion (rows expected, columns checker):")
     lines.append(f"{'':<10}" + "".join(f"{v:>9}" for v in VERDICTS))
@@ -196,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bank = get_bank()
     if args.question is not None and args.question not in bank:
-        parser.error(f"unknown question {args.question!r}; expected q01–q30")
+        parser.error(f"unknown question {args.question!r}; expected q01–q60")
     evaluation = evaluate(bank, question_id=args.question)
     print(report(evaluation, worst=args.worst))
     return 1 if args.strict and evaluation.failures() else 0
