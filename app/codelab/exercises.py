@@ -38,6 +38,8 @@ class Exercise:
     difficulty: int  # 1–3
     entry: str  # the function (or class) name the hidden tests call
     check_source: str  # the hidden tests (check.py); never sent to the browser
+    # Mock-interview answers name things their own way: (names the answer must define, code defining `entry`).
+    answer_adapters: tuple[tuple[tuple[str, ...], str], ...] = ()
 
 
 def _text(path: Path) -> str:
@@ -73,6 +75,14 @@ def load_exercise(folder: Path) -> Exercise:
     examples, hints = field("examples", list), field("hints", list)
     if not examples or not hints or not all(isinstance(x, str) and x.strip() for x in examples + hints):
         raise ValueError(f"{slug}: examples and hints must be non-empty lists of text")
+    adapters = []
+    for item in meta.get("answer_adapters") or []:
+        needs, code = item.get("needs"), item.get("code")
+        if not (
+            isinstance(needs, list) and needs and all(ENTRY_RE.match(str(n)) for n in needs) and isinstance(code, str)
+        ):
+            raise ValueError(f"{slug}: answer_adapters entries need `needs` (Python names) and `code`")
+        adapters.append((tuple(str(n) for n in needs), code))
     return Exercise(
         slug=slug,
         card_id=card_id,
@@ -87,6 +97,7 @@ def load_exercise(folder: Path) -> Exercise:
         difficulty=difficulty,
         entry=entry,
         check_source=_text(folder / "check.py"),
+        answer_adapters=tuple(adapters),
     )
 
 
@@ -108,6 +119,14 @@ def exercise_for_card(card_id: str) -> Exercise | None:
 def exercises_for_question(question_id: str) -> list[Exercise]:
     """The exercises that serve a bank question (for the question page and mock interviews on q21/q22)."""
     return [e for e in get_exercises().values() if question_id in e.questions]
+
+
+@lru_cache(maxsize=64)
+def hidden_case_names(slug: str) -> tuple[str, ...]:
+    """The names of an exercise's hidden cases, to list on the page (e.g. when the runner is off)."""
+    from app.codelab.harness import load_check
+
+    return tuple(case.name for case in load_check(get_exercises()[slug].check_source)["CASES"])
 
 
 def wrong_solutions(slug: str) -> list[tuple[str, str, str]]:
