@@ -116,9 +116,16 @@ def test_a_form_run_without_the_csrf_token_is_refused(client, fake_runner):
     assert fake_runner == []
 
 
-def test_code_over_the_limit_is_422_on_the_page(client, fake_runner):
+def test_code_over_the_limit_is_422_in_the_results_box(client, fake_runner):
     response = client.post(f"/code/{SLUG}/runs", data=with_csrf({"code": "#" * 20_001}))
     assert response.status_code == 422
+    assert "代码太长：最多 20000 个字符" in response.text and "<html" in response.text
+    fragment = client.post(f"/code/{SLUG}/runs", data=with_csrf({"code": "#" * 20_001}), headers=HX)
+    assert fragment.status_code == 422  # htmx swaps 422: the sentence lands in the results box, not an error page
+    assert fragment.text.lstrip().startswith('<section class="run-results" id="run-results"')
+    assert "代码太长" in fragment.text
+    bad_key = client.post(f"/code/{SLUG}/runs", data=with_csrf({"code": "x", "request_id": "<b>"}), headers=HX)
+    assert bad_key.status_code == 422 and "request_id must be" in bad_key.text
     assert fake_runner == []
 
 

@@ -10,6 +10,7 @@ over 20 000 characters or a bad field; 503 + `Retry-After` when every run slot o
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from typing import Annotated, Any
@@ -224,8 +225,10 @@ def run_form(
     session: SessionDep,
     user_id: UserIdDep,
     clock: ClockDep,
-    code: Annotated[str, Form(max_length=MAX_CODE)] = "",
-    request_id: Annotated[str, Form(max_length=64)] = "",
+    # Bounded by the request body limit; the service refuses code over MAX_CODE characters and a malformed key
+    # in a sentence that lands in the results box (a schema 422 would swap the whole error page into it).
+    code: Annotated[str, Form()] = "",
+    request_id: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     exercise = _exercise_or_404(slug)
     now = clock.now()
@@ -262,14 +265,14 @@ def rating_form(
     session: SessionDep,
     user_id: UserIdDep,
     clock: ClockDep,
-    rating: Annotated[str, Form(max_length=2)] = "",
-    review_token: Annotated[str, Form(max_length=80)] = "",
+    rating: Annotated[str, Form()] = "",  # checked by the drill service (1–4), as is the token (≤ 80 ASCII)
+    review_token: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     exercise = _exercise_or_404(slug)
     now = clock.now()
     status, flash, recorded = 200, None, None
     try:
-        value = int(rating) if rating.strip().isdigit() else rating
+        value = int(rating) if re.fullmatch(r"[1-9]", rating.strip()) else rating
         recorded = svc.record_rating(
             session=session,
             user_id=user_id,

@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.codelab import runner
 from app.codelab.exercises import Exercise, exercise_for_card, exercises_for_question, get_exercises
@@ -399,28 +399,34 @@ def _card_rows(*, session: Session, user_id: int, card_ids: Sequence[str]) -> di
 
 
 def progress(*, session: Session, user_id: int) -> dict[str, ExerciseProgress]:
-    """Every exercise's progress for the learner, in the lab's order (one query per table)."""
+    """Every exercise's progress for the learner, in the lab's order (one aggregate query per table)."""
     exercises = get_exercises()
-    attempts = session.exec(
-        select(CodeAttempt.slug, CodeAttempt.passed, CodeAttempt.created_at).where(
-            CodeAttempt.user_id == user_id, CodeAttempt.source == "lab"
-        )
-    ).all()
-    viewed = set(session.exec(select(CodeSolutionView.slug).where(CodeSolutionView.user_id == user_id)).all())
+    tally = {
+        slug: (int(runs), bool(passes), last)
+        for slug, runs, passes, last in session.exec(
+            select(
+                CodeAttempt.slug,
+                func.count(),
+                func.max(CodeAttempt.passed),
+                func.max(CodeAttempt.created_at),
+            )
+            .where(CodeAttempt.user_id == user_id, CodeAttempt.source == "lab")
+            .group_by(CodeAttempt.slug)
+        ).all()
+    }
+    viewed = set(
+        session.exec(select(CodeSolutionView.slug).where(CodeSolutionView.user_id == user_id).distinct()).all()
+    )
     cards = _card_rows(session=session, user_id=user_id, card_ids=[e.card_id for e in exercises.values()])
-    tally: dict[str, list[tuple[bool, datetime]]] = {}
-    for slug, passed, created_at in attempts:
-        tally.setdefault(slug, []).append((passed, created_at))
     out = {}
     for slug, exercise in exercises.items():
-        runs = tally.get(slug, [])
-        status = "passed" if any(p for p, _ in runs) else ("failed" if runs else "new")
+        runs, passed, last = tally.get(slug, (0, False, None))
         card = cards.get(exercise.card_id)
         out[slug] = ExerciseProgress(
             slug=slug,
-            status=status,
-            attempts=len(runs),
-            last_run_at=max((t for _, t in runs), default=None),
+            status="passed" if passed else ("failed" if runs else "new"),
+            attempts=runs,
+            last_run_at=last,
             due=card.due if card else None,
             solution_viewed=slug in viewed,
         )
