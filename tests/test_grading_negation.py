@@ -207,3 +207,18 @@ def test_what_is_so_inherently_is_not_a_consequence():
     # "softmax 本身就有归一化" says why the candidate skips scaling; it is no "…就会饱和" consequence.
     assert verdict("这里不需要除以根号 d_k，softmax 本身就有归一化", ["√d_k"]) == "missed"
     assert verdict("不除以根号 d_k，softmax 就会饱和", ["√d_k"]) == "covered"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kaplan et al. 2020 found that loss falls as a power law of model size.",
+        "Some models, e.g. LLaMA, use RoPE on q and k.",
+        "GQA vs. MQA: GQA keeps more heads.",
+    ],
+)
+def test_a_latin_abbreviation_does_not_end_the_sentence(text):
+    segmentation = split_clauses(normalise(text)[0])
+    assert {clause.sentence for clause in segmentation.clauses} == {0}
+    two = split_clauses(normalise(text + " Next, a second sentence.")[0])
+    assert {clause.sentence for clause in two.clauses} == {0, 1}

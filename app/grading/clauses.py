@@ -17,6 +17,8 @@ from functools import cached_property
 
 _STRUCTURAL = re.compile(r"[()\[\]{}。!?\n.,;]")  # the only characters the splitter looks at
 _SENTENCE_END = re.compile(r"[。!?\n]|\.(?=\s|$)")
+# A full stop that ends a Latin abbreviation ("Kaplan et al. 2020", "e.g. RoPE", "vs. GQA") ends no sentence.
+_ABBREVIATION = re.compile(r"(?<![a-z])(?:et al|e\.g|i\.e|vs|cf|approx|fig|eq)\.$")
 _CLAUSE_SEPARATORS = frozenset(",;")
 _OPENING = frozenset("([{")
 _CLOSING = frozenset(")]}")
@@ -105,7 +107,7 @@ def split_clauses(text: str, strong_breaks: frozenset[int] = frozenset()) -> Seg
         elif char == "\n" or char in "。!?":
             depth = 0  # an unclosed bracket never swallows the rest of the answer
             cuts.append((position + 1, True))
-        elif char == "." and _SENTENCE_END.match(text, position):
+        elif char == "." and _SENTENCE_END.match(text, position) and not _ABBREVIATION.search(text, 0, position + 1):
             depth = 0
             cuts.append((position + 1, True))
         elif char in _CLAUSE_SEPARATORS and (
