@@ -39,6 +39,16 @@
       ]
     },
     {
+      title: "手撕代码 · 编辑器 Code editor",
+      when: function () { return document.getElementById("code-editor"); },
+      keys: [
+        [["Ctrl", "+", "Enter"], "运行测试 Run the tests（Mac：Cmd+Enter）"],
+        [["Tab"], "缩进 4 个空格（选中多行时整体缩进）"],
+        [["Shift", "+", "Tab"], "取消缩进 Dedent"],
+        [["Esc"], "离开编辑器，再按 Tab 去下一个控件"]
+      ]
+    },
+    {
       title: "搜索 Search",
       when: function () { return document.getElementById("search"); },
       keys: [
