@@ -64,7 +64,7 @@ def main() -> int:
             stack.enter_context(busy_core())
         measure("busy: 2 spinning processes")
     runner.shutdown()
-    isolation = runner._last_isolation
+    isolation = runner.isolation_report()
     print(
         f"  sandbox: net={isolation.get('net')} mount={isolation.get('mount')} pid={isolation.get('pid')}"
         f" uid={isolation.get('uid')}"

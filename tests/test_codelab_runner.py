@@ -271,6 +271,13 @@ def test_user_namespace_path_hides_the_project_and_the_network(tmp_path, request
     assert found["net"] != "connected"
 
 
+def test_isolation_is_reported_for_the_status_line():
+    runner.run_code("softmax", SOLUTION)
+    report = runner.isolation_report()
+    assert report["net"] and report["mount"] and report["pid"] and report["notes"] == []
+    assert str(runner.ROOT) in report["hidden"]
+
+
 def test_runner_status_follows_the_setting(monkeypatch):
     monkeypatch.setattr(runner.settings, "CODE_RUNNER", "off")
     assert runner.runner_status() == (False, "代码运行器已关闭（CODE_RUNNER=off）")

@@ -175,7 +175,8 @@ def server_main(argv: list[str]) -> None:
     keep = [site_dir, sys.base_prefix]
     control = socket.socket(fileno=int(args["--control-fd"]))
     load_diagnose()
-    _load_by_path("codelab_sandbox", "sandbox.py")
+    sandbox = _load_by_path("codelab_sandbox", "sandbox.py")
+    isolation = sandbox.probe()  # before torch starts threads: fork is cheap and safe here
 
     import torch
     import torch.nn  # noqa: F401 - warm: the exercises use nn and functional
@@ -183,7 +184,7 @@ def server_main(argv: list[str]) -> None:
 
     torch.set_num_threads(1)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    control.sendall(json.dumps({"ready": True}).encode())
+    control.sendall(json.dumps({"ready": True, "isolation": isolation}).encode())
     while True:
         try:
             message, fds, _flags, _addr = socket.recv_fds(control, 65536, 3)

@@ -135,6 +135,8 @@ class _Server:
                 tail = self.log.read()[-800:].decode("utf-8", "replace")
                 return f"运行进程没能启动：{tail}".strip()
             self.ready = True
+            if not _last_isolation:
+                _last_isolation.update(message.get("isolation", {}))
             return None
 
     def alive(self) -> bool:
@@ -377,3 +379,9 @@ def runner_status() -> tuple[bool, str]:
         )
     notes = list(_last_isolation.get("notes", []))
     return True, "；".join(notes)
+
+
+def isolation_report() -> dict:
+    """What the sandbox achieved for the latest run (or the fork server's probe before any run): net, mount,
+    pid, uid, hidden folders and notes; empty before the runner has started."""
+    return dict(_last_isolation)

@@ -136,6 +136,23 @@ def isolate(*, hide: list[str], keep: list[str], uid: int, status_fd: int, user_
     return report
 
 
+def probe() -> dict:
+    """Can runs get their own namespaces here? Tried in a throwaway child (this process stays as it is)."""
+    flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID
+    if os.geteuid() != 0:
+        flags |= CLONE_NEWUSER
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _unshare(flags)
+        except OSError:
+            os._exit(1)
+        os._exit(0)
+    ok = _wait_for(pid) == 0
+    notes = [] if ok else ["无法创建命名空间：没有网络隔离，文件系统只靠权限保护"]
+    return {"net": ok, "mount": ok, "pid": ok, "notes": notes}
+
+
 def _wait_for(pid: int) -> int:
     """Wait for `pid`, reaping any other child meanwhile; its exit code (128 + signal when killed)."""
     while True:
