@@ -89,8 +89,21 @@ def load_check(check_source: str) -> dict:
     return namespace
 
 
+# Hints for errors any exercise can hit; an exercise's own EXCEPTION_HINTS are tried first.
+GENERAL_HINTS = [
+    ("cannot be multiplied", "矩阵乘法的维度对不上：检查是否漏了转置（如 k.transpose(-2, -1)）以及各张量的形状"),
+    (
+        "Expected size for first two dimensions of batch2",
+        "批量矩阵乘法（@）的维度对不上：是否忘了转置（如 k.transpose(-2, -1)）？",
+    ),
+    ("must match the size of tensor", "两个张量的形状无法广播：打印一下形状，检查 keepdim / unsqueeze 和求和的维度"),
+    ("view size is not compatible", "张量不连续（比如 transpose 之后）不能 view：用 reshape 或先 .contiguous()"),
+]
+
+
 def _exception_hint(exc: BaseException, hints: list[tuple[str, str]]) -> str:
     text = str(exc)
+    hints = list(hints) + GENERAL_HINTS
     if isinstance(exc, MemoryError) or "can't allocate memory" in text:
         return "\n→ 内存超限：运行器限制了可用内存，检查是否创建了过大的张量"
     return next((f"\n→ {hint}" for needle, hint in hints if needle in text), "")

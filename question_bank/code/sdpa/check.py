@@ -8,6 +8,7 @@ from codelab_diagnose import Case, expect_tensor, expect_unchanged, tensor
 
 EXCEPTION_HINTS = [
     ("cannot be multiplied", "矩阵乘法的维度对不上：Q 乘的应是 K 的转置 `k.transpose(-2, -1)`（未转置？）"),
+    ("first two dimensions of batch2", "矩阵乘法的维度对不上：Q 乘的应是 K 的转置 `k.transpose(-2, -1)`（未转置？）"),
     ("must match the size of tensor", "形状广播失败：mask 应能广播到 (..., T_q, T_k)，softmax/求和沿 key 维（最后一维）"),
 ]
 
