@@ -5,7 +5,7 @@ from this server, everything vendored, no inline or eval'd script), so an inject
 `onerror=` would not execute even if it ever slipped through the templates' escaping. Inline *styles*
 stay allowed: KaTeX, the SVG charts and Swagger UI set style attributes. /docs gets the same policy
 (its start-up script is static/js/swagger-init.js). Pages holding the learner's data or one-time
-review tokens (drill, settings, export) are `Cache-Control: no-store`.
+review tokens (drill, settings, export, the code lab) are `Cache-Control: no-store`.
 
 The Host allow-list answers 400 to any Host not in ALLOWED_HOSTS before routing: a DNS-rebinding page
 (evil.example resolving to 127.0.0.1) would otherwise be same-origin with this server and could read
@@ -36,7 +36,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-NO_STORE_PREFIXES = ("/drill", "/settings", "/api/drill", "/api/export", "/api/settings")
+NO_STORE_PREFIXES = ("/drill", "/settings", "/api/drill", "/api/export", "/api/settings", "/code", "/api/code")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 WILDCARD_BINDS = frozenset({"", "0.0.0.0", "[::]"})
 

@@ -227,3 +227,9 @@ def test_code_in_a_typed_answer_is_found():
     assert svc.extract_code(bare) == "def sdpa(q, k, v):\n    s = q @ k.T\n    return s\n"
     assert svc.extract_code("先算 QK^T，再除以 √d_k，最后 softmax。") is None
     assert svc.extract_code("") is None
+
+
+def test_lab_pages_and_api_are_not_cached(client):
+    # they carry the learner's runs and a one-time review token: the back button must not show a stale one
+    for path in ("/code", f"/code/{SLUG}", "/api/code/exercises"):
+        assert client.get(path).headers["cache-control"] == "no-store", path
