@@ -54,6 +54,9 @@ def _type_code(page, code: str) -> None:
 
 
 def test_wrong_then_right_with_the_keyboard_and_the_draft_survives_a_reload(live_server, page):
+    page.goto(f"{live_server.url}/code")
+    assert page.locator(".code-item").count() == len(get_exercises())
+    screenshot(page, "codelab-list-desktop")
     page.goto(f"{live_server.url}/code/{SLUG}")
     page.wait_for_selector("#code-editor-cm")
     assert _editor_text(page) == get_exercises()[SLUG].starter_code
