@@ -111,6 +111,14 @@ def test_cannot_write_outside_its_temp_dir(tmp_path):
     assert [line for line in lines if line.startswith("wrote")] == ["wrote ok.txt"]
 
 
+def test_a_huge_file_is_refused_with_a_clear_message():
+    code = "def softmax(x, dim=-1):\n    open('big.bin', 'wb').write(b'0' * (32 * 1024 * 1024))\n    return x\n"
+    result = runner.run_code("softmax", code)
+    assert not result.passed
+    assert any("大小限制" in t.message or "写满" in t.message for t in result.tests), result.tests[0].message
+    assert_still_works()
+
+
 def test_no_network_even_to_the_apps_own_port():
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))

@@ -97,6 +97,8 @@ GENERAL_HINTS = [
         "批量矩阵乘法（@）的维度对不上：是否忘了转置（如 k.transpose(-2, -1)）？",
     ),
     ("must match the size of tensor", "两个张量的形状无法广播：打印一下形状，检查 keepdim / unsqueeze 和求和的维度"),
+    ("File too large", "写入的文件超过了运行器的大小限制（16 MB）"),
+    ("No space left on device", "临时目录写满了（运行器的临时目录只有 64 MB）"),
     ("view size is not compatible", "张量不连续（比如 transpose 之后）不能 view：用 reshape 或先 .contiguous()"),
 ]
 
