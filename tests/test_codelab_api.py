@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 
 import pytest
 from sqlmodel import Session, select
@@ -233,3 +234,31 @@ def test_the_reference_solution_passes_and_a_wrong_axis_fails_in_the_real_runner
     assert bad["passed"] is False
     failing = [t for t in bad["tests"] if not t["passed"]]
     assert failing and all(t["message"] for t in failing)
+
+
+def test_the_card_is_rated_through_the_api_with_the_suggested_rating_and_token(client, fake_runner):
+    client.post(f"/api/code/exercises/{SLUG}/runs", json={"code": "wrong"})
+    client.post(f"/api/code/exercises/{SLUG}/runs", json={"code": "right"})
+    rating = client.get(f"/api/code/exercises/{SLUG}").json()["rating"]
+    assert (rating["suggested_rating"], rating["runs"], rating["passed"]) == (2, 2, True)
+    body = {"rating": rating["suggested_rating"], "review_token": rating["review_token"]}
+    first = client.post(f"/api/code/exercises/{SLUG}/ratings", json=body)
+    assert first.status_code == 200, first.text
+    assert first.json()["question_id"] == get_exercises()[SLUG].card_id and first.json()["replayed"] is False
+    again = client.post(f"/api/code/exercises/{SLUG}/ratings", json=body)
+    assert again.json()["replayed"] is True and again.json()["log_id"] == first.json()["log_id"]
+    after = client.get(f"/api/code/exercises/{SLUG}").json()["rating"]
+    assert after["runs"] == 0 and after["suggested_rating"] is None  # a new round starts with the review
+    assert after["review_token"] != rating["review_token"]
+    listed = next(e for e in client.get("/api/code/exercises").json() if e["slug"] == SLUG)
+    assert datetime.fromisoformat(listed["due"]) == datetime.fromisoformat(first.json()["due"])
+
+
+@pytest.mark.parametrize(
+    "body,status",
+    [({"rating": 5, "review_token": "x"}, 422), ({"rating": 3}, 422), ({"rating": 3, "review_token": "stale"}, 422)],
+)
+def test_bad_ratings_are_refused(client, body, status):
+    response = client.post(f"/api/code/exercises/{SLUG}/ratings", json=body)
+    assert response.status_code == status
+    assert client.get("/api/drill/cards").status_code == 200

@@ -592,6 +592,9 @@ PLAN: dict[tuple[str, str], Callable[[Ctx], Iterator[Case]]] = {
     ),
     ("GET", "/api/code/exercises"): lambda ctx: query_cases(ctx, "/api/code/exercises", [], k=1),
     ("GET", "/api/code/exercises/{slug}"): lambda ctx: path_cases(ctx, "/api/code/exercises/{slug}"),
+    ("POST", "/api/code/exercises/{slug}/ratings"): lambda ctx: json_cases(
+        ctx, "POST", "/api/code/exercises/softmax/ratings", {"rating": 3, "review_token": "1.c01.0.0123456789abcdef"}
+    ),
     ("POST", "/api/code/exercises/{slug}/runs"): lambda ctx: json_cases(
         ctx, "POST", "/api/code/exercises/softmax/runs", {"code": CODE_ANSWER, "request_id": "run-fuzz-00000002"}
     ),

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.codelab import runner
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.question_bank import get_bank
-from app.routes.contract import NOT_FOUND, _error, only_fields
+from app.routes.contract import CONFLICT, NOT_FOUND, _error, only_fields
 from app.services import codelab as svc
 from app.services import drill
 from app.templating import is_htmx, templates
@@ -102,6 +102,34 @@ class ExerciseSummary(BaseModel):
     due: datetime | None = Field(description="the exercise's FSRS card is due then; null while the card is new")
 
 
+class RatingSuggestionOut(BaseModel):
+    """The FSRS rating the runs since the card's last review suggest, and the token to record one with."""
+
+    suggested_rating: int | None = Field(description="1 Again, 2 Hard, 3 Good; null until a run passes")
+    reason: str
+    runs: int = Field(description="runs since the exercise's card was last reviewed")
+    passed: bool
+    solution_viewed: bool
+    review_token: str = Field(description="send with POST …/ratings (one-time, like the drill's)")
+
+
+RATING_FIELDS = ("rating", "review_token")
+
+
+class RatingIn(BaseModel):
+    """Body of POST /api/code/exercises/{slug}/ratings: the learner's confirmed rating of the exercise's card."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rating": 3, "review_token": "…"}]})
+
+    rating: Annotated[int, Field(ge=1, le=4, strict=True, description="1 Again, 2 Hard, 3 Good, 4 Easy")]
+    review_token: Annotated[str, Field(pattern=r"^[ -~]{1,80}$", description="`rating.review_token` of the exercise")]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        return only_fields(data, RATING_FIELDS, zh="未知字段", en="field")
+
+
 class ExerciseOut(BaseModel):
     slug: str
     card_id: str
@@ -114,6 +142,7 @@ class ExerciseOut(BaseModel):
     hints: list[str]
     questions: list[str]
     difficulty: int
+    rating: RatingSuggestionOut
 
 
 def _exercise_or_404(slug: str) -> svc.Exercise:
@@ -315,9 +344,11 @@ def api_exercises(session: SessionDep, user_id: UserIdDep) -> list[dict]:
 
 
 @router.get("/api/code/exercises/{slug}", response_model=ExerciseOut, responses=NOT_FOUND)
-def api_exercise(slug: str) -> dict:
-    """One exercise: statement (Markdown), signature, starter code, examples, hints and the reference solution."""
+def api_exercise(slug: str, session: SessionDep, user_id: UserIdDep) -> dict:
+    """One exercise: statement (Markdown), signature, starter code, examples, hints, the reference solution, and
+    the rating the learner's runs suggest for its FSRS card (with the token to record it)."""
     e = _exercise_or_404(slug)
+    suggestion = svc.suggest_rating(session=session, user_id=user_id, slug=e.slug)
     return {
         "slug": e.slug,
         "card_id": e.card_id,
@@ -330,7 +361,31 @@ def api_exercise(slug: str) -> dict:
         "hints": list(e.hints),
         "questions": list(e.questions),
         "difficulty": e.difficulty,
+        "rating": suggestion.to_dict(),
     }
+
+
+@router.post("/api/code/exercises/{slug}/ratings", responses={**NOT_FOUND, **CONFLICT})
+def api_rating(slug: str, body: RatingIn, session: SessionDep, user_id: UserIdDep, clock: ClockDep) -> dict:
+    """Record the learner's rating of the exercise's FSRS card (the same review the page's buttons record).
+
+    The token comes from GET …/{slug} (`rating.review_token`); the same token twice records once
+    (`replayed: true`); a token of a card that has changed since → 422; of an undone review → 409."""
+    exercise = _exercise_or_404(slug)
+    try:
+        result = svc.record_rating(
+            session=session,
+            user_id=user_id,
+            slug=exercise.slug,
+            rating=body.rating,
+            now=clock.now(),
+            review_token=body.review_token,
+        )
+    except drill.DrillConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return result.to_dict()
 
 
 @router.post(
