@@ -111,6 +111,25 @@ def _exception_hint(exc: BaseException, hints: list[tuple[str, str]]) -> str:
     return next((f"\n→ {hint}" for needle, hint in hints if needle in text), "")
 
 
+OWN_WORK_TEST = "自己实现（不调用现成的实现）"
+
+
+def forbidden_calls(code: str, names: list[str]) -> list[str]:
+    """Calls like `torch.softmax(...)` / `x.softmax(...)` / `nn.LayerNorm(...)` whose attribute is in `names`,
+    as "torch.softmax（第 3 行）" — the library's own implementation of what the exercise asks to write."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names:
+            found.append(f"{ast.unparse(node.func)}（第 {node.lineno} 行）")
+    return found
+
+
 def run_checks(check_source: str, code: str, entry: str) -> dict:
     """Run every hidden case on the learner's code. Returns {passed, tests: [{name, passed, message}], error}."""
     diagnose = load_diagnose()
@@ -120,6 +139,11 @@ def run_checks(check_source: str, code: str, entry: str) -> dict:
     if error is not None:
         return {"passed": False, "tests": [], "error": error}
     tests = []
+    forbidden = list(check.get("FORBIDDEN_CALLS", []))  # e.g. ["softmax"]: the exercise is to write it
+    if forbidden:
+        used = forbidden_calls(code, forbidden)
+        message = f"这道题要自己实现，请不要调用现成的实现：{'、'.join(used[:3])}" if used else ""
+        tests.append({"name": OWN_WORK_TEST, "passed": not used, "message": message})
     for case in cases:
         try:
             case.run(obj)

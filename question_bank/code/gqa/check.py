@@ -4,6 +4,9 @@ import torch
 import torch.nn.functional as F
 from codelab_diagnose import Case, expect_tensor, tensor
 
+# The library's own implementation of what this exercise asks to write (calls fail the first test).
+FORBIDDEN_CALLS = ["scaled_dot_product_attention"]
+
 EXCEPTION_HINTS = [
     ("must match the size of tensor", "K/V 的头数要先扩展到 H_q（repeat_interleave(H_q // H_kv, dim=1)）再和 Q 相乘"),
 ]

@@ -6,6 +6,9 @@ import torch
 import torch.nn.functional as F
 from codelab_diagnose import Case, CheckFailure, expect_tensor, fmt_shape, tensor
 
+# The library's own implementation of what this exercise asks to write (calls fail the first test).
+FORBIDDEN_CALLS = ["scaled_dot_product_attention"]
+
 
 def full(x, w_q, w_k, w_v):
     """All T outputs at once: causal single-head attention over the whole sequence (B, T, d)."""

@@ -4,6 +4,9 @@ import torch
 import torch.nn.functional as F
 from codelab_diagnose import Case, CheckFailure, expect_scalar, tensor
 
+# The library's own implementation of what this exercise asks to write (calls fail the first test).
+FORBIDDEN_CALLS = ["cross_entropy", "nll_loss", "CrossEntropyLoss", "NLLLoss"]
+
 EXCEPTION_HINTS = [
     ("out of bounds", "ignore_index（如 -100）不能直接拿来索引：先把这些位置换成 0，算完再用掩码去掉"),
     ("index -100", "ignore_index（如 -100）不能直接拿来索引：先把这些位置换成 0，算完再用掩码去掉"),

@@ -3,6 +3,9 @@
 import torch
 from codelab_diagnose import Case, expect_tensor, expect_unchanged, tensor
 
+# The library's own implementation of what this exercise asks to write (calls fail the first test).
+FORBIDDEN_CALLS = ["layer_norm", "LayerNorm"]
+
 
 def reference(x, weight, bias, eps):
     ln = torch.nn.LayerNorm(x.shape[-1], eps=eps, dtype=x.dtype)

@@ -5,6 +5,9 @@ import math
 import torch
 from codelab_diagnose import Case, expect_tensor, tensor
 
+# The library's own implementation of what this exercise asks to write (calls fail the first test).
+FORBIDDEN_CALLS = ["MultiheadAttention", "multi_head_attention_forward", "scaled_dot_product_attention"]
+
 EXCEPTION_HINTS = [
     ("shape '[", "view 的形状对不上：拆头应是 view(B, T, h, d_k) 再 transpose(1, 2)；合并头前先 transpose 回来"),
     ("view size is not compatible", "transpose 之后张量不连续：合并头时用 reshape（或 .contiguous().view）"),

@@ -3,6 +3,9 @@
 import torch
 from codelab_diagnose import Case, expect_tensor, expect_unchanged, tensor
 
+# The library's own implementation of what this exercise asks to write (calls fail the first test).
+FORBIDDEN_CALLS = ["rms_norm", "RMSNorm"]
+
 
 def reference(x, weight, eps):
     norm = torch.nn.RMSNorm(x.shape[-1], eps=eps, dtype=x.dtype)

@@ -6,6 +6,9 @@ import torch
 import torch.nn.functional as F
 from codelab_diagnose import Case, expect_tensor, expect_unchanged, tensor
 
+# The library's own implementation of what this exercise asks to write (calls fail the first test).
+FORBIDDEN_CALLS = ["scaled_dot_product_attention"]
+
 EXCEPTION_HINTS = [
     ("cannot be multiplied", "矩阵乘法的维度对不上：Q 乘的应是 K 的转置 `k.transpose(-2, -1)`（未转置？）"),
     ("first two dimensions of batch2", "矩阵乘法的维度对不上：Q 乘的应是 K 的转置 `k.transpose(-2, -1)`（未转置？）"),

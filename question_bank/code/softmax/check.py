@@ -3,6 +3,9 @@
 import torch
 from codelab_diagnose import Case, CheckFailure, expect_tensor, expect_unchanged, tensor
 
+# The library's own implementation of what this exercise asks to write (calls fail the first test).
+FORBIDDEN_CALLS = ["softmax", "log_softmax", "Softmax", "LogSoftmax"]
+
 
 def reference(x: torch.Tensor, dim: int) -> torch.Tensor:
     out = torch.softmax(x.to(torch.float64), dim=dim)
