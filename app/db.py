@@ -38,6 +38,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def stored_utc(moment: datetime) -> str:
+    """An instant as a `UTCDateTime` column holds it in SQLite (naive UTC, fixed-width text), for hand-written SQL
+    that compares against stored values (app/services/stats.py)."""
+    return UTCDateTime().process_bind_param(moment, None).isoformat(sep=" ", timespec="microseconds")  # type: ignore[union-attr]
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout for concurrent writers."""
     parsed = make_url(url)

@@ -53,6 +53,7 @@ class DrillReview(SQLModel, table=True):
     __table_args__ = (
         Index("ix_drill_review_user_reviewed_at", "user_id", "reviewed_at"),
         Index("ix_drill_review_user_id", "user_id", "id"),  # the newest row (undo) without a sort
+        Index("ix_drill_review_user_question_reviewed_at", "user_id", "question_id", "reviewed_at"),  # a card's day
         {"sqlite_autoincrement": True},
     )
 

@@ -15,16 +15,17 @@ All days are days of the study time zone (`app.clock.study_tz`, STUDY_TIMEZONE).
 
 from __future__ import annotations
 
-from collections import Counter
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import String
-from sqlmodel import Session, col, func, select
+from sqlalchemy import text
+from sqlmodel import Session, func, select
 
 from app import cards
 from app import scheduler as sched
 from app.clock import study_tz
+from app.db import stored_utc
 from app.models import DrillReview
 from app.services import drill
 
@@ -251,99 +252,64 @@ class Stats:
         }
 
 
-def offset_spans(since: datetime, until: datetime, tz: tzinfo) -> list[tuple[datetime, datetime, int]]:
-    """[since, until) cut where the zone's UTC offset changes: (start, end, offset in seconds) per piece, so that
-    inside each piece the local date of an instant is the UTC date of instant + offset (what SQLite can group by).
-    One piece for a fixed-offset zone such as Asia/Shanghai; a daylight-saving zone adds a cut per transition."""
-    spans: list[tuple[datetime, datetime, int]] = []
-    start = since
-    while start < until:
-        offset = start.astimezone(tz).utcoffset()
-        end = min(until, start + timedelta(days=1))
-        while end < until and end.astimezone(tz).utcoffset() == offset:  # walk day by day while it holds
-            end = min(until, end + timedelta(days=1))
-        if end.astimezone(tz).utcoffset() != offset:  # a transition in (end - 1 day, end]: find it to the second
-            low, high = max(start, end - timedelta(days=1)), end
-            while high - low > timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                low, high = (middle, high) if middle.astimezone(tz).utcoffset() == offset else (low, middle)
-            end = low.replace(microsecond=0) + timedelta(seconds=1)  # transitions fall on whole seconds
-        spans.append((start, end, int(offset.total_seconds()) if offset is not None else 0))
-        start = end
-    return spans
+# The local days of a range as rows (day, day_start, day_end), from one JSON parameter: the UTC bounds are computed
+# in Python with the time-zone database, so every day is exact whatever the zone's rules (DST days last 23 or
+# 25 hours), and the statement text never changes (compiled once, no per-day bind parameters).
+_DAYS_CTE = """WITH days(day, day_start, day_end) AS (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(:days)
+)"""
+# Each day counted on its range of the (user_id, reviewed_at) index: no row is read, no date computed per row.
+_REVIEWS_PER_DAY = text(
+    _DAYS_CTE
+    + """
+SELECT day, (SELECT count(*) FROM drill_review AS r
+             WHERE r.user_id = :user_id AND r.reviewed_at >= days.day_start AND r.reviewed_at < days.day_end)
+FROM days"""
+)
+# The first review per card and local day: one seek per (card, day) on the (user_id, question_id, reviewed_at)
+# index (migration 0006), earliest first and then the lowest id, so the cost follows cards × days, not the log.
+# Every reviewed question has a drill_card row (a review writes its card; undoing a card's first review deletes
+# both; an import brings both), so the cards come from there.
+_FIRST_REVIEW_PER_CARD_AND_DAY = text(
+    _DAYS_CTE
+    + """,
+cards(question_id) AS (SELECT question_id FROM drill_card WHERE user_id = :user_id)
+SELECT r.rating, r.state_before
+FROM days CROSS JOIN cards JOIN drill_review AS r ON r.id = (
+    SELECT f.id FROM drill_review AS f
+    WHERE f.user_id = :user_id AND f.question_id = cards.question_id
+      AND f.reviewed_at >= days.day_start AND f.reviewed_at < days.day_end
+    ORDER BY f.reviewed_at, f.id LIMIT 1
+)"""
+)
 
 
-def _local_day(offset_seconds: int):  # type: ignore[no-untyped-def]
-    """SQL: the local date of `reviewed_at` (stored as naive UTC text) under a fixed offset, as 'YYYY-MM-DD'.
-
-    The microseconds are cut off first: SQLite's date functions round to milliseconds, which would move a review
-    at 23:59:59.9996 to the next day; offsets are whole seconds, so the whole second decides the date."""
-    whole_second = func.substr(col(DrillReview.reviewed_at), 1, 19)  # 'YYYY-MM-DD HH:MM:SS'
-    return func.date(whole_second, f"{offset_seconds:+d} seconds", type_=String)
+def _days_json(since: datetime, until: datetime, tz: tzinfo) -> str:
+    rows = []
+    day = sched.local_date(since, tz)
+    while (start := sched.date_start(day, tz)) < until:
+        end = sched.date_start(day + timedelta(days=1), tz)
+        rows.append((day.isoformat(), stored_utc(max(start, since)), stored_utc(min(end, until))))
+        day += timedelta(days=1)
+    return json.dumps(rows)
 
 
 def reviews_per_day(*, session: Session, user_id: int, since: datetime, until: datetime) -> dict[date, int]:
-    """Review counts per day of the study time zone in [since, until), counted and grouped by SQLite through the
-    (user_id, reviewed_at) index: one GROUP BY per piece of constant UTC offset (`offset_spans`), so the cost
-    follows the days shown, not the rows in the log. The upper bound also keeps a review dated past the
-    calendar's end (a database written before imports were checked held one in year 9999) out of the sums."""
-    counts: Counter[date] = Counter()
-    for start, end, offset in offset_spans(sched.utc(since), sched.utc(until), study_tz()):
-        day = _local_day(offset)
-        rows = session.exec(
-            select(day, func.count())
-            .where(
-                DrillReview.user_id == user_id,
-                col(DrillReview.reviewed_at) >= start,
-                col(DrillReview.reviewed_at) < end,
-            )
-            .group_by(day)
-        ).all()
-        counts.update({date.fromisoformat(d): n for d, n in rows})
-    return dict(counts)
+    """Review counts per day of the study time zone in [since, until), counted by SQLite day by day on the index,
+    so the cost follows the days shown, not the rows in the log. The upper bound also keeps a review dated past
+    the calendar's end (a database written before imports were checked held one in year 9999) out of the sums."""
+    days = _days_json(sched.utc(since), sched.utc(until), study_tz())
+    rows = session.connection().execute(_REVIEWS_PER_DAY, {"days": days, "user_id": user_id}).all()
+    return {date.fromisoformat(day): n for day, n in rows if n}
 
 
 def true_retention(*, session: Session, user_id: int, now: datetime, days: int) -> Retention:
     tz = study_tz()
     since = sched.day_start(now - timedelta(days=days - 1), tz)
     until = sched.date_start(sched.local_date(now, tz) + timedelta(days=1), tz)  # to the end of today
-    # The first review per card and local day, picked by SQLite (a window over the (user_id, reviewed_at) range):
-    # at most cards × days rows come back, however long the log.
-    first: dict[tuple[str, date], tuple[datetime, int, int, int]] = {}
-    for start, end, offset in offset_spans(since, until, tz):
-        day = _local_day(offset)
-        ranked = (
-            select(
-                DrillReview.question_id,
-                day.label("day"),
-                DrillReview.reviewed_at,
-                DrillReview.id,
-                DrillReview.rating,
-                DrillReview.state_before,
-                func.row_number()
-                .over(
-                    partition_by=(DrillReview.question_id, day),
-                    order_by=(col(DrillReview.reviewed_at), col(DrillReview.id)),
-                )
-                .label("nth"),
-            )
-            .where(
-                DrillReview.user_id == user_id,
-                col(DrillReview.reviewed_at) >= start,
-                col(DrillReview.reviewed_at) < end,
-            )
-            .subquery()
-        )
-        rows = session.exec(
-            select(ranked.c.question_id, ranked.c.day, ranked.c.reviewed_at, ranked.c.id, ranked.c.rating)
-            .add_columns(ranked.c.state_before)
-            .where(ranked.c.nth == 1)
-        ).all()
-        for qid, d, at, row_id, rating, state_before in rows:  # a day cut by a transition comes in two pieces
-            key = (qid, date.fromisoformat(d))
-            if key not in first or (at, row_id) < first[key][:2]:
-                first[key] = (at, row_id, rating, state_before)
-    counted = [rating for _, _, rating, state_before in first.values() if state_before != sched.NEW_STATE]
+    params = {"days": _days_json(since, until, tz), "user_id": user_id}
+    rows = session.connection().execute(_FIRST_REVIEW_PER_CARD_AND_DAY, params).all()
+    counted = [rating for rating, state_before in rows if state_before != sched.NEW_STATE]
     return Retention(days=days, passed=sum(r != 1 for r in counted), total=len(counted))
 
 
