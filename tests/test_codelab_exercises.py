@@ -89,6 +89,8 @@ def test_shape_dtype_and_nan_messages_say_what_and_where():
         )
     )
     assert any("dtype 不对：期望 float64，得到 float32" in m for m in dtype)
+    none = failure_messages(run_checks(ex.check_source, "def softmax(x, dim=-1):\n    y = x * 2\n", ex.entry))
+    assert any("忘了 return" in m for m in none)
     nan = failure_messages(
         run_checks(ex.check_source, "def softmax(x, dim=-1):\n    return x * float('nan')\n", ex.entry)
     )

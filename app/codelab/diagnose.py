@@ -108,6 +108,8 @@ def expect_tensor(
         and not isinstance(expected, tuple)
     ):
         raise CheckFailure(f"{what}应返回一个 torch.Tensor，得到的是长度 {len(got)} 的 tuple（多返回了东西？）")
+    if got is None:
+        raise CheckFailure(f"{what}是 None：函数没有返回值，是否忘了 return？")
     if not isinstance(got, torch.Tensor):
         raise CheckFailure(f"{what}应为 torch.Tensor，得到 {type(got).__name__}")
     mistake = None
@@ -189,6 +191,8 @@ def expect_scalar(
         if got.numel() != 1:
             raise CheckFailure(f"{what}应是标量（0 维张量），得到形状 {fmt_shape(got.shape)}")
         got = got.detach().item()
+    if got is None:
+        raise CheckFailure(f"{what}是 None：函数没有返回值，是否忘了 return？")
     if not isinstance(got, (int, float)):
         raise CheckFailure(f"{what}应是一个数，得到 {type(got).__name__}")
     if math.isnan(got) and not math.isnan(expected):
