@@ -122,6 +122,16 @@
     }
   });
 
+  // A phone shows the results below the fold: bring the verdict into view (nearest edge, so a wide screen that
+  // already shows it does not jump away from the editor).
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    if (!evt.detail.target || evt.detail.target.id !== "run-results") return;
+    var verdict = document.getElementById("run-verdict") || document.getElementById("run-refused");
+    if (verdict && verdict.getBoundingClientRect().top > window.innerHeight) {
+      verdict.scrollIntoView({ block: "nearest" });
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.getElementById("exercise");
     if (!root) return;
