@@ -279,6 +279,14 @@ def test_user_namespace_path_hides_the_project_and_the_network(tmp_path, request
     assert found["net"] != "connected"
 
 
+def test_a_dead_fork_server_is_replaced_by_the_next_run():
+    server = runner._get_server()
+    os.kill(server.proc.pid, 9)
+    server.proc.wait()
+    assert_still_works()
+    assert runner._get_server() is not server
+
+
 def test_isolation_is_reported_for_the_status_line():
     runner.run_code("softmax", SOLUTION)
     report = runner.isolation_report()

@@ -176,8 +176,9 @@ class _Run:
         self.result_buf = bytearray()
 
     def send(self, job: dict) -> bool:
+        fd, self.job_w = self.job_w, -1
         try:
-            with open(self.job_w, "wb", closefd=True) as f:
+            with open(fd, "wb", closefd=True) as f:
                 f.write((json.dumps(job) + "\n").encode())
         except BrokenPipeError:
             return False
@@ -189,9 +190,10 @@ class _Run:
                 os.killpg(self.pid, signal.SIGKILL)
 
     def close(self) -> None:
-        for fd in (self.out_r, self.result_r):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        for fd in (self.job_w, self.out_r, self.result_r):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def read_line(self, deadline: float) -> tuple[dict | None, str | None]:
         """The next JSON line on the result pipe, collecting the learner's output meanwhile; or why there is none."""
