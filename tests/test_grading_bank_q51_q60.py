@@ -264,6 +264,22 @@ MISCONCEPTION_CASES = [
         "INT4 weight-only 量化让 TTFT",
         False,
     ),
+    # Reworded wrong claims found in a second probe round.
+    ("q51", "温度设为 2 会让模型更确定。", "温度越高越尖锐", True),
+    ("q51", "beam search 在聊天里效果最好，不会重复。", "beam search 最适合开放式对话", True),
+    ("q51", "beam search 适合翻译，不适合开放式对话，容易重复。", "beam search 最适合开放式对话", False),
+    ("q52", "TTFT 取决于生成了多少个 token。", "TTFT 主要由输出长度", True),
+    ("q52", "TTFT 取决于 prompt 长度和排队时间。", "TTFT 主要由输出长度", False),
+    ("q53", "PagedAttention 把 attention 矩阵分页存储，从而把注意力复杂度降到线性。", "近似注意力", True),
+    ("q53", "copy-on-write 在采样开始前就把 prompt 的 KV 复制 n 份。", "copy-on-write 在分叉时复制整条", True),
+    ("q54", "chunked prefill 让 prefill 的总计算量变少，TTFT 大幅下降。", "chunked prefill 能减少", True),
+    ("q54", "chunked prefill 不会降低 TTFT，长 prompt 的 TTFT 反而略增。", "chunked prefill 能减少", False),
+    ("q55", "GPTQ 需要用量化后的权重重新训练几个 epoch。", "GPTQ 需要重新训练", True),
+    ("q56", "投机解码会略微改变输出分布，是近似方法。", "投机解码是近似方法", True),
+    ("q56", "加速比等于草稿长度 γ。", "加速比就是 γ 倍", True),
+    ("q57", "FlashAttention 把计算降到线性。", "FlashAttention 把注意力计算量降到线性", True),
+    ("q60", "KV cache 可以忽略。", "显存只需要算权重", True),
+    ("q60", "KV cache 不能忽略，8k 请求每个 2.5 GiB。", "显存只需要算权重", False),
 ]
 
 
