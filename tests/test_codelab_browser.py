@@ -65,6 +65,9 @@ def test_wrong_then_right_with_the_keyboard_and_the_draft_survives_a_reload(live
     _type_code(page, WRONG)
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#run-verdict.fail", timeout=30_000)
+    page.keyboard.press("Escape")  # Tab indents inside the editor; Esc leaves it for the Run button
+    assert page.evaluate("document.activeElement.id") == "run-button"
+    page.click("#code-editor-cm .CodeMirror-code")
     failing = page.locator(".test.fail")
     assert failing.count() >= 1
     assert failing.first.locator(".test-message").inner_text().strip()

@@ -63,8 +63,12 @@
           "Shift-Tab": function (editor) { editor.indentSelection("subtract"); },
           "Ctrl-Enter": function () { submitRun(form); },
           "Cmd-Enter": function () { submitRun(form); },
-          // Leave the editor with the keyboard (Tab is taken): Esc then Tab moves on.
-          "Esc": function (editor) { editor.getInputField().blur(); }
+          // Leave the editor with the keyboard (Tab is taken by indentation): Esc moves focus to the buttons.
+          "Esc": function (editor) {
+            var next = document.getElementById("run-button");
+            if (!next || next.disabled) next = document.getElementById("reset-code");
+            if (next && !next.hidden) next.focus(); else editor.getInputField().blur();
+          }
         }
       });
       cm.getWrapperElement().id = "code-editor-cm";

@@ -45,7 +45,7 @@
         [["Ctrl", "+", "Enter"], "运行测试 Run the tests（Mac：Cmd+Enter）"],
         [["Tab"], "缩进 4 个空格（选中多行时整体缩进）"],
         [["Shift", "+", "Tab"], "取消缩进 Dedent"],
-        [["Esc"], "离开编辑器，再按 Tab 去下一个控件"]
+        [["Esc"], "离开编辑器，焦点移到“运行测试”按钮 Leave the editor"]
       ]
     },
     {
