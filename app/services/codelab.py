@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -447,7 +447,6 @@ class RatingSuggestion:
     solution_viewed: bool
     round_start: datetime | None = None
     review_token: str = ""
-    labels: dict[int, str] = field(default_factory=lambda: dict(RATING_LABELS))
 
     def to_dict(self) -> dict:
         return {
