@@ -233,3 +233,20 @@ def test_lab_pages_and_api_are_not_cached(client):
     # they carry the learner's runs and a one-time review token: the back button must not show a stale one
     for path in ("/code", f"/code/{SLUG}", "/api/code/exercises"):
         assert client.get(path).headers["cache-control"] == "no-store", path
+
+
+def test_the_list_links_due_exercises_to_a_focused_drill(client, engine, clock):
+    from app.models import DrillCard as Card
+
+    ids = [e.card_id for e in get_exercises().values()][:2]
+    with Session(engine) as s:
+        for card_id in ids:
+            past = clock.now() - timedelta(days=3)
+            s.add(
+                Card(user_id=1, question_id=card_id, state=2, stability=1.0, difficulty=5.0, due=past, last_review=past)
+            )
+        s.commit()
+    page = client.get("/code").text
+    assert f'href="/drill?focus={ids[0]},{ids[1]}"' in page and "2 题到期复习" in page
+    drill = client.get(f"/drill?focus={ids[0]},{ids[1]}").text
+    assert 'id="drill-code-open"' in drill  # the drill shows the exercise and links to its editor

@@ -218,11 +218,13 @@ def code_list_page(request: Request, session: SessionDep, user_id: UserIdDep, cl
     ]
     enabled, reason = svc.runner_status()
     counts = {s: sum(r["progress"].status == s for r in rows) for s in svc.STATUS_LABELS}
-    due = sum(r["progress"].is_due(now) for r in rows)
+    due_cards = [r["exercise"].card_id for r in rows if r["progress"].is_due(now)]
+    due = len(due_cards)
     context = {
         "rows": rows,
         "counts": counts,
         "due": due,
+        "due_url": "/drill?focus=" + ",".join(due_cards) if due_cards else None,
         "now": now,
         "runner_enabled": enabled,
         "runner_reason": reason,
