@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -83,8 +84,37 @@ def alembic_config() -> Config:
     return config
 
 
+def head_revision() -> str | None:
+    """The newest migration's id, read from the files (no Alembic import): the one no other revises. None when
+    that is not clear-cut (a file whose ids are not found, several heads): then Alembic itself decides."""
+    revisions, revised = set(), set()
+    files = [p for p in (MIGRATIONS_DIR / "versions").glob("*.py") if p.name != "__init__.py"]
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        found = re.search(r"""^revision(?:\s*:[^=]+)?\s*=\s*['"]([^'"]+)['"]""", source, re.M)
+        if found is None:
+            return None
+        revisions.add(found.group(1))
+        if down := re.search(r"""^down_revision(?:\s*:[^=]+)?\s*=\s*['"]([^'"]+)['"]""", source, re.M):
+            revised.add(down.group(1))
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 and len(revisions) == len(files) else None
+
+
+def _at_revision(target: Engine) -> str | None:
+    with target.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def run_migrations(target: Engine) -> None:
-    """Create or upgrade the schema to the newest revision (the same path for start-up and tests)."""
+    """Create or upgrade the schema to the newest revision (the same path for start-up and tests).
+
+    A database already at the newest revision is left alone without importing Alembic (≈ 0.3 s of start-up)."""
+    head = head_revision()
+    if head is not None and _at_revision(target) == head:
+        return
     from alembic import command
 
     config = alembic_config()

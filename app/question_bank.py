@@ -6,12 +6,17 @@ track's three categories E–G). A question's track follows from its category.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
+import sys
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -336,6 +341,46 @@ def load_bank(directory: Path = BANK_DIR) -> dict[str, Question]:
     return {qid: bank[qid] for qid in expected}
 
 
+# Parsing and validating the 60 files takes ≈ 0.5–1 s (YAML construction and keyword checks are Python), paid
+# at every start-up. The validated bank is kept as a pickle under data/cache/, named by a fingerprint of every
+# bank file and of the code that validates them (this module, app/demos.py, app/grading/), so any edit means a
+# full parse, and a malformed file still stops start-up naming the file and field. The cache sits next to the
+# database, written only by the app: whoever can change it can change the database too.
+BANK_CACHE_DIR = BANK_DIR.parent / "data" / "cache"
+_VALIDATING_SOURCES = (Path(__file__), Path(__file__).with_name("demos.py"), Path(__file__).with_name("grading"))
+
+
+def bank_fingerprint(directory: Path = BANK_DIR) -> str:
+    digest = hashlib.sha256(f"{sys.version}|pydantic {pydantic.VERSION}".encode())
+    sources = [p for s in _VALIDATING_SOURCES for p in (sorted(s.rglob("*.py")) if s.is_dir() else [s])]
+    for path in sorted(directory.glob("q*.yaml")) + sources:
+        digest.update(f"{path.name}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def load_bank_cached(directory: Path = BANK_DIR, cache_dir: Path = BANK_CACHE_DIR) -> dict[str, Question]:
+    """``load_bank``, or the same bank from the cache when neither the files nor the validating code changed."""
+    cache = cache_dir / f"bank-{bank_fingerprint(directory)}.pickle"
+    try:
+        bank = pickle.loads(cache.read_bytes())
+        if isinstance(bank, dict) and all(isinstance(q, Question) for q in bank.values()):
+            return bank
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        pass  # no cache yet, or one written by other code: parse
+    bank = load_bank(directory)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for stale in cache_dir.glob("bank-*.pickle"):
+            stale.unlink(missing_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(pickle.dumps(bank, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, cache)  # atomic: a concurrent start-up reads the old file or the new one, never half
+    except OSError:
+        pass  # a read-only checkout still starts, parsing every time
+    return bank
+
+
 @lru_cache(maxsize=1)
 def get_bank() -> dict[str, Question]:
-    return load_bank()
+    return load_bank_cached()

@@ -82,3 +82,23 @@ def test_upgrading_a_0001_database_keeps_its_mock_sessions(tmp_path):
         row = connection.execute(text("SELECT id, seed, request_id FROM mock_session")).one()
     assert tuple(row) == (7, 42, None)
     engine.dispose()
+
+
+def test_a_database_at_the_newest_revision_is_not_migrated_again(tmp_path, monkeypatch):
+    """Start-up skips Alembic when the database is already at the head found in the migration files."""
+    import alembic.command
+
+    from app.db import head_revision
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'at-head.db'}")
+    run_migrations(engine)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+    upgrades: list[str] = []
+    monkeypatch.setattr(alembic.command, "upgrade", lambda config, rev: upgrades.append(rev))
+    run_migrations(engine)
+    assert upgrades == []
+    with engine.begin() as connection:  # one revision behind: Alembic runs
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+    run_migrations(engine)
+    assert upgrades == ["head"]
