@@ -262,3 +262,16 @@ def test_bad_ratings_are_refused(client, body, status):
     response = client.post(f"/api/code/exercises/{SLUG}/ratings", json=body)
     assert response.status_code == status
     assert client.get("/api/drill/cards").status_code == 200
+
+
+def test_a_syntax_error_is_a_stored_failed_run_naming_the_line(client):
+    enabled, reason = runner.runner_status()
+    if not enabled:
+        pytest.fail(f"the runner is off in the test environment: {reason}")
+    body = client.post(
+        f"/api/code/exercises/{SLUG}/runs", json={"code": "def softmax(x, dim=-1)\n    return x\n"}
+    ).json()
+    assert body["passed"] is False and body["tests"] == []
+    assert body["error"] and "1" in body["error"], body["error"]  # the line of the missing colon
+    listed = next(e for e in client.get("/api/code/exercises").json() if e["slug"] == SLUG)
+    assert (listed["status"], listed["attempts"]) == ("failed", 1)

@@ -250,3 +250,12 @@ def test_the_list_links_due_exercises_to_a_focused_drill(client, engine, clock):
     assert f'href="/drill?focus={ids[0]},{ids[1]}"' in page and "2 题到期复习" in page
     drill = client.get(f"/drill?focus={ids[0]},{ids[1]}").text
     assert 'id="drill-code-open"' in drill  # the drill shows the exercise and links to its editor
+
+
+def test_a_run_that_could_not_finish_shows_why(client, monkeypatch):
+    reason = "运行超时（超过 10 秒）：是否有死循环？"
+    monkeypatch.setattr(runner, "runner_status", lambda: (True, ""))
+    monkeypatch.setattr(runner, "run_code", lambda slug, code, owner=None: runner.RunResult(False, [], 10_000, reason))
+    fragment = client.post(f"/code/{SLUG}/runs", data=with_csrf({"code": "while True: pass"}), headers=HX)
+    assert fragment.status_code == 200
+    assert "✗ 未通过" in fragment.text and f'<pre class="run-error" id="run-error">{reason}</pre>' in fragment.text
