@@ -294,6 +294,56 @@ def test_isolation_is_reported_for_the_status_line():
     assert str(runner.ROOT) in report["hidden"]
 
 
+FALLBACK_PROBE = """
+import importlib.util, json, os, sys
+spec = importlib.util.spec_from_file_location("codelab_sandbox", sys.argv[1])
+sandbox = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sandbox)
+r, w = os.pipe()
+if os.fork() == 0:
+    os.close(r)
+    report = sandbox.isolate(hide=[], keep=[], uid=0, status_fd=w, namespaces=False)
+    sandbox.confine(report, cpu_seconds=5)
+    open("scratch.txt", "w").write("x")
+    found = {"report": report, "cwd": os.getcwd(), "nproc": __import__("resource").getrlimit(6)[0]}
+    os.write(w, (json.dumps(found) + "\\n").encode())
+    os._exit(0)
+os.close(w)
+data = b""
+while chunk := os.read(r, 65536):
+    data += chunk
+print(data.decode())
+"""
+
+
+def test_without_namespaces_the_run_says_so_and_its_temp_dir_goes_away(tmp_path):
+    """A kernel that refuses namespaces (e.g. unprivileged user namespaces switched off): the run still gets a
+    temp dir (removed afterwards) and its limits, and the report says plainly what is not isolated."""
+    import json
+    import subprocess
+
+    script = tmp_path / "probe.py"
+    script.write_text(FALLBACK_PROBE)
+    argv = [sys.executable, "-I", "-S", str(script), str(runner.HARNESS.with_name("sandbox.py"))]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    lines = done.stdout.splitlines()
+    found, exit_line = json.loads(lines[0]), json.loads(lines[1])
+    assert not found["report"]["net"] and "可以联网" in found["report"]["notes"][0]
+    assert found["cwd"].startswith(tempfile.gettempdir()) and "codelab-run-" in found["cwd"]
+    assert not Path(found["cwd"]).exists()  # the relay removed it after the worker ended
+    assert exit_line == {"exit": 0}
+    assert found["nproc"] >= runner_sandbox_processes()
+
+
+def runner_sandbox_processes() -> int:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sandbox_for_test", runner.HARNESS.with_name("sandbox.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PROCESSES
+
+
 def test_runner_status_follows_the_setting(monkeypatch):
     monkeypatch.setattr(runner.settings, "CODE_RUNNER", "off")
     assert runner.runner_status() == (False, "代码运行器已关闭（CODE_RUNNER=off）")
