@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from app.codelab.exercises import get_exercises
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.question_bank import CATEGORY_LABELS
 from app.scheduler import interval_label
@@ -29,6 +30,7 @@ def home(request: Request, session: SessionDep, clock: ClockDep, user_id: UserId
     context = {
         "category_counts": counts,
         "total": len(questions),
+        "exercise_count": len(get_exercises()),
         "today": drill.today_summary(session=session, user_id=user_id, now=now),
         "readiness": stats.readiness(session=session, user_id=user_id, now=now),
         "now": now,

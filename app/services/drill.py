@@ -1045,12 +1045,14 @@ class TodaySummary:
     next_due: datetime | None
     seen: int
     learn_ahead: int = 0  # learning cards due within LEARN_AHEAD, which /drill shows now (as Anki does)
+    total: int = 0  # cards of the scheduled tracks
 
     def to_dict(self) -> dict:
         return {
             "counts": self.counts.to_dict(),
             "next_due": self.next_due.isoformat() if self.next_due else None,
             "seen": self.seen,
+            "total": self.total,
             "learn_ahead": self.learn_ahead,
         }
 
@@ -1063,4 +1065,5 @@ def today_summary(*, session: Session, user_id: int, now: datetime) -> TodaySumm
         next_due=next_due(queue=queue, now=now),
         seen=len(queue.rows),
         learn_ahead=len(_learn_ahead(queue, now)),
+        total=len(cards.card_ids_in(queue.settings.tracks)),
     )
