@@ -25,6 +25,8 @@ def test_at_least_sixteen_exercises_with_unique_cards_in_order():
     assert exercise_for_card(cards[0]) is next(iter(EXERCISES.values()))
     assert exercise_for_card("c99") is None
     assert {e.slug for e in exercises_for_question("q21")} >= {"sdpa", "mha-forward"}
+    assert exercises_for_question("q21")[0].slug == "sdpa"  # the most central first (mock answers to q21)
+    assert exercises_for_question("q22")[0].slug == "attention-masks"
 
 
 @pytest.mark.parametrize("slug", list(EXERCISES))

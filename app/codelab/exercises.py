@@ -117,8 +117,10 @@ def exercise_for_card(card_id: str) -> Exercise | None:
 
 
 def exercises_for_question(question_id: str) -> list[Exercise]:
-    """The exercises that serve a bank question (for the question page and mock interviews on q21/q22)."""
-    return [e for e in get_exercises().values() if question_id in e.questions]
+    """The exercises that serve a bank question, most central first: an exercise lists its questions from the
+    one it answers most directly (sdpa: q21 first; attention-masks: q22 first), then card order."""
+    serving = [e for e in get_exercises().values() if question_id in e.questions]
+    return sorted(serving, key=lambda e: e.questions.index(question_id))  # stable: card order within a rank
 
 
 @lru_cache(maxsize=64)
