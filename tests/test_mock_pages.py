@@ -50,6 +50,21 @@ def test_setup_page_offers_the_settings_and_the_interview_technique(client):
     assert 'href="/mock/history"' in html
 
 
+def test_the_form_chooses_a_track_and_refuses_a_category_outside_it(client, engine):
+    html = client.get("/mock").text
+    assert 'name="track" value="guide"' in html and 'name="track" value="modern"' in html
+    assert 'name="count" value="60"' in html and 'name="categories" value="inference"' in html
+    start(client, count="60", track="modern")
+    with Session(engine) as s:
+        [mock] = s.exec(select(MockSession)).all()
+        assert set(mock.categories) == {"architecture", "training", "inference"} and mock.count == 30
+    r = client.post(
+        "/mock", data=with_csrf({"count": "3", "selection": "random", "track": "guide", "categories": "training"})
+    )
+    assert r.status_code == 422 and "不属于所选轨道" in r.text
+    assert re.search(r'name="track" value="guide"\s+checked', r.text)  # the form keeps what was chosen
+
+
 def test_bad_setup_re_renders_the_form_with_the_message(client, engine):
     r = client.post("/mock", data=with_csrf({"count": "7x", "selection": "random"}))
     assert r.status_code == 422 and "题数必须是整数" in r.text
