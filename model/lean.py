@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from .decoding import default_max_new_tokens
 from .tokenizer import BOS, EOS
-from .transformer import DecoderLayer, Transformer, padding_mask
+from .transformer import Transformer, padding_mask
 
 
 @dataclass
@@ -84,16 +84,26 @@ def _linear(x: Tensor, layer: nn.Linear) -> Tensor:
     return F.linear(x, layer.weight, layer.bias)
 
 
-def _norm(x: Tensor, norm: nn.LayerNorm) -> Tensor:
-    return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+def _norm_args(norm: nn.LayerNorm) -> tuple:
+    return norm.normalized_shape, norm.weight, norm.bias, norm.eps
+
+
+def _norm(x: Tensor, args: tuple) -> Tensor:
+    return F.layer_norm(x, *args)  # args from _norm_args
 
 
 @dataclass
 class _LayerState:
-    """One decoder layer's precomputed weights and caches for the whole decode."""
+    """One decoder layer for the whole decode: its tensors looked up once (a module attribute lookup costs about as
+    much as a small op, and a step makes dozens), the fused projection, and the caches."""
 
-    qkv_weight: Tensor  # (3·d_model, d_model) [W^Q; W^K; W^V] stacked: one matrix product per step
-    qkv_bias: Tensor  # (3·d_model,)
+    norms: tuple[tuple, tuple, tuple]  # LayerNorm arguments of the three sub-layers
+    qkv: tuple[Tensor, Tensor]  # (3·d_model, d_model), (3·d_model,): [W^Q; W^K; W^V] stacked, one product per step
+    self_out: tuple[Tensor, Tensor]  # W^O of self-attention
+    cross_q: tuple[Tensor, Tensor]  # W^Q of cross-attention
+    cross_out: tuple[Tensor, Tensor]  # W^O of cross-attention
+    ffn_1: tuple[Tensor, Tensor]  # W1, b1
+    ffn_2: tuple[Tensor, Tensor]  # W2, b2
     self_k: Tensor  # (h, n, d_k) the KV cache, one row written per step
     self_v: Tensor  # (h, n, d_k)
     cross_k: Tensor  # (h, S, d_k) the encoder output projected once
@@ -101,7 +111,11 @@ class _LayerState:
     capture: DecoderCapture | None
 
 
-def _decoder_layer_step(layer: DecoderLayer, s: _LayerState, x: Tensor, t: int, norm_first: bool) -> Tensor:
+def _weights(layer: nn.Linear) -> tuple[Tensor, Tensor]:
+    return layer.weight, layer.bias
+
+
+def _decoder_layer_step(s: _LayerState, x: Tensor, t: int, norm_first: bool) -> Tensor:
     """DecoderLayer.forward for the newest position t only: (d_model,) -> (d_model,), reading and filling the cache.
 
     Pre-norm: x + F(LN(x)); post-norm: LN(x + F(x)) (SublayerConnection), for each of the three sub-layers.
@@ -112,31 +126,28 @@ def _decoder_layer_step(layer: DecoderLayer, s: _LayerState, x: Tensor, t: int, 
     if c is not None:
         c.x[t] = x
     # 1. Masked self-attention: the new query sees positions 0..t only (the cache holds no later ones).
-    norm = layer.sublayer[0].norm
-    y = _norm(x, norm) if norm_first else x
-    q, k, v = F.linear(y, s.qkv_weight, s.qkv_bias).view(3, h, 1, d_k)  # fused projections, each (h, 1, d_k)
+    y = _norm(x, s.norms[0]) if norm_first else x
+    q, k, v = F.linear(y, *s.qkv).view(3, h, 1, d_k)  # fused projections, each (h, 1, d_k)
     s.self_k[:, t], s.self_v[:, t] = k[:, 0], v[:, 0]  # append this step's key and value
     heads = _attend(
         q, s.self_k[:, : t + 1], s.self_v[:, : t + 1], scale, None if c is None else c.self_weights[:, t, : t + 1]
     )
     if c is not None:
         c.self_x_q[t], c.self_q[:, t], c.self_heads[:, t] = y, q[:, 0], heads[:, 0]
-    out = _linear(heads.reshape(h * d_k), layer.self_attn.w_o)  # concat heads and project
-    x = x + out if norm_first else _norm(x + out, norm)
+    out = F.linear(heads.reshape(h * d_k), *s.self_out)  # concat heads and project
+    x = x + out if norm_first else _norm(x + out, s.norms[0])
     # 2. Cross-attention: the query comes from the decoder, keys and values from the encoder output.
-    norm = layer.sublayer[1].norm
-    y = _norm(x, norm) if norm_first else x
-    q = _linear(y, layer.cross_attn.w_q).view(h, 1, d_k)
+    y = _norm(x, s.norms[1]) if norm_first else x
+    q = F.linear(y, *s.cross_q).view(h, 1, d_k)
     heads = _attend(q, s.cross_k, s.cross_v, scale, None if c is None else c.cross_weights[:, t])
     if c is not None:
         c.cross_x_q[t], c.cross_q[:, t], c.cross_heads[:, t] = y, q[:, 0], heads[:, 0]
-    out = _linear(heads.reshape(h * d_k), layer.cross_attn.w_o)
-    x = x + out if norm_first else _norm(x + out, norm)
+    out = F.linear(heads.reshape(h * d_k), *s.cross_out)
+    x = x + out if norm_first else _norm(x + out, s.norms[1])
     # 3. Position-wise feed-forward: FFN(x) = max(0, x W1 + b1) W2 + b2 (eq. 2).
-    norm = layer.sublayer[2].norm
-    y = _norm(x, norm) if norm_first else x
-    out = _linear(F.relu(_linear(y, layer.feed_forward.w_1)), layer.feed_forward.w_2)
-    return x + out if norm_first else _norm(x + out, norm)
+    y = _norm(x, s.norms[2]) if norm_first else x
+    out = F.linear(F.relu(F.linear(y, *s.ffn_1)), *s.ffn_2)
+    return x + out if norm_first else _norm(x + out, s.norms[2])
 
 
 @torch.inference_mode()
@@ -173,8 +184,16 @@ def greedy_decode_lean(
         self_k, self_v = torch.zeros(h, n, d_k), torch.zeros(h, n, d_k)
         states.append(
             _LayerState(
-                qkv_weight=torch.cat([sa.w_q.weight, sa.w_k.weight, sa.w_v.weight]),
-                qkv_bias=torch.cat([sa.w_q.bias, sa.w_k.bias, sa.w_v.bias]),
+                norms=tuple(_norm_args(sub.norm) for sub in layer.sublayer),  # type: ignore[arg-type]
+                qkv=(
+                    torch.cat([sa.w_q.weight, sa.w_k.weight, sa.w_v.weight]),
+                    torch.cat([sa.w_q.bias, sa.w_k.bias, sa.w_v.bias]),
+                ),
+                self_out=_weights(sa.w_o),
+                cross_q=_weights(ca.w_q),
+                cross_out=_weights(ca.w_o),
+                ffn_1=_weights(layer.feed_forward.w_1),
+                ffn_2=_weights(layer.feed_forward.w_2),
                 self_k=self_k,
                 self_v=self_v,
                 cross_k=cross_k,
@@ -183,15 +202,16 @@ def greedy_decode_lean(
             )
         )
     probs = torch.zeros(n) if capture else None
-    lut = model.tgt_embed.lut.weight
+    lut, pe, out_weight = model.tgt_embed.lut.weight, model.pe, model.generator.weight
+    final_norm = _norm_args(model.decoder_norm) if cfg.norm_first else None  # post-norm stacks end without one
     token, ids = BOS, []
     for t in range(n):
-        x = lut[token] * math.sqrt(d) + model.pe[t]  # (d_model,) embedding · √d_model + PE, newest position only
-        for layer, state in zip(model.decoder_layers, states, strict=True):
-            x = _decoder_layer_step(layer, state, x, t, cfg.norm_first)
-        if cfg.norm_first:
-            x = _norm(x, model.decoder_norm)
-        logits = F.linear(x, model.generator.weight)  # (vocab,)
+        x = lut[token] * math.sqrt(d) + pe[t]  # (d_model,) embedding · √d_model + PE, newest position only
+        for state in states:
+            x = _decoder_layer_step(state, x, t, cfg.norm_first)
+        if final_norm is not None:
+            x = _norm(x, final_norm)
+        logits = F.linear(x, out_weight)  # (vocab,)
         token = int(logits.argmax())
         ids.append(token)
         if probs is not None:
