@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from app.codelab import runner
 from app.codelab.exercises import get_exercises
 from app.models import CodeAttempt, CodeSolutionView, DrillCard, DrillReview
+from app.question_bank import get_bank
 from app.services import codelab as svc
 from tests.utils.csrf import with_csrf
 
@@ -259,3 +260,17 @@ def test_a_run_that_could_not_finish_shows_why(client, monkeypatch):
     fragment = client.post(f"/code/{SLUG}/runs", data=with_csrf({"code": "while True: pass"}), headers=HX)
     assert fragment.status_code == 200
     assert "✗ 未通过" in fragment.text and f'<pre class="run-error" id="run-error">{reason}</pre>' in fragment.text
+
+
+def test_a_code_answer_is_checked_against_the_exercise_whose_function_it_defines():
+    attention = "def attention(q, k, v, mask=None):\n    return q\n"
+    assert svc.exercise_for_answer("q21", attention).slug == "sdpa"
+    assert svc.exercise_for_answer("q21", "def mha_forward(x):\n    return x\n").slug == "mha-forward"
+    first = svc.exercises_for_question("q21")[0]
+    assert svc.exercise_for_answer("q21", "def helper(x):\n    return x\n") == first
+    unserved = next(q for q in get_bank() if not svc.exercises_for_question(q))
+    assert svc.exercise_for_answer(unserved, attention) is None
+    lora = "LoRA 就是：\nclass LoRALinear(nn.Module):\n    def forward(self, x):\n        return x\n"
+    code = svc.extract_code(lora)
+    assert code is not None and code.startswith("class LoRALinear")
+    assert svc.exercise_for_answer("q47", code).slug == "lora-linear"

@@ -538,7 +538,7 @@ def extract_code(text: str) -> str | None:
         return "\n\n".join(blocks) + "\n"
     lines = text.replace("\r\n", "\n").split("\n")
     start = next((i for i, line in enumerate(lines) if _CODE_START.match(line)), None)
-    if start is None or not any(line.startswith("def ") for line in lines[start:]):
+    if start is None or not any(re.match(r"\s*(def|class)\s", line) for line in lines[start:]):
         return None
     kept = []
     for line in lines[start:]:
@@ -554,7 +554,7 @@ def exercise_for_answer(question_id: str, code: str) -> Exercise | None:
     linked = exercises_for_question(question_id)
     if not linked:
         return None
-    defined = set(re.findall(r"^def\s+([A-Za-z_][A-Za-z0-9_]*)", code, re.M))
+    defined = set(re.findall(r"^(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)", code, re.M))
     return next((e for e in linked if function_name(e) in defined), linked[0])
 
 
