@@ -270,3 +270,16 @@ def test_an_export_larger_than_the_general_body_limit_still_imports(client, cloc
     assert page.status_code == 200 and "已导入" in page.text
     # every other route keeps the general limit
     assert client.put("/api/settings", content=body, headers=JSON).status_code == 413
+
+
+def test_settings_form_chooses_the_tracks_and_refuses_none(client):
+    html = client.get("/settings").text
+    assert html.count('name="tracks"') == 3 and 'name="tracks_shown"' in html
+    form = {"desired_retention": "0.9", "new_per_day": "10", "interview_date": "", "tracks_shown": "1"}
+    response = client.post("/settings", data=with_csrf({**form, "tracks": ["modern", "code"]}))
+    assert response.status_code == 200 and "已保存" in response.text
+    assert client.get("/api/settings").json()["tracks"] == ["modern", "code"]
+    assert client.get("/api/drill/next").json()["question_id"] == "q31"
+    refused = client.post("/settings", data=with_csrf(form))  # every box unticked
+    assert refused.status_code == 422 and "至少选择一个轨道" in refused.text
+    assert client.get("/api/settings").json()["tracks"] == ["modern", "code"]
