@@ -186,7 +186,8 @@ def _page_context(
         "rating_labels": svc.RATING_LABELS,
         "runner_enabled": enabled,
         "runner_reason": reason,
-        "reference_tests": svc.reference_tests(exercise.slug),
+        # the hidden tests are listed only while the runner is off (reading check.py imports torch here)
+        "reference_tests": [] if enabled else svc.reference_tests(exercise.slug),
         "request_id": new_request_id(),
         "show_solution": show_solution,
         "flash": flash,
