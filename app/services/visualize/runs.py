@@ -154,12 +154,28 @@ def _trace_bytes(tr: dict) -> int:
     return 32 * n
 
 
-# Compact runs (float32 tensors, ≈ 0.4 MB at 32 characters) are what is kept longest; the plain-data traces the
-# views read (≈ 5× larger) only for the most recent sentences. Both are bounded by bytes, not only by count.
-RUN_CACHE = LRU(256, max_bytes=96 * 2**20, size_of=lambda rec: rec.nbytes)
-TRACE_CACHE = LRU(64, max_bytes=48 * 2**20, size_of=_trace_bytes)
-BATCH_CACHE = LRU(16)
-STEPS_CACHE = LRU(32)
+def plain_bytes(value: Any) -> int:
+    """Rough bytes of plain data (nested dicts and lists of numbers and strings): ≈ 32 per leaf."""
+    stack, leaves = [value], 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        else:
+            leaves += 1
+    return 32 * leaves
+
+
+# Compact runs (float32 tensors, ≈ 0.4 MB at 32 characters, 1.6 MB at 64) are kept longest; the plain-data views
+# (a trace is ≈ 6× its run; the KV-cache steps of one 64-character sentence up to ≈ 10 MB) only for the most
+# recent sentences. Every cache is bounded by bytes, so a tour of every view at 64 characters stays within
+# ≈ 150 MB of cached results whatever the number of sentences.
+RUN_CACHE = LRU(256, max_bytes=64 * 2**20, size_of=lambda rec: rec.nbytes)
+TRACE_CACHE = LRU(64, max_bytes=40 * 2**20, size_of=_trace_bytes)
+BATCH_CACHE = LRU(16, max_bytes=8 * 2**20, size_of=plain_bytes)
+STEPS_CACHE = LRU(32, max_bytes=32 * 2**20, size_of=plain_bytes)
 TIMING_CACHE = LRU(8)
 
 
