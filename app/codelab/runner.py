@@ -1,11 +1,16 @@
-"""Run a learner's code against an exercise's hidden tests in a sandboxed, pre-warmed worker process.
+"""Run a learner's code against an exercise's hidden tests in a sandboxed process forked from a warm server.
 
-Each run takes one worker (harness.py started as `python -I -S`, torch already imported, waiting on stdin),
-sends it one JSON job and reads one JSON line back on a private result pipe; the learner's prints go to the
-worker's stdout, read here up to OUTPUT_BYTES. A worker serves exactly one job, then exits; a fresh one is
-started after each run, so the pool stays warm. Isolation (namespaces, hidden project files, limits, an
-unprivileged uid) is sandbox.py's; this module adds the wall-clock timeout, the output cap and the
+A fork server (harness.py started as `python -I -S`: only the standard library and torch's site-packages on
+sys.path) imports torch once. Each run asks it over a Unix socket for one child, handing over three pipes: the
+child isolates itself (sandbox.py: new network/mount/PID namespaces, project and home hidden, limits, an
+unprivileged uid), reads ONE JSON job on its stdin and writes one JSON line on the result pipe; the learner's
+prints go to its stdout, read here up to OUTPUT_BYTES. Forking a warm server costs ~0.1 s where a cold
+`import torch` costs 2–3 s, so no pool of idle workers is needed. This module adds the wall-clock timeout
+(killing the run's process group; its PID namespace takes everything else with it), the output cap and the
 concurrency rules: at most MAX_RUNS runs at once and one per owner, a further one fails fast (RunnerBusy).
+The result line carries a per-run nonce; code that prints JSON cannot pose as a result (code that digs into
+the harness's own memory can fool its own run — a judge in the same process cannot stop that, and it only
+fools the learner).
 
 The web layer: call `run_code(slug, code, owner=user_key)` in a thread (it blocks up to ~WALL_SECONDS),
 map ValueError to 422 and RunnerBusy to 429/503, check `runner_status()` before showing the Run button, and
