@@ -1,11 +1,12 @@
 """Isolation for the code runner's worker process (Linux; standard library only, loaded by file path).
 
-`isolate()` runs first in the worker, while it is still single-threaded (before torch is imported):
-new network, mount and PID namespaces (as root directly; otherwise inside a new user namespace), the
-project, the database's folder and the home folder hidden under empty tmpfs mounts (only Python's own
-files and torch's site-packages are bound back), a fresh tmpfs as /tmp whose /tmp/work is the run's
-cwd. It then forks twice: PID 1 of the new namespace only reaps, the grandchild is the worker. When the
-worker ends, PID 1 ends and the kernel kills whatever the learner's code left behind (fork bombs too).
+`isolate()` runs first in each child of the fork server, which is single-threaded right after fork (as
+unshare needs): new network, mount and PID namespaces (as root directly; otherwise inside a new user
+namespace), the project, the database's folder and the home folder hidden under empty tmpfs mounts (only
+Python's own files and torch's site-packages are bound back), fresh tmpfs mounts as /tmp (whose /tmp/work is
+the run's cwd), /dev/shm and /var/tmp. It then forks: a relay that reports how the run ended, PID 1 of the new
+namespace that only reaps, and the worker. When the worker ends, PID 1 ends and the kernel kills whatever the
+learner's code left behind (fork bombs too).
 
 `confine()` runs after the job has been read, just before the learner's code: resource limits (CPU,
 address space, file size, open files, processes, no core files), then — as root — a switch to an
