@@ -222,3 +222,137 @@ def test_a_latin_abbreviation_does_not_end_the_sentence(text):
     assert {clause.sentence for clause in segmentation.clauses} == {0}
     two = split_clauses(normalise(text + " Next, a second sentence.")[0])
     assert {clause.sentence for clause in two.clauses} == {0, 1}
+
+
+# ---------------------------------------------------------------- "X 与 Y 无关": the relatum Y is denied
+
+
+@pytest.mark.parametrize(
+    ("text", "denied", "kept"),
+    [
+        ("激活显存和序列长度无关", "序列长度", "激活显存"),
+        ("激活显存和序列长度没关系，只看 batch", "序列长度", "激活显存"),
+        ("LN 与 batch 无关", "batch", "LN"),
+        ("LayerNorm 跟 batch size 没有关系", "batch size", "LayerNorm"),
+        ("注意力分数与序列长度不相关", "序列长度", "注意力分数"),
+        ("激活显存和序列长度的大小无关", "序列长度", "激活显存"),
+        ("Activation memory is independent of sequence length", "sequence length", "activation memory"),
+        ("The score is unrelated to the sequence length", "sequence length", "score"),
+    ],
+)
+def test_unrelated_denies_the_relatum_not_the_subject(text, denied, kept):
+    assert verdict(text, [denied]) == "missed"
+    assert verdict(text, [kept]) == "covered"
+
+
+def test_unrelated_denies_every_relatum_of_a_list():
+    text = "LN 与 batch size 和序列长度都无关"
+    assert verdict(text, ["batch size"]) == "missed"
+    assert verdict(text, ["序列长度"]) == "missed"
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("激活显存并不是和序列长度无关", "序列长度"),  # the relation is itself denied
+        ("激活显存和序列长度并非无关", "序列长度"),
+        ("padding 放在左边还是右边没关系", "padding"),  # 没关系 = "it is fine": no relatum
+        ("激活显存和序列长度有关，和模型结构无关", "序列长度"),  # another clause
+        ("点积只与 p-q 有关，与绝对位置无关", "p-q"),
+        ("Attention connects any two tokens directly, regardless of distance", "directly"),
+        ("LayerNorm works the same regardless of batch size", "batch size"),  # like 不管/无论: no denial
+    ],
+)
+def test_a_keyword_outside_the_denied_relation_still_counts(text, keyword):
+    assert verdict(text, [keyword]) == "covered"
+
+
+def test_a_relation_denial_states_a_negative_or_any_polarity_point():
+    # q08: "LN 与 batch 无关" is a correct claim for the point "LN 不依赖 batch 统计量".
+    any_point = KeyPoint(label="不依赖 batch", keywords=[["LN"], ["batch"]], polarity={1: "any"})
+    negative_point = KeyPoint(label="不依赖 batch", keywords=[["LN"], ["batch"]], polarity={1: "negative"})
+    for point in (any_point, negative_point):
+        assert check_key_points("LN 与 batch 无关", [point]).key_points[0].verdict == "covered"
+    assert check_key_points("LN 依赖 batch", [negative_point]).key_points[0].verdict == "partly"
+    own = KeyPoint(label="不依赖 batch", keywords=[["LN"], ["与batch无关", "不依赖batch"]])
+    assert check_key_points("LN 与 batch 无关", [own]).key_points[0].verdict == "covered"
+
+
+def test_the_reason_names_the_relation_word():
+    (result,) = check_key_points("激活显存和序列长度无关。", [kp(["序列长度"])]).key_points
+    assert result.reason == "‘序列长度’被‘无关’否定；缺：序列长度"
+
+
+# ---------------------------------------------------------------- a prohibition is no condition
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "eos 不应该算进 loss",
+        "eos 不应该算进 loss，会让模型过早停止",
+        "eos 不该算进 loss 会干扰训练",
+        "eos 不应该在训练时算进 loss",
+        "eos 不要算进 loss，否则模型学不会别的",
+        "The eos token should not be included in the loss, because it would bias the model",
+        "The eos token shouldn't be in the loss, otherwise the model will stop early",
+        "You mustn't put the eos token in the loss, it would confuse the model",
+    ],
+)
+def test_a_prohibition_keeps_its_denial_whatever_follows(text):
+    assert verdict(text, ["算进 loss", "in the loss"]) == "missed"
+
+
+def test_a_prohibition_inside_a_conditional_is_still_a_condition():
+    assert verdict("如果 eos 不应该算进 loss，模型就学不会停", ["算进 loss"]) == "covered"
+    assert verdict("不应用掩码会泄露未来信息", ["掩码"]) == "covered"  # 不应用 = "not applying", no prohibition
+
+
+def test_otherwise_does_not_turn_a_denial_into_a_condition():
+    # "否则/otherwise" after a denied keyword says what would happen if it WERE there.
+    assert verdict("这个模型没有用 dropout，否则收敛会更慢", ["dropout"]) == "missed"
+    # A plain negator followed by a consequence is still a condition ("不加掩码会泄露").
+    assert verdict("不加掩码会泄露未来信息", ["掩码"]) == "covered"
+
+
+# ---------------------------------------------------------------- "little or no": a small amount, not a denial
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pre-LN models need little or no learning-rate warmup",
+        "Pre-LN needs little to no warmup",
+        "Pre-LN needs less or no warmup",
+        "Pre-LN 很少或不需要 warmup",
+        "Pre-LN 可以少用甚至不用 warmup",
+        "Pre-LN 只需要很少的 warmup",
+    ],
+)
+def test_little_or_no_states_a_small_amount_like_little(text):
+    assert verdict(text, ["warmup"]) == "covered"
+
+
+@pytest.mark.parametrize(
+    "text", ["Pre-LN needs no warmup", "Pre-LN 不需要 warmup", "Pre-LN does not need little warmup, it needs none"]
+)
+def test_a_plain_no_still_denies(text):
+    assert verdict(text, ["warmup"]) == "missed"
+
+
+# ---------------------------------------------------------------- avoid/避免 is not a negator
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("除以 √d_k 可以避免 softmax 饱和", "softmax"),
+        ("mask 让位置 t 看不到后面的 token，避免信息泄露", "泄露"),
+        ("To avoid recomputing the prefix, cache K and V", "recomputing"),
+        ("Residual and skip connections keep the gradient flowing", "gradient"),
+    ],
+)
+def test_avoid_names_the_problem_a_technique_prevents_and_still_counts(text, keyword):
+    # Measured: in the calibration answers every 避免/avoid + keyword names the problem the technique
+    # prevents (泄露, 下溢, reward hacking, recomputing); a wrong "避免重算" needs a misconception instead.
+    assert verdict(text, [keyword]) == "covered"
