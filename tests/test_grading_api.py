@@ -48,7 +48,7 @@ def test_a_good_answer_gets_covered_verdicts_and_a_good_rating(client):
 
 
 def test_unknown_question_is_404_with_a_detail(client):
-    r = client.post("/api/check", json={"question_id": "q31", "text": "x"})
+    r = client.post("/api/check", json={"question_id": "q61", "text": "x"})
     assert r.status_code == 404
     assert r.json() == {"detail": "Question not found"}
 
@@ -183,3 +183,10 @@ def test_a_session_saved_before_the_bank_gained_a_key_point_stays_readable(sessi
     mock_svc.finish(session=session, user_id=USER, mock_id=mock.id, now=T0, bank=bank)
     report = mock_svc.build_report(session=session, user_id=USER, mock_id=mock.id, now=T0, bank=bank)
     assert 0 < report["score"] < 100
+
+
+def test_the_modern_track_is_checked_too(client):
+    text = "GQA 让几个 query 头共享一组 K/V，KV cache 按组数缩小。"
+    r = client.post("/api/check", json={"question_id": "q35", "text": text})
+    assert r.status_code == 200
+    assert r.json()["question_id"] == "q35" and len(r.json()["key_points"]) >= 4
