@@ -25,7 +25,9 @@ def question(question_id: str) -> Question:
 # (question, answer text, key point index, expected verdict)
 KEY_POINT_CASES = [
     # q51
-    ("q51", "top-p 从大到小累加概率，直到总和达到 p，只在这些词里采样。", 3, "covered"),
+    ("q51", "top-p 从大到小累加概率，直到总和达到 p，只在这些词里采样，候选数随分布自适应。", 3, "covered"),
+    # The mechanism without the point of it (the set adapts to the distribution) is thin.
+    ("q51", "top-p 从大到小累加概率，直到总和达到 p，只在这些词里采样。", 3, "partly"),
     ("q51", "top-p 就是只在概率最高的那部分词里采样。", 3, "partly"),
     ("q51", "temperature divides the logits by T: below 1 is sharper, above 1 flatter.", 1, "covered"),
     ("q51", "调一下 temperature 控制随机性。", 1, "partly"),
@@ -37,6 +39,9 @@ KEY_POINT_CASES = [
     ("q52", "prefill 把整段 prompt 一次并行算完，是 compute-bound。", 0, "covered"),
     ("q52", "decode 每步只生成一个 token，要把权重读一遍，受限于显存带宽。", 1, "covered"),
     ("q52", "prefill 处理输入，decode 生成输出。", 0, "partly"),
+    # The bottleneck names alone, without what makes each phase so (thin): partly.
+    ("q52", "prefill 是算力瓶颈，decode 是带宽瓶颈。", 0, "partly"),
+    ("q52", "prefill 是算力瓶颈，decode 是带宽瓶颈。", 1, "partly"),
     ("q52", "8B bf16 weights are 16 GB, so a decode step takes at least 16 GB / 3.35 TB/s ≈ 4.8 ms.", 3, "covered"),
     ("q52", "TTFT 主要看 prefill，TPOT 看 decode 每一步。", 4, "covered"),
     ("q52", "decode 拼大 batch 时权重只读一次，吞吐几乎线性增长，但每个请求的 KV cache 还得各读各的。", 5, "covered"),
@@ -89,6 +94,8 @@ KEY_POINT_CASES = [
     ("q57", "prefill 的注意力计算量随长度平方增长。", 2, "covered"),
     ("q57", "KV cache 不是线性增长的。", 0, "missed"),
     ("q57", "用 GQA 或 MLA 减少 KV。", 4, "covered"),
+    ("q57", "each decode step has to read the whole KV cache.", 3, "partly"),
+    ("q57", "decode 每一步都要把整份 KV cache 读一遍，上下文越长每个 token 越慢，能并发的请求也少。", 3, "covered"),
     ("q57", "用滑动窗口注意力只看最近的 token。", 5, "covered"),
     # q58
     ("q58", "学生学老师的软标签，温度 T 大于 1 让分布更平，损失乘 T²。", 0, "covered"),
@@ -280,6 +287,31 @@ MISCONCEPTION_CASES = [
     ("q57", "FlashAttention 把计算降到线性。", "FlashAttention 把注意力计算量降到线性", True),
     ("q60", "KV cache 可以忽略。", "显存只需要算权重", True),
     ("q60", "KV cache 不能忽略，8k 请求每个 2.5 GiB。", "显存只需要算权重", False),
+    # Reworded wrong claims from a blind held-out set, and their correct counterparts.
+    ("q51", "温度 T 越大分布越尖锐，T 越小越平坦。", "温度越高越尖锐", True),
+    ("q51", "T 越大分布越平坦，T 越小越尖锐。", "温度越高越尖锐", False),
+    ("q53", "PagedAttention 只算部分 token 的注意力，所以更快。", "近似注意力", True),
+    ("q53", "PagedAttention 会损失一点精度。", "近似注意力", True),
+    ("q53", "PagedAttention 是精确注意力，不会损失精度，只改变 KV 的存储布局。", "近似注意力", False),
+    ("q54", "continuous batching 就是把多个请求拼成一条长序列一起算。", "拼接成一条长序列", True),
+    (
+        "q54",
+        "continuous batching 每步结束后完成的请求离开、新请求加入，attention 按请求分开算。",
+        "拼接成一条长序列",
+        False,
+    ),
+    ("q58", "on-policy 蒸馏是老师自己采样，学生去学这些序列。", "on-policy 蒸馏就是在老师生成", True),
+    (
+        "q58",
+        "on-policy 蒸馏是学生自己采样，老师在这些序列上逐词元打分。",
+        "on-policy 蒸馏就是在老师生成的数据上训练",
+        False,
+    ),
+    ("q60", "70B bf16 = 70GB（每参数 1 字节）", "bf16 每个参数 1 字节", True),
+    ("q60", "bf16 每个参数 2 字节，70B 约 141 GB；INT8 每参数 1 字节，约 70 GB。", "bf16 每个参数 1 字节", False),
+    ("q60", "70B in bf16 needs 141 GB vs about 70 GB for int8.", "bf16 每个参数 1 字节", False),
+    ("q60", "TP 跨机（以太网）没问题，可以 TP=16 跨两台机器。", "TP 跨机", True),
+    ("q60", "TP 不要跨机，以太网太慢，跨机用 pipeline parallel。", "TP 跨机", False),
 ]
 
 
