@@ -57,6 +57,9 @@ KEY_POINT_CASES = [
     ("q53", "SGLang 用 radix tree 存前缀，LRU 淘汰，命中就跳过 prefill。", 4, "covered"),
     ("q53", "前缀必须逐 token 一致才能命中。", 5, "covered"),
     ("q53", "显存不够就抢占，swap 到 CPU 或者 recompute。", 6, "covered"),
+    # Names without the mechanism: RadixAttention without a tree/hash/LRU, CoW without shared blocks or refcounts.
+    ("q53", "SGLang 用 RadixAttention 复用 KV cache。", 4, "partly"),
+    ("q53", "beam search 可以用 copy-on-write 共享。", 3, "partly"),
     # q54
     ("q54", "静态批处理要等整批里最长的请求结束，短的只能空转。", 0, "covered"),
     (
