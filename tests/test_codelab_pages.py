@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import Session, select
 
 from app.codelab import runner
-from app.codelab.exercises import get_exercises
+from app.codelab.answers import code_answer_run, extract_code
+from app.codelab.exercises import exercises_for_question, get_exercises
 from app.models import CodeAttempt, CodeSolutionView, DrillCard, DrillReview
 from app.question_bank import get_bank
 from app.services import codelab as svc
@@ -223,11 +224,11 @@ def test_the_nav_links_to_the_lab(client):
 
 def test_code_in_a_typed_answer_is_found():
     fenced = "思路如下。\n```python\ndef softmax(x, dim=-1):\n    return x\n```\n然后……"
-    assert svc.extract_code(fenced) == "def softmax(x, dim=-1):\n    return x\n"
+    assert extract_code(fenced) == "def softmax(x, dim=-1):\n    return x\n"
     bare = "缩放点积注意力：\ndef sdpa(q, k, v):\n    s = q @ k.T\n    return s\n这样就行。"
-    assert svc.extract_code(bare) == "def sdpa(q, k, v):\n    s = q @ k.T\n    return s\n"
-    assert svc.extract_code("先算 QK^T，再除以 √d_k，最后 softmax。") is None
-    assert svc.extract_code("") is None
+    assert extract_code(bare) == "def sdpa(q, k, v):\n    s = q @ k.T\n    return s\n"
+    assert extract_code("先算 QK^T，再除以 √d_k，最后 softmax。") is None
+    assert extract_code("") is None
 
 
 def test_lab_pages_and_api_are_not_cached(client):
@@ -263,14 +264,14 @@ def test_a_run_that_could_not_finish_shows_why(client, monkeypatch):
 
 
 def test_a_code_answer_is_checked_against_the_exercise_whose_function_it_defines():
-    attention = "def attention(q, k, v, mask=None):\n    return q\n"
-    assert svc.exercise_for_answer("q21", attention).slug == "sdpa"
-    assert svc.exercise_for_answer("q21", "def mha_forward(x):\n    return x\n").slug == "mha-forward"
-    first = svc.exercises_for_question("q21")[0]
-    assert svc.exercise_for_answer("q21", "def helper(x):\n    return x\n") == first
-    unserved = next(q for q in get_bank() if not svc.exercises_for_question(q))
-    assert svc.exercise_for_answer(unserved, attention) is None
+    attention = "def scaled_dot_product_attention(q, k, v, mask=None):\n    return q\n"
+    assert code_answer_run("q21", attention)[0] == "sdpa"
+    mha = "def mha_forward(x, w_q, w_k, w_v, w_o, num_heads):\n    return x\n"
+    assert code_answer_run("q21", mha)[0] == "mha-forward"
+    assert code_answer_run("q21", "def helper(x):\n    return x\n") is None  # nothing an exercise asks for
+    unserved = next(q for q in get_bank() if not exercises_for_question(q))
+    assert code_answer_run(unserved, attention) is None
     lora = "LoRA 就是：\nclass LoRALinear(nn.Module):\n    def forward(self, x):\n        return x\n"
-    code = svc.extract_code(lora)
+    code = extract_code(lora)
     assert code is not None and code.startswith("class LoRALinear")
-    assert svc.exercise_for_answer("q47", code).slug == "lora-linear"
+    assert code_answer_run("q47", lora)[0] == "lora-linear"

@@ -14,6 +14,10 @@ from app.codelab.exercises import Exercise, exercises_for_question
 
 FENCE_RE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 CODE_START_RE = re.compile(r"^(?:import |from \S+ import |def |class |@)")
+# A line that can belong to Python code: indented, a statement keyword, a comment, an assignment or a call.
+CODE_LINE_RE = re.compile(
+    r"^(\s|def\s|class\s|import\s|from\s|return\b|@|#|[A-Za-z_][A-Za-z0-9_.\[\], ]*\s*(=|\(|\+=|-=|\*=|/=))"
+)
 
 
 def extract_code(answer: str) -> str | None:
@@ -25,7 +29,12 @@ def extract_code(answer: str) -> str | None:
     lines = (answer or "").splitlines()
     for i, line in enumerate(lines):
         if CODE_START_RE.match(line):
-            code = "\n".join(lines[i:]).strip() + "\n"
+            kept: list[str] = []
+            for tail in lines[i:]:  # up to the prose that follows the code ("这样就行。")
+                if tail.strip() and not CODE_LINE_RE.match(tail):
+                    break
+                kept.append(tail)
+            code = "\n".join(kept).strip() + "\n"
             try:
                 ast.parse(code)
             except SyntaxError:

@@ -15,13 +15,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from app.codelab import runner
-from app.codelab.exercises import Exercise, exercise_for_card, exercises_for_question, get_exercises
+from app.codelab.answers import code_answer_run
+from app.codelab.exercises import Exercise, exercise_for_card, get_exercises, hidden_case_names
 from app.models import CodeAttempt, CodeSolutionView, DrillCard
 from app.services import drill
 
@@ -67,19 +67,10 @@ def function_name(exercise: Exercise) -> str:
     return exercise.entry
 
 
-@lru_cache(maxsize=128)
-def _case_names(slug: str) -> tuple[str, ...]:
-    from app.codelab import harness  # the exercise's own check.py (repository code, not the learner's)
-
-    return tuple(case.name for case in harness.load_check(get_exercise(slug).check_source)["CASES"])
-
-
 def reference_tests(slug: str) -> list[dict]:
-    """The hidden tests' names (what a run would check), shown while the runner is off."""
-    try:
-        return [{"name": name, "description": ""} for name in _case_names(slug)]
-    except Exception:  # a check file that cannot even be listed here still runs (or fails clearly) in the runner
-        return []
+    """The hidden tests' names (what a run would check, the "write it yourself" check included), shown while the
+    runner is off."""
+    return [{"name": name, "description": ""} for name in hidden_case_names(get_exercise(slug).slug)]
 
 
 def check_request_id(value: object) -> str | None:
@@ -522,42 +513,6 @@ def exercise_of_card(card_id: str) -> Exercise | None:
 # ---------------------------------------------------------------- code in a typed answer (mock interviews)
 
 
-_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
-_CODE_START = re.compile(r"^(def|class|import|from)\s")
-_CODE_LINE = re.compile(r"^(\s|def\s|class\s|import\s|from\s|@|#|[A-Za-z_][A-Za-z0-9_.]*\s*(=|\())")
-
-
-def extract_code(text: str) -> str | None:
-    """The Python in a typed answer: its ```python blocks, or else the lines from the first top-level `def`
-    (or import) while they still look like code; None when the answer holds no code."""
-    if not text:
-        return None
-    blocks = [b.strip("\n") for b in _FENCE.findall(text)]
-    blocks = [b for b in blocks if b.strip()]
-    if blocks:
-        return "\n\n".join(blocks) + "\n"
-    lines = text.replace("\r\n", "\n").split("\n")
-    start = next((i for i, line in enumerate(lines) if _CODE_START.match(line)), None)
-    if start is None or not any(re.match(r"\s*(def|class)\s", line) for line in lines[start:]):
-        return None
-    kept = []
-    for line in lines[start:]:
-        if line.strip() and not _CODE_LINE.match(line):
-            break
-        kept.append(line)
-    return "\n".join(kept).rstrip() + "\n"
-
-
-def exercise_for_answer(question_id: str, code: str) -> Exercise | None:
-    """The exercise a code answer to `question_id` is checked against: the linked exercise whose function the
-    code defines, else the first linked exercise; None when no exercise serves the question."""
-    linked = exercises_for_question(question_id)
-    if not linked:
-        return None
-    defined = set(re.findall(r"^(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)", code, re.M))
-    return next((e for e in linked if function_name(e) in defined), linked[0])
-
-
 def run_mock_answer(
     *, session: Session, user_id: int, mock_question_id: int, question_id: str, text: str, now: datetime
 ) -> AttemptView | None:
@@ -567,17 +522,17 @@ def run_mock_answer(
     stored = attempt_for_mock_question(session=session, mock_question_id=mock_question_id)
     if stored is not None:
         return stored
-    code = extract_code(text or "")
-    if code is None or len(code) > runner.MAX_CODE_CHARS:
+    found = code_answer_run(question_id, text or "")  # the exercise whose function the answer defines
+    if found is None:
         return None
-    exercise = exercise_for_answer(question_id, code)
-    if exercise is None:
+    slug, code = found
+    if len(code) > runner.MAX_CODE_CHARS:
         return None
     try:
         return run_attempt(
             session=session,
             user_id=user_id,
-            slug=exercise.slug,
+            slug=slug,
             code=code,
             now=now,
             request_id=f"mock-item:{mock_question_id}",
