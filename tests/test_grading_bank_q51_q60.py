@@ -44,6 +44,7 @@ KEY_POINT_CASES = [
     ("q52", "prefill 是算力瓶颈，decode 是带宽瓶颈。", 1, "partly"),
     ("q52", "8B bf16 weights are 16 GB, so a decode step takes at least 16 GB / 3.35 TB/s ≈ 4.8 ms.", 3, "covered"),
     ("q52", "TTFT 主要看 prefill，TPOT 看 decode 每一步。", 4, "covered"),
+    ("q52", "推理延迟看 TTFT 和 TPOT 两个指标。", 4, "partly"),
     ("q52", "decode 拼大 batch 时权重只读一次，吞吐几乎线性增长，但每个请求的 KV cache 还得各读各的。", 5, "covered"),
     # q53
     (
