@@ -101,6 +101,8 @@ KEY_POINT_CASES = [
     ("q57", "each decode step has to read the whole KV cache.", 3, "partly"),
     ("q57", "decode 每一步都要把整份 KV cache 读一遍，上下文越长每个 token 越慢，能并发的请求也少。", 3, "covered"),
     ("q57", "用滑动窗口注意力只看最近的 token。", 5, "covered"),
+    ("q57", "用 GQA。", 4, "partly"),
+    ("q57", "用滑动窗口。", 5, "partly"),
     # q58
     ("q58", "学生学老师的软标签，温度 T 大于 1 让分布更平，损失乘 T²。", 0, "covered"),
     ("q58", "forward KL is mode-covering: the student has to cover every mode of the teacher.", 1, "covered"),
