@@ -92,6 +92,8 @@ KEY_POINT_CASES = [
     ("q56", "Medusa adds extra decoding heads to the target model.", 5, "covered"),
     ("q56", "EAGLE drafts on the target's second-to-top-layer features.", 6, "covered"),
     ("q56", "EAGLE 是一种投机解码方法。", 6, "partly"),
+    ("q56", "Medusa 有多个头。", 5, "partly"),
+    ("q56", "EAGLE 用特征。", 6, "partly"),
     # q57
     ("q57", "KV cache 每 token 2×层数×KV头数×head_dim×2 字节，随长度线性增长。", 0, "covered"),
     ("q57", "Llama 3.1 8B 每 token 128 KB，128k 就是 16 GB。", 1, "covered"),
@@ -118,6 +120,7 @@ KEY_POINT_CASES = [
     # q59
     ("q59", "困惑度只在同一个 tokenizer 下可比。", 0, "covered"),
     ("q59", "pass@k 的无偏估计是 1 − C(n−c,k)/C(n,k)。", 2, "covered"),
+    ("q59", "pass@k 用无偏估计。", 2, "partly"),
     ("q59", "LLM 当裁判有位置偏差和长度偏差。", 3, "covered"),
     ("q59", "用 n-gram 重叠和 canary 字符串检测污染。", 4, "covered"),
     ("q59", "用改写过的测试集和训练截止之后的新题。", 5, "covered"),
@@ -318,6 +321,9 @@ MISCONCEPTION_CASES = [
     ("q60", "70B in bf16 needs 141 GB vs about 70 GB for int8.", "bf16 每个参数 1 字节", False),
     ("q60", "TP 跨机（以太网）没问题，可以 TP=16 跨两台机器。", "TP 跨机", True),
     ("q60", "TP 不要跨机，以太网太慢，跨机用 pipeline parallel。", "TP 跨机", False),
+    ("q55", "SmoothQuant 把权重的难度迁移到激活上。", "方向说反", True),
+    ("q55", "SmoothQuant 把量化难度从激活迁移到权重上。", "方向说反", False),
+    ("q56", "拒绝以后从目标分布 p 里重新采一个。", "拒绝后直接从目标分布 p 重新采样", True),
 ]
 
 
