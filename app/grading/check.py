@@ -278,11 +278,12 @@ def _check_key_point(answer: AnswerText, index: int, kp: _CompiledKeyPoint) -> K
     if kp.scope in ("clause", "sentence") and total > 1:
         # A relation: the first two groups (who, what) in ONE clause (or sentence); further groups anywhere.
         seg = answer.segmentation
-        units = seg.sentences if kp.scope == "sentence" else [(c.start, c.end) for c in seg.clauses]
+        # A clause unit is a claim: a bare comparative condition joins the clause after it ("T 越大，分布越平").
+        units = seg.sentences if kp.scope == "sentence" else seg.claims
 
         def unit_of(position: int) -> int:
             clause = seg.clause_at(position)
-            return clause.sentence if kp.scope == "sentence" else clause.index
+            return clause.sentence if kp.scope == "sentence" else seg.claim_index(clause)
 
         first, second = ({unit_of(s) for _, (s, _e) in g.counted} for g in per_group[:2])
         shared = first & second

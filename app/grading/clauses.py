@@ -27,6 +27,49 @@ _CONTRAST = re.compile(
     r"但是|但|然而|反而|而是|却|不过|(?<![从因进继然反])而(?![且言已是])"
     r"|(?<![a-z])(?:but|whereas|while|rather|instead)(?![a-z])"
 )
+# A clause that is only a comparative condition ("β 越大，", "温度 T 升高时，", "the larger β is,", "as T grows,")
+# states no claim of its own: with the clause after it, it reads as one claim ("β 越大，偏离参考模型越多").
+# The subject is short and carries no verb, negator, hypothetical or second 越 (a clause holding its own
+# claim, "有人说 β 越大", "如果 β 越大", "β 越大偏离越多", is no bare condition).
+_CHANGE = (
+    r"(?:[越愈](?:大|小|高|低|多|少|长|短|强|弱)|增大|减小|变大|变小|增加|减少|升高|降低|提高|调大|调小|上升|下降|增长)"
+)
+_SUBJECT_CHAR = (
+    r"(?!认为|以为|如果|假如|假设|倘若|要是|可以|能够|需要|导致|应该)"
+    r"[^,;:\n。!?()越愈是会就则把被让使说若不没无未非]"
+)
+_ZH_CONDITION = re.compile(
+    r"[\s\x01]*(?:当|随着)?[\s\x01]*(?:"
+    + _SUBJECT_CHAR
+    + r"[\s\x01]*){1,16}?"
+    + _CHANGE
+    + r"[\s\x01]*(?:时|的时候|之后|以后)?[\s\x01]*[,;]?[\s\x01]*"
+)
+_EN_COMPARATIVE = r"(?:larger|bigger|greater|higher|smaller|lower|more|less|fewer|longer|shorter|stronger|weaker)"
+_EN_WORD = r"(?!(?:is|are|was|were|be|not|no|does|do|did|will|would|can|could|if|but|and)(?![a-z]))[^\s,;:()]+"
+_EN_CONDITION = re.compile(
+    r"[\s\x01]*(?:"
+    # "the larger β (is)", "the higher the temperature", "the more parameters the model has"
+    r"the\s+"
+    + _EN_COMPARATIVE
+    + r"\s+(?:the\s+)?(?:"
+    + _EN_WORD
+    + r"\s+)?"
+    + _EN_WORD
+    + r"(?:\s+(?:the\s+)?(?:model\s+)?(?:is|are|gets|becomes|has|have))?"
+    # "as β increases", "when the temperature goes up", "as t gets larger"
+    r"|(?:as|when)\s+(?:the\s+)?(?:"
+    + _EN_WORD
+    + r"\s+){0,3}"
+    + _EN_WORD
+    + r"\s+(?:increases|grows|rises|decreases|shrinks|falls|drops|goes\s+(?:up|down)"
+    r"|(?:gets|becomes|is)\s+" + _EN_COMPARATIVE + r"|is\s+(?:increased|raised|decreased|reduced|lowered))"
+    r")[\s\x01]*[,;]?[\s\x01]*"
+)
+# Any comparative change in a clause (the first half of a correlative that holds more than a condition).
+_COMPARATIVE = re.compile(
+    _CHANGE + r"|(?<![a-z])(?:the\s+" + _EN_COMPARATIVE + r"|increases|grows|rises|decreases|shrinks)(?![a-z])"
+)
 _SHORT_SYMBOL_BEFORE = re.compile(r"(?:^|[^a-z0-9_\x01])[a-z0-9_]{1,2}\s*$")
 _SHORT_SYMBOL_AFTER = re.compile(r"\s*[a-z0-9_]{1,2}(?![a-z0-9_])")
 
@@ -78,9 +121,58 @@ class Segmentation:
                 bounds[-1] = (bounds[-1][0], clause.end)
         return tuple(bounds)
 
+    @cached_property
+    def claim_ends(self) -> tuple[int, ...]:
+        """Per clause, the index of the last clause of the claim it starts or belongs to: a bare comparative
+        condition ("β 越大，") joins the next clause of its sentence; every other clause stands alone.
+        The consequence half of a correlative is no condition: in "有人说 β 越大，偏离越多，这是错的" the
+        clause "偏离越多" follows a comparative clause and does not join "这是错的"."""
+        ends = list(range(len(self.clauses)))
+        i = 0
+        while i < len(self.clauses):
+            clause = self.clauses[i]
+            after = self.next(clause)
+            before = self.previous(clause)
+            follows_comparative = before is not None and _COMPARATIVE.search(self.text, before.start, before.end)
+            if after is not None and not follows_comparative and is_comparative_condition(self.text, clause):
+                ends[i] = ends[after.index] = after.index
+                i += 2
+            else:
+                i += 1
+        return tuple(ends)
+
+    @cached_property
+    def claims(self) -> tuple[tuple[int, int], ...]:
+        """[start, end) of each claim: clauses, with a comparative condition joined to the clause after it."""
+        return tuple(
+            (clause.start, self.clauses[self.claim_ends[clause.index]].end)
+            for clause in self.clauses
+            if clause.index == 0 or self.claim_ends[clause.index - 1] != self.claim_ends[clause.index]
+        )
+
+    @cached_property
+    def _claim_starts(self) -> tuple[int, ...]:
+        return tuple(start for start, _ in self.claims)
+
+    def claim_index(self, clause: Clause) -> int:
+        """The number of the claim (in `claims`) holding `clause`."""
+        return bisect_right(self._claim_starts, clause.start) - 1
+
+    def claim_last(self, clause: Clause) -> Clause:
+        """The last clause of the claim holding `clause` (the clause itself unless it is a joined condition)."""
+        return self.clauses[self.claim_ends[clause.index]]
+
     def sentence_bounds(self, clause: Clause) -> tuple[int, int]:
         """[start, end) of the sentence holding `clause`."""
         return self.sentences[clause.sentence]
+
+
+def is_comparative_condition(text: str, clause: Clause) -> bool:
+    """Whether the clause is only a comparative condition: "β 越大，", "随着温度升高，", "the larger β is,",
+    "as the temperature increases," — a subject and its change, nothing else."""
+    return any(
+        pattern.fullmatch(text, clause.start, clause.end) is not None for pattern in (_ZH_CONDITION, _EN_CONDITION)
+    )
 
 
 def _is_symbol_list_comma(text: str, position: int) -> bool:

@@ -1,7 +1,9 @@
 """Misconception patterns: an ordered chain of keyword groups inside one clause, each link close to the last.
 
 A pattern [[Q, query], [来自, from], [encoder, 编码器]] matches "Q 来自 encoder" when each next group
-starts at most `max_gap` normalised characters after the previous group's match ends, all in one clause.
+starts at most `max_gap` normalised characters after the previous group's match ends, all in one clause
+(a bare comparative condition joins the clause after it: "β 越大，偏离越多" is one claim, see `clauses.py`;
+a clause opening with a pronoun continues the one before it).
 A match does not fire when the claim is taken back or reported as wrong: a negator before or between
 its groups (outside the pattern's own words: "Q 并不是来自 encoder"), a negator of the
 pattern that is conditional or has a consequence ("如果不用缩放，softmax 就会饱和"), or a refutation in
@@ -104,8 +106,11 @@ def _taken_back(answer: AnswerText, spans: Sequence[tuple[int, int]]) -> bool:
     ]
     if negates(outside):
         return True
+    last_clause = seg.clause_at(last - 1)  # a chain may run on into a joined clause ("β 越大，偏离越多")
     for s, _e in spans:  # the pattern's own negator ("不需要 缩放") in a conditional or with a consequence
-        if NEGATOR.match(norm, s) and (is_conditional(seg, clause, s) or has_consequence(seg, clause, last)):
+        if NEGATOR.match(norm, s) and (
+            is_conditional(seg, seg.clause_at(s), s) or has_consequence(seg, last_clause, last)
+        ):
             return True
     sentence_start, sentence_end = seg.sentence_bounds(clause)
     if _REFUTED_BEFORE.search(norm, sentence_start, first):
@@ -142,7 +147,8 @@ def _chains(answer: AnswerText, pattern: tuple[Group, ...], max_gap: int) -> lis
             i += 1
 
     for span in per_group[0]:
-        clause = seg.clause_at(span[0])
+        # The claim: the clause, with the clause after it when it is a bare comparative condition ("β 越大，").
+        clause = seg.claim_last(seg.clause_at(span[0]))
         after = seg.next(clause)
         continued = after is not None and _PRONOUN_OPENING.match(seg.text, after.start, after.end) is not None
         extend([span], after.end if continued and after is not None else clause.end)
