@@ -6,6 +6,10 @@ between two one- or two-letter symbols as in "K,V"; a full-width ，/； always 
 contrast word (但/但是/而/而是/却/然而/反而/不过/but/whereas/while/rather/instead), which starts the next
 clause: "不是按列，而是按行" and "not by column but by row" put the negated and the asserted part in
 different clauses.
+
+A claim is a clause, except that a bare comparative condition ("β 越大，", "随着温度升高，", "the larger β
+is,", "as T grows,") and the clause after it in the same sentence are one claim ("β 越大，偏离越多"):
+misconception patterns and `scope: clause` key points are matched inside a claim.
 """
 
 from __future__ import annotations
