@@ -257,9 +257,13 @@ def test_user_namespace_path_hides_the_project_and_the_network(tmp_path, request
     import json
     import subprocess
 
-    # Not under /tmp: the sandbox puts a fresh tmpfs over /tmp, which would hide the test folder anyway.
-    (runner.ROOT / "data").mkdir(exist_ok=True)
-    project = Path(tempfile.mkdtemp(prefix="codelab-userns-", dir=runner.ROOT / "data"))
+    # Not under /tmp: the sandbox puts a fresh tmpfs over /tmp, which would hide the test folder anyway (a checkout
+    # under /tmp, as a CI clone may be, takes /var/lib instead).
+    base = runner.ROOT / "data"
+    if runner.ROOT.resolve().is_relative_to("/tmp"):
+        base = Path("/var/lib")
+    base.mkdir(exist_ok=True)
+    project = Path(tempfile.mkdtemp(prefix="codelab-userns-", dir=base))
     request.addfinalizer(lambda: shutil.rmtree(project, ignore_errors=True))
     (project / "keep").mkdir()
     (project / "secret.db").write_text("x")

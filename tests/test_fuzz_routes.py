@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -210,6 +210,9 @@ def path_cases(ctx: Ctx, template: str, methods: tuple[str, ...] = ("GET",), k: 
             yield Case(method, url, {"headers": header_value(ctx.rng)})
 
 
+MAX_QUERY_CHARS = 60_000  # httpx refuses a query component over 65 536 characters before sending anything
+
+
 def query_cases(ctx: Ctx, path: str, names: list[str], k: int = 8) -> Iterator[Case]:
     """Hostile values for the named (and unknown) query keys, keys repeated, values long."""
     for _ in range(k):
@@ -218,6 +221,8 @@ def query_cases(ctx: Ctx, path: str, names: list[str], k: int = 8) -> Iterator[C
             if ctx.rng.random() < 0.7:
                 repeats = ctx.rng.choice([1, 1, 2, 5])
                 params += [(name, ctx.rng.choice(QUERY_TEXT)) for _ in range(repeats)]
+        while len(urlencode(params)) > MAX_QUERY_CHARS:  # beyond what httpx (and browsers) send at all
+            params.pop()
         yield Case("GET", path, {"params": params, "headers": header_value(ctx.rng)})
     # Raw query strings that no client library would build.
     for raw in ["%zz=%ff&&=&%00=%00", "a=" + "%E9%95%BF" * 2_000, "=" * 300 + "&" * 300, "%ED%A0%80=%ED%A0%80"]:

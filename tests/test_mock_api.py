@@ -358,7 +358,7 @@ def test_hints_only_in_practice_mode_and_they_cost_half_the_first_key_point(clie
     r = client.post(f"/api/mock-sessions/{plain['id']}/answers/{plain['current']['question_id']}/hint", headers=JSON)
     assert r.status_code == 422
 
-    data = create(client, count=3, practice=True, seed=2)
+    data = create(client, count=3, practice=True, seed=2, track="guide")  # keywords joined by ；: guide points
     sid, qid = data["id"], data["current"]["question_id"]
     r = client.post(f"/api/mock-sessions/{sid}/answers/{qid}/hint", headers=JSON)
     assert r.status_code == 200 and r.json()["hint"] == BANK[qid].key_points[0].label

@@ -120,7 +120,8 @@ def readiness(*, session: Session, user_id: int, now: datetime) -> Readiness | N
     unseen_by_track = {
         t: sum(r.state == "new" and views[r.question_id].track == t for r in recalls) for t in settings.tracks
     }
-    weakest = sorted(recalls, key=lambda r: (r.recall, r.question_id))[:WEAKEST]
+    order = {qid: i for i, qid in enumerate(views)}  # ties (e.g. unseen cards at 0) in bank order: q01 … then c01 …
+    weakest = sorted(recalls, key=lambda r: (r.recall, order[r.question_id]))[:WEAKEST]
     days_left = (settings.interview_date - sched.local_date(now, tz)).days
     unseen = sum(r.state == "new" for r in recalls)
     capacity, needed = new_card_plan(
