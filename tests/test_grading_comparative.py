@@ -29,6 +29,7 @@ def claims(text: str) -> list[str]:
         ("batch 越大，吞吐不变", ["batch 越大,吞吐不变"]),
         ("随着温度升高，分布变平", ["随着温度升高,分布变平"]),
         ("当学习率增大时，loss 会震荡", ["当学习率增大时,loss 会震荡"]),
+        ("序列长度增长时，KV cache 线性变大", ["序列长度增长时,kv cache 线性变大"]),
         ("The larger beta is, the more the policy drifts.", ["the larger beta is, the more the policy drifts."]),
         ("The higher the temperature, the flatter it gets.", ["the higher the temperature, the flatter it gets."]),
         ("As T increases, the distribution flattens.", ["as t increases, the distribution flattens."]),
@@ -52,6 +53,10 @@ def test_a_bare_comparative_condition_joins_the_next_clause(text: str, expected:
         ("β 越大偏离越多，所以要调小", ["β 越大偏离越多,", "所以要调小"]),
         ("我们把 β 调大，策略更保守", ["我们把 β 调大,", "策略更保守"]),
         ("Q 来自 encoder，K 来自 decoder", ["q 来自 encoder,", "k 来自 decoder"]),
+        # "grows with d" and a plain change state a claim; 上升/下降/增长 make a condition only with 当/随着/时
+        ("点积方差随 d_k 增长，softmax 饱和", ["点积方差随 d_k 增长,", "softmax 饱和"]),
+        ("困惑度迅速上升，这就是外推失败", ["困惑度迅速上升,", "这就是外推失败"]),
+        ("d_k 大时点积方差变大，softmax 会饱和", ["d_k 大时点积方差变大,", "softmax 会饱和"]),
         ("the model is larger, it is slower", ["the model is larger,", "it is slower"]),
         # a sentence end is no clause break: the condition does not reach the next sentence
         ("β 越大。偏离越多。", ["β 越大。", "偏离越多。"]),

@@ -31,23 +31,25 @@ _CONTRAST = re.compile(
     r"但是|但|然而|反而|而是|却|不过|(?<![从因进继然反])而(?![且言已是])"
     r"|(?<![a-z])(?:but|whereas|while|rather|instead)(?![a-z])"
 )
-# A clause that is only a comparative condition ("β 越大，", "温度 T 升高时，", "the larger β is,", "as T grows,")
+# A clause that is only a comparative condition ("β 越大，", "当温度升高时，", "the larger β is,", "as T grows,")
 # states no claim of its own: with the clause after it, it reads as one claim ("β 越大，偏离参考模型越多").
-# The subject is short and carries no verb, negator, hypothetical or second 越 (a clause holding its own
-# claim, "有人说 β 越大", "如果 β 越大", "β 越大偏离越多", is no bare condition).
-_CHANGE = (
-    r"(?:[越愈](?:大|小|高|低|多|少|长|短|强|弱)|增大|减小|变大|变小|增加|减少|升高|降低|提高|调大|调小|上升|下降|增长)"
-)
+# The subject is short and carries no verb, negator, hypothetical, 随/跟/时 or second 越 (a clause holding its own
+# claim, "有人说 β 越大", "如果 β 越大", "β 越大偏离越多", "点积方差随 d_k 增长", is no bare condition).
+# 越大/增大/变大 … alone make a condition; 上升/下降/增长 … usually state a claim ("困惑度迅速上升，"), so they
+# need 当/随着 before or 时/的时候 after.
+_BARE_CHANGE = r"(?:[越愈](?:大|小|高|低|多|少|长|短|强|弱)|增大|减小|变大|变小)"
+_CHANGE = r"(?:" + _BARE_CHANGE + r"|增加|减少|升高|降低|提高|调大|调小|上升|下降|增长)"
 _SUBJECT_CHAR = (
     r"(?!认为|以为|如果|假如|假设|倘若|要是|可以|能够|需要|导致|应该)"
-    r"[^,;:\n。!?()越愈是会就则把被让使说若不没无未非]"
+    r"[^,;:\n。!?()越愈是会就则把被让使说若随跟时因不没无未非]"
 )
+_ZH_SUBJECT = r"(?:" + _SUBJECT_CHAR + r"[\s\x01]*){1,16}?"
 _ZH_CONDITION = re.compile(
-    r"[\s\x01]*(?:当|随着)?[\s\x01]*(?:"
-    + _SUBJECT_CHAR
-    + r"[\s\x01]*){1,16}?"
-    + _CHANGE
-    + r"[\s\x01]*(?:时|的时候|之后|以后)?[\s\x01]*[,;]?[\s\x01]*"
+    r"[\s\x01]*(?:"
+    r"(?:当|随着)[\s\x01]*" + _ZH_SUBJECT + _CHANGE + r"[\s\x01]*(?:时|的时候|之后|以后)?"
+    r"|" + _ZH_SUBJECT + _BARE_CHANGE + r"[\s\x01]*(?:时|的时候|之后|以后)?"
+    r"|" + _ZH_SUBJECT + _CHANGE + r"[\s\x01]*(?:时|的时候)"
+    r")[\s\x01]*[,;]?[\s\x01]*"
 )
 _EN_COMPARATIVE = r"(?:larger|bigger|greater|higher|smaller|lower|more|less|fewer|longer|shorter|stronger|weaker)"
 _EN_WORD = r"(?!(?:is|are|was|were|be|not|no|does|do|did|will|would|can|could|if|but|and)(?![a-z]))[^\s,;:()]+"
