@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,8 +26,10 @@ class Settings(BaseSettings):
     STUDY_TIMEZONE: str = "Asia/Shanghai"
     # Run the bundled model once in the background at start-up (the suite's in-process clients skip it).
     WARM_UP_MODEL: bool = True
-    # Model runs (visualizer) allowed at once; more visitors queue for a slot instead of thrashing the CPU.
-    TORCH_WORKERS: int = Field(default=2, ge=1, le=64)
+    # Model runs (visualizer) allowed at once; more visitors queue for a slot instead of thrashing the CPU. One core
+    # is left to the rest of the app (cores - 1, at least 1): on 2 cores a drill grade while 4 visitors hammer the
+    # visualizer took p50 40–55 ms with 1 worker against 75–88 ms with 2 (benchmarks/issue15.py, README).
+    TORCH_WORKERS: int = Field(default=max(1, (os.cpu_count() or 2) - 1), ge=1, le=64)
     # torch's intra-op threads per run: workers × threads ≈ the cores (the model's matrices are small).
     TORCH_THREADS: int = Field(default=1, ge=1, le=64)
     # The per-install secret (CSRF and review tokens). Empty: a file next to the SQLite database
