@@ -38,6 +38,7 @@ def claims(text: str) -> list[str]:
         ("β 越大，越接近参考模型，所以更保守", ["β 越大,越接近参考模型,", "所以更保守"]),
         # two correlatives in one sentence pair up in order
         ("学习率越大，loss 越震荡，batch 越大，吞吐越高", ["学习率越大,loss 越震荡,", "batch 越大,吞吐越高"]),
+        ("显存占用增加，batch 越大，吞吐越高", ["显存占用增加,", "batch 越大,吞吐越高"]),
     ],
 )
 def test_a_bare_comparative_condition_joins_the_next_clause(text: str, expected: list[str]) -> None:
@@ -125,6 +126,7 @@ SHARPER = KeyPoint(label="T 越小越尖锐", keywords=[["t 越小", "smaller t"
     ("text", "expected"),
     [
         ("T 越小，分布越尖锐。", "covered"),
+        ("T 越小，分布并不会更尖锐。", "partly"),  # the consequence is negated in the joined clause
         ("The smaller T is, the sharper the distribution.", "covered"),
         # both named, but in clauses that are not one claim: the relation is not stated
         ("T 越小，采样越快，温度高时分布更尖锐。", "missed"),

@@ -72,9 +72,9 @@ _EN_CONDITION = re.compile(
     r"|(?:gets|becomes|is)\s+" + _EN_COMPARATIVE + r"|is\s+(?:increased|raised|decreased|reduced|lowered))"
     r")[\s\x01]*[,;]?[\s\x01]*"
 )
-# Any comparative change in a clause (the first half of a correlative that holds more than a condition).
+# A comparative in a clause: the first half of a correlative ("有人说 β 越大，") whose second half is no condition.
 _COMPARATIVE = re.compile(
-    _CHANGE + r"|(?<![a-z])(?:the\s+" + _EN_COMPARATIVE + r"|increases|grows|rises|decreases|shrinks)(?![a-z])"
+    _BARE_CHANGE + r"|(?<![a-z])(?:the\s+" + _EN_COMPARATIVE + r"|increases|grows|rises|decreases|shrinks)(?![a-z])"
 )
 _SHORT_SYMBOL_BEFORE = re.compile(r"(?:^|[^a-z0-9_\x01])[a-z0-9_]{1,2}\s*$")
 _SHORT_SYMBOL_AFTER = re.compile(r"\s*[a-z0-9_]{1,2}(?![a-z0-9_])")
