@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-from _harness import cpu_seconds, median_p95, percentile, served_server, timed_request
+from _harness import busy_core, cpu_seconds, median_p95, percentile, served_server, timed_request
 from startup import launch_once
 
 from app import scheduler as sched
@@ -418,26 +418,40 @@ def settle(client: httpx.Client, pid: int) -> None:
 
 
 def section_model(repeats: int) -> None:
-    print("\n== model, in-process (one torch thread, as the app runs it) ==", flush=True)
+    print("\n== model, in-process ==", flush=True)
     import torch
 
     from model import instrument, load_model
     from model.bench import bench_text
 
-    torch.set_num_threads(1)
     loaded = load_model()
     text = bench_text(32)
-    for name, run in (("record (run + capture)", instrument.record), ("trace (… + plain lists)", instrument.trace)):
+
+    def timed(run: Callable, threads: int) -> tuple[float, float, float]:
+        torch.set_num_threads(threads)
         run(loaded, text)
-        times = []
+        times, cpu0 = [], time.process_time()
         for i in range(repeats):
             t0 = time.perf_counter()
-            run(loaded, text[i % 5 :] + text[: i % 5])
+            run(loaded, text[i % 7 :] + text[: i % 7])
             times.append((time.perf_counter() - t0) * 1000)
         median, p95 = median_p95(times)
-        print(f"  {name}, 32 characters: median {median:.1f} ms, p95 {p95:.1f} ms")
+        return median, p95, (time.process_time() - cpu0) * 1000 / repeats
+
+    for name, run in (("record (run + capture)", instrument.record), ("trace (… + plain lists)", instrument.trace)):
+        median, p95, cpu = timed(run, 1)
+        print(f"  {name}, 32 characters, 1 torch thread: median {median:.1f} ms, p95 {p95:.1f} ms, CPU {cpu:.1f} ms")
         if name.startswith("record"):
             report("one full instrumented model run, 32 characters (median)", f"{median:.1f} ms", median <= 15)
+    print("  torch intra-op threads (TORCH_THREADS), record on 32 characters: median / p95 / CPU per run")
+    for busy in (0, 2):
+        with ExitStack() as spinners:
+            for _ in range(busy):
+                spinners.enter_context(busy_core())
+            for threads in (1, 2):
+                median, p95, cpu = timed(instrument.record, threads)
+                print(f"    {busy} busy processes, {threads} thread(s): {median:.1f} / {p95:.1f} / {cpu:.1f} ms")
+    torch.set_num_threads(1)
 
 
 def main(argv: list[str] | None = None) -> int:
