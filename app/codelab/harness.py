@@ -100,6 +100,23 @@ GENERAL_HINTS = [
     ("File too large", "写入的文件超过了运行器的大小限制（16 MB）"),
     ("No space left on device", "临时目录写满了（运行器的临时目录只有 64 MB）"),
     ("view size is not compatible", "张量不连续（比如 transpose 之后）不能 view：用 reshape 或先 .contiguous()"),
+    (
+        "torch.return_types.max",
+        "x.max(dim=...) 返回的是 (values, indices) 二元组：用 x.amax(dim, keepdim=True)"
+        " 或 x.max(dim, keepdim=True).values",
+    ),
+    (
+        "torch.return_types.min",
+        "x.min(dim=...) 返回的是 (values, indices) 二元组：用 x.amin(dim, keepdim=True) 或 .values",
+    ),
+    (
+        "not implemented for 'Float'",
+        "& / | / ~ 只能用于布尔张量：掩码要用 dtype=torch.bool 构造（如 torch.ones(T, T, dtype=torch.bool)）",
+    ),
+    (
+        "cannot be converted to type c10::Half without overflow",
+        '这个数超出了 float16 的范围（最大约 65504）：屏蔽用 float("-inf")（或 torch.finfo(x.dtype).min），不要写 -1e9',
+    ),
 ]
 
 

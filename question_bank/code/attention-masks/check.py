@@ -22,6 +22,7 @@ def mistakes(tgt, pad_id):
         "padding 掩码加在了 query 维（应屏蔽 key，即最后一维）。": lambda: queries & keys & torch.tril(ones),
         "两个掩码用了 or 组合（应两者都满足：&）": lambda: keys | torch.tril(ones),
         "掩码取反了（True 应表示允许关注）": lambda: ~(keys & torch.tril(ones)),
+        "padding 掩码取反了（非 padding 的 key 才能看：tgt != pad_id）": lambda: ~keys & torch.tril(ones),
     }
 
 
@@ -31,7 +32,9 @@ def check(fn, tgt, pad_id):
         raise CheckFailure(f"掩码应为布尔张量（torch.bool），得到 {str(got.dtype)[6:]}")
     expected = reference(tgt, pad_id)
     if isinstance(got, torch.Tensor) and got.dim() == 3 and got.shape == (tgt.size(0), tgt.size(1), tgt.size(1)):
-        raise CheckFailure(f"形状不对：期望 (B, 1, T, T) = {tuple(expected.shape)}，得到 {tuple(got.shape)}（少了给头广播的那一维）")
+        raise CheckFailure(
+            f"形状不对：期望 (B, 1, T, T) = {tuple(expected.shape)}，得到 {tuple(got.shape)}（少了给头广播的那一维）"
+        )
     expect_tensor(got, expected, what="掩码", mistakes=mistakes(tgt, pad_id))
 
 

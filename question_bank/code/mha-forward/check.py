@@ -37,13 +37,15 @@ def reference(mha, q, k, v, mask):
         return mha(q, k, v, attn_mask=None if mask is None else ~mask, need_weights=False)[0]
 
 
-def variant(mha, q, k, v, mask, *, scale="d_k", split="right", merge="right", out_proj=True, transposed_w=False):
+def variant(
+    mha, q, k, v, mask, *, scale="d_k", split="right", merge="right", out_proj=True, transposed_w=False, **wrong
+):
     h, E = mha.num_heads, mha.embed_dim
     d_k = E // h
     B, T_q, _ = q.shape
     T_k = k.shape[1]
     w = [t.detach() for t in mha.in_proj_weight.chunk(3)]
-    b = [t.detach() for t in mha.in_proj_bias.chunk(3)]
+    b = [t.detach() * (0 if wrong.get("no_in_bias") else 1) for t in mha.in_proj_bias.chunk(3)]
     if transposed_w:
         w = [t.T for t in w]
 
@@ -52,12 +54,15 @@ def variant(mha, q, k, v, mask, *, scale="d_k", split="right", merge="right", ou
             return x.view(B, T, h, d_k).transpose(1, 2)
         return x.reshape(B, h, T, d_k)
 
-    qh, kh, vh = (heads(x @ wi.T + bi, T) for x, wi, bi, T in zip((q, k, v), w, b, (T_q, T_k, T_k)))
+    qh, kh, vh = (heads(x @ wi.T + bi, T) for x, wi, bi, T in zip((q, k, v), w, b, (T_q, T_k, T_k), strict=True))
     s = {"d_k": 1 / math.sqrt(d_k), "E": 1 / math.sqrt(E), "none": 1.0}[scale]
     scores = qh @ kh.transpose(-2, -1) * s
     if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    out = torch.softmax(scores, -1) @ vh
+        scores = scores.masked_fill(mask if wrong.get("inverted") else ~mask, float("-inf"))
+    weights = torch.softmax(scores, wrong.get("axis", -1))
+    if wrong.get("inverted") == "zeros":
+        weights = torch.nan_to_num(weights, nan=0.0)
+    out = weights @ vh
     out = out.transpose(1, 2).reshape(B, T_q, E) if merge == "right" else out.reshape(B, T_q, E)
     if out_proj:
         out = out @ mha.out_proj.weight.detach().T + mha.out_proj.bias.detach()
@@ -75,6 +80,14 @@ def mistakes(mha, q, k, v, mask):
         "合并头之前没有 transpose 回 (B, T, h, d_k)": m(merge="wrong"),
         "忘了输出投影 out_proj": m(out_proj=False),
         "投影矩阵未转置（线性层是 x @ W.T + b）": m(transposed_w=True),
+        "softmax 的维度不对（应沿 key 维，即最后一维）": m(axis=-2),
+        "忘了 in_proj 的偏置 b_q / b_k / b_v": m(no_in_bias=True),
+        "掩码约定用反了：这道题 True = 允许关注（nn.MultiheadAttention 的布尔 mask 才是 True = 屏蔽）": m(
+            inverted="nan"
+        ),
+        "掩码约定用反了：这道题 True = 允许关注（nn.MultiheadAttention 的布尔 mask 才是 True = 屏蔽）。": m(
+            inverted="zeros"
+        ),
     }
 
 

@@ -12,7 +12,11 @@ FORBIDDEN_CALLS = ["scaled_dot_product_attention"]
 EXCEPTION_HINTS = [
     ("cannot be multiplied", "矩阵乘法的维度对不上：Q 乘的应是 K 的转置 `k.transpose(-2, -1)`（未转置？）"),
     ("first two dimensions of batch2", "矩阵乘法的维度对不上：Q 乘的应是 K 的转置 `k.transpose(-2, -1)`（未转置？）"),
-    ("must match the size of tensor", "形状广播失败：mask 应能广播到 (..., T_q, T_k)，softmax/求和沿 key 维（最后一维）"),
+    (
+        "must match the size of tensor",
+        "形状对不上：K 的转置要用 k.transpose(-2, -1)（对 (B, h, T, d) 的输入，transpose(1, 2) 交换的是头和序列维）；"
+        "mask 应能广播到 (..., T_q, T_k)，softmax 沿 key 维（最后一维）",
+    ),
 ]
 
 
@@ -29,7 +33,7 @@ def reference(q, k, v, mask):
     return out.to(q.dtype)
 
 
-def variant(q, k, v, mask, *, scale=None, after=False, inverted=False, axis=-1, transpose=True, causal_shift=None):
+def variant(q, k, v, mask, *, scale=None, after=False, inverted=False, axis=-1, transpose=True, fill=None):
     q64, k64, v64 = _f64(q, k, v)
     kt = k64.transpose(-2, -1) if transpose else k64
     scores = q64 @ kt * (1 / math.sqrt(q.size(-1)) if scale is None else scale)
@@ -37,11 +41,14 @@ def variant(q, k, v, mask, *, scale=None, after=False, inverted=False, axis=-1, 
     if m is not None and inverted:
         m = ~m
     if m is not None and not after:
-        scores = scores.masked_fill(~m, float("-inf"))
+        scores = scores.masked_fill(~m, float("-inf") if fill is None else fill)
     w = torch.nan_to_num(torch.softmax(scores, dim=axis), nan=0.0)
     if m is not None and after:
         w = w.masked_fill(~m, 0.0)
     return (w @ v64).to(q.dtype)
+
+
+MINUS_1E9 = "用 -1e9 代替了 -inf 且没处理整行屏蔽：整行被屏蔽时 softmax 变成均匀分布，输出成了 V 的平均（应为 0）"
 
 
 def mistakes(q, k, v, mask):
@@ -54,13 +61,17 @@ def mistakes(q, k, v, mask):
         "掩码取反了（True 应表示允许关注）": lambda: variant(q, k, v, mask, inverted=True),
         "softmax 的维度不对（应沿 key 维，即最后一维）": lambda: variant(q, k, v, mask, axis=-2),
         "K 未转置（算成了 Q @ K）": lambda: variant(q, k, v, mask, transpose=False),
+        "缩放用了 √T_k（序列长度），应为 √d_k（最后一维）": lambda: variant(
+            q, k, v, mask, scale=1 / math.sqrt(k.size(-2))
+        ),
+        MINUS_1E9: lambda: variant(q, k, v, mask, fill=-1e9),
     }
 
 
 def compare(fn, q, k, v, mask=None, atol=None):
     copies = [t.clone() for t in (q, k, v)]
     got = fn(q, k, v, mask) if mask is not None else fn(q, k, v)
-    for before, after in zip(copies, (q, k, v)):
+    for before, after in zip(copies, (q, k, v), strict=True):
         expect_unchanged(before, after)
     expect_tensor(got, reference(q, k, v, mask), atol=atol, mistakes=mistakes(q, k, v, mask))
 
@@ -125,6 +136,11 @@ def large_scores(fn):
     compare(fn, q, k, v, atol=1e-3)
 
 
+def float16_masked(fn):
+    q, k, v = (tensor(2, 5, 8, seed=s, dtype=torch.float16) for s in (94, 95, 96))
+    compare(fn, q, k, v, torch.ones(5, 5, dtype=torch.bool).tril(), atol=1e-2)
+
+
 def bfloat16(fn):
     q, k, v = (tensor(2, 4, 8, seed=s, dtype=torch.bfloat16) for s in (91, 92, 93))
     compare(fn, q, k, v, atol=5e-2)
@@ -142,4 +158,5 @@ CASES = [
     Case("非连续输入（transpose 之后）", non_contiguous),
     Case("大分数（scale=30，float32）", large_scores),
     Case("bfloat16（容差 5e-2）", bfloat16),
+    Case("float16 + 因果掩码（容差 1e-2）", float16_masked),
 ]
