@@ -30,6 +30,12 @@ def claims(text: str) -> list[str]:
         ("随着温度升高，分布变平", ["随着温度升高,分布变平"]),
         ("当学习率增大时，loss 会震荡", ["当学习率增大时,loss 会震荡"]),
         ("序列长度增长时，KV cache 线性变大", ["序列长度增长时,kv cache 线性变大"]),
+        # nouns that hold a character which elsewhere ends a subject (因为/时/随/使/则)
+        ("容量因子越大，丢的 token 越少", ["容量因子越大,丢的 token 越少"]),
+        ("时间步越多，误差越小", ["时间步越多,误差越小"]),
+        ("随机性越大，输出越多样", ["随机性越大,输出越多样"]),
+        ("显存使用率越高，吞吐越高", ["显存使用率越高,吞吐越高"]),
+        ("正则系数越大，权重越小", ["正则系数越大,权重越小"]),
         ("The larger beta is, the more the policy drifts.", ["the larger beta is, the more the policy drifts."]),
         ("The higher the temperature, the flatter it gets.", ["the higher the temperature, the flatter it gets."]),
         ("As T increases, the distribution flattens.", ["as t increases, the distribution flattens."]),
@@ -57,6 +63,7 @@ def test_a_bare_comparative_condition_joins_the_next_clause(text: str, expected:
         # "grows with d" and a plain change state a claim; 上升/下降/增长 make a condition only with 当/随着/时
         ("点积方差随 d_k 增长，softmax 饱和", ["点积方差随 d_k 增长,", "softmax 饱和"]),
         ("困惑度迅速上升，这就是外推失败", ["困惑度迅速上升,", "这就是外推失败"]),
+        ("深层贡献变小，有效深度下降", ["深层贡献变小,", "有效深度下降"]),
         ("d_k 大时点积方差变大，softmax 会饱和", ["d_k 大时点积方差变大,", "softmax 会饱和"]),
         ("the model is larger, it is slower", ["the model is larger,", "it is slower"]),
         # a sentence end is no clause break: the condition does not reach the next sentence

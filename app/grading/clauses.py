@@ -35,13 +35,14 @@ _CONTRAST = re.compile(
 # states no claim of its own: with the clause after it, it reads as one claim ("β 越大，偏离参考模型越多").
 # The subject is short and carries no verb, negator, hypothetical, 随/跟/时 or second 越 (a clause holding its own
 # claim, "有人说 β 越大", "如果 β 越大", "β 越大偏离越多", "点积方差随 d_k 增长", is no bare condition).
-# 越大/增大/变大 … alone make a condition; 上升/下降/增长 … usually state a claim ("困惑度迅速上升，"), so they
+# 越大/增大/减小 alone make a condition; 变大/上升/增长 … usually state a claim ("困惑度迅速上升，"), so they
 # need 当/随着 before or 时/的时候 after.
-_BARE_CHANGE = r"(?:[越愈](?:大|小|高|低|多|少|长|短|强|弱)|增大|减小|变大|变小)"
-_CHANGE = r"(?:" + _BARE_CHANGE + r"|增加|减少|升高|降低|提高|调大|调小|上升|下降|增长)"
+_BARE_CHANGE = r"(?:[越愈](?:大|小|高|低|多|少|长|短|强|弱)|增大|减小)"
+_CHANGE = r"(?:" + _BARE_CHANGE + r"|变大|变小|增加|减少|升高|降低|提高|调大|调小|上升|下降|增长)"
 _SUBJECT_CHAR = (
-    r"(?!认为|以为|如果|假如|假设|倘若|要是|可以|能够|需要|导致|应该)"
-    r"[^,;:\n。!?()越愈是会就则把被让使说若随跟时因不没无未非]"
+    r"(?!认为|以为|如果|假如|假设|倘若|要是|可以|能够|需要|导致|应该|因为|所以|跟着|跟随"
+    r"|随(?!机)|时(?![间刻序延长])|使(?!用)|会(?!话)|(?<!正)则)"  # 随机性, 时间步, 使用率, 会话, 正则 are nouns
+    r"[^,;:\n。!?()越愈是就把被让说若不没无未非]"
 )
 _ZH_SUBJECT = r"(?:" + _SUBJECT_CHAR + r"[\s\x01]*){1,16}?"
 _ZH_CONDITION = re.compile(
