@@ -41,7 +41,8 @@ class FixedClock:
 system_clock = SystemClock()
 
 
-def get_clock() -> Clock:
+async def get_clock() -> Clock:
+    """A dependency; `async` so FastAPI calls it on the event loop instead of handing it to a worker thread."""
     return system_clock
 
 

@@ -15,8 +15,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-def get_current_user_id() -> int:
-    """The local learner; replaced by real authentication when accounts arrive."""
+async def get_current_user_id() -> int:
+    """The local learner; replaced by real authentication when accounts arrive. `async`: no worker-thread hop."""
     return DEFAULT_USER_ID
 
 
