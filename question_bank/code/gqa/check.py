@@ -35,7 +35,19 @@ def mistakes(q, k, v, causal):
     if causal:
         found["因果掩码多看了一位（tril 的 diagonal 应为 0）"] = lambda: reference(q, k, v, causal, causal_diag=1)
         found["忘了因果掩码"] = lambda: reference(q, k, v, False)
+        no_self = "因果掩码把对角线也屏蔽了（自己应能看自己：keep = tril()，或 future = triu(diagonal=1)）"
+        found[no_self] = lambda: _no_diagonal(q, k, v, nan=False)
+        found[no_self + "。"] = lambda: _no_diagonal(q, k, v, nan=True)
     return found
+
+
+def _no_diagonal(q, k, v, *, nan):
+    n_rep = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(n_rep, 1), v.repeat_interleave(n_rep, 1)
+    scores = (q @ k.transpose(-2, -1)) / q.shape[-1] ** 0.5
+    keep = torch.ones(scores.shape[-2:], dtype=torch.bool).tril(-1)
+    w = torch.softmax(scores.masked_fill(~keep, float("-inf")), -1)
+    return (w if nan else torch.nan_to_num(w, nan=0.0)) @ v
 
 
 def case(seed, B, H_q, H_kv, T, D, causal, dtype, atol=None):
@@ -47,7 +59,9 @@ def case(seed, B, H_q, H_kv, T, D, causal, dtype, atol=None):
         expect_tensor(got, reference(q, k, v, causal), atol=atol, mistakes=mistakes(q, k, v, causal))
 
     kind = "MQA" if H_kv == 1 else ("MHA" if H_kv == H_q else "GQA")
-    return Case(f"seed={seed}, B={B}, H_q={H_q}, H_kv={H_kv} ({kind}), T={T}, D={D}, causal={causal}, {str(dtype)[6:]}", run)
+    return Case(
+        f"seed={seed}, B={B}, H_q={H_q}, H_kv={H_kv} ({kind}), T={T}, D={D}, causal={causal}, {str(dtype)[6:]}", run
+    )
 
 
 CASES = [

@@ -15,9 +15,9 @@ def reference(x, weight, bias, eps):
         return ln(x)
 
 
-def variant(x, weight, bias, eps, *, unbiased=False, eps_outside=False, dim=-1, affine=True):
+def variant(x, weight, bias, eps, *, unbiased=False, eps_outside=False, dim=-1, affine=True, centered_var=True):
     mu = x.mean(dim=dim, keepdim=True)
-    var = x.var(dim=dim, unbiased=unbiased, keepdim=True)
+    var = x.var(dim=dim, unbiased=unbiased, keepdim=True) if centered_var else x.pow(2).mean(dim=dim, keepdim=True)
     y = (x - mu) / (torch.sqrt(var) + eps if eps_outside else torch.sqrt(var + eps))
     return y * weight + bias if affine else y
 
@@ -30,9 +30,17 @@ def mistakes(x, weight, bias, eps):
         "用了无偏方差（除以 d-1）：LayerNorm 用有偏方差（unbiased=False）": m(unbiased=True),
         "eps 加在了根号外面（应为 sqrt(var + eps)）": m(eps_outside=True),
         "忘了仿射变换 γ/β（weight 和 bias）": m(affine=False),
+        "用了 x.std()（无偏）且 eps 加在根号外：应为 sqrt(x.var(unbiased=False) + eps)": m(
+            unbiased=True, eps_outside=True
+        ),
+        "方差算成了 mean(x²)：忘了先减均值（σ² = mean((x - μ)²)）": m(centered_var=False),
     }
     if x.dim() >= 2:
         found["归一化的维度不对：沿 batch 维归一化是 BatchNorm（LayerNorm 沿最后一维）"] = m(dim=0)
+    if x.dim() >= 3:
+        found["归一化的维度不对：把 (T, d) 一起归一化了（LayerNorm 只沿最后一维 d，每个 token 独立）"] = m(
+            dim=tuple(range(1, x.dim()))
+        )
     return found
 
 

@@ -18,13 +18,19 @@ def mistakes(x, weight, eps):
     ms = x.pow(2).mean(-1, keepdim=True)
     centered = x - x.mean(-1, keepdim=True)
     return {
-        "减了均值：那是 LayerNorm（RMSNorm 不做 re-centering）": lambda: centered
-        * torch.rsqrt(centered.pow(2).mean(-1, keepdim=True) + eps)
-        * weight,
+        "减了均值：那是 LayerNorm（RMSNorm 不做 re-centering）": lambda: (
+            centered * torch.rsqrt(centered.pow(2).mean(-1, keepdim=True) + eps) * weight
+        ),
         "eps 加在了根号外面（应为 sqrt(mean(x²) + eps)）": lambda: x / (ms.sqrt() + eps) * weight,
         "忘了乘 weight（增益 g）": lambda: x * torch.rsqrt(ms + eps),
         "用了平方和而不是平均值（少除了 d）": lambda: x * torch.rsqrt(x.pow(2).sum(-1, keepdim=True) + eps) * weight,
         "没有开根号（除以的是均方，不是均方根）": lambda: x / (ms + eps) * weight,
+        "用了平均绝对值 mean(|x|)，应为均方根 sqrt(mean(x²) + eps)": lambda: (
+            x / (x.abs().mean(-1, keepdim=True) + eps) * weight
+        ),
+        "求均方的维度不对（应沿最后一维 dim=-1，每个 token 独立）": lambda: (
+            x * torch.rsqrt(x.pow(2).mean(0, keepdim=True) + eps) * weight
+        ),
     }
 
 

@@ -30,11 +30,33 @@ def mistakes(x, positions, base):
         return lambda: reference(x, positions, base, **kw)
 
     return {
-        "配对方式不对：用了相邻两维 (2i, 2i+1) 配对，本题是 rotate_half（第 i 维与第 i + D/2 维配对）": m(pairing="adjacent"),
+        "配对方式不对：用了相邻两维 (2i, 2i+1) 配对，本题是 rotate_half（第 i 维与第 i + D/2 维配对）": m(
+            pairing="adjacent"
+        ),
         "旋转方向反了：rotate_half 应为 cat(-x2, x1)（sin 项符号错）": m(sign=-1.0),
         "频率指数不对：θ_i = base^(-2i/D)，下标应取 arange(0, D, 2)": m(exponent="i"),
         "没有使用传入的 positions（用了 0..T-1）": m(ignore_positions=True),
+        "频率没有取倒数：θ_i = base^(-2i/D) = 1 / base^(2i/D)": lambda: _rotate_half_with(
+            x,
+            positions.to(torch.float64)[:, None]
+            * base ** (torch.arange(0, x.shape[-1], 2, dtype=torch.float64) / x.shape[-1]),
+        ),
+        "cos/sin 用 repeat_interleave 交错排列了：rotate_half 写法要 cat([angles, angles], -1)（前后两半）": lambda: (
+            _rotate_half_with(x, _angles(positions, x.shape[-1], base), layout="interleave")
+        ),
+        "rotate_half 忘了负号：应为 cat(-x2, x1)": lambda: _rotate_half_with(
+            x, _angles(positions, x.shape[-1], base), negate=False
+        ),
     }
+
+
+def _rotate_half_with(x, angles, *, layout="halves", negate=True):
+    """y = x·cos + rotate_half(x)·sin with the (T, D/2) angles laid out as given (the learner's variants)."""
+    emb = torch.cat([angles, angles], -1) if layout == "halves" else angles.repeat_interleave(2, -1)
+    x64 = x.to(torch.float64)
+    x1, x2 = x64.chunk(2, -1)
+    rotated = torch.cat([-x2 if negate else x2, x1], -1)
+    return (x64 * emb.cos() + rotated * emb.sin()).to(x.dtype)
 
 
 def value_case(seed, shape, start, dtype, base=10000.0, atol=None):
@@ -57,7 +79,9 @@ def relative_position(fn):
         try:
             expect_scalar(b, float(a), atol=1e-9, what=f"q·k 在位置 ({m + shift}, {n + shift})")
         except CheckFailure as exc:
-            raise CheckFailure(f"相对位置性质不成立：q_m·k_n 应只依赖 m-n，但 ({m},{n}) 与 ({m + shift},{n + shift}) 不同。{exc}")
+            raise CheckFailure(
+                f"相对位置性质不成立：q_m·k_n 应只依赖 m-n，但 ({m},{n}) 与 ({m + shift},{n + shift}) 不同。{exc}"
+            )
 
 
 def keeps_norm(fn):

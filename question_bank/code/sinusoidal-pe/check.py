@@ -4,8 +4,8 @@ import torch
 from codelab_diagnose import Case, expect_tensor
 
 
-def _angle(length, d_model, exponent="2i", inverse=False):
-    pos = torch.arange(length, dtype=torch.float64).unsqueeze(1)
+def _angle(length, d_model, exponent="2i", inverse=False, first=0):
+    pos = torch.arange(first, first + length, dtype=torch.float64).unsqueeze(1)
     i = torch.arange(0, d_model, 2, dtype=torch.float64)
     if exponent == "i":
         i = i / 2
@@ -35,7 +35,19 @@ def mistakes(length, d_model):
         "频率取了倒数（应为 pos 除以 10000^(2i/d)）": lambda: _interleave(
             torch.sin(_angle(length, d_model, inverse=True)), torch.cos(_angle(length, d_model, inverse=True))
         ).float(),
+        "每一维用了自己的下标 j 作指数：奇数维 2i+1 应与它前面的偶数维 2i 共用频率 1/10000^(2i/d_model)": lambda: (
+            _per_dim_exponent(length, d_model)
+        ),
+        "位置从 1 开始了：pos 应从 0 开始（第 0 行是 sin 0 = 0、cos 0 = 1）": lambda: _interleave(
+            torch.sin(_angle(length, d_model, first=1)), torch.cos(_angle(length, d_model, first=1))
+        ).float(),
     }
+
+
+def _per_dim_exponent(length, d_model):
+    pos = torch.arange(length, dtype=torch.float64).unsqueeze(1)
+    a = pos / torch.pow(10000.0, torch.arange(d_model, dtype=torch.float64) / d_model)  # (L, d_model)
+    return _interleave(torch.sin(a[:, 0::2]), torch.cos(a[:, 1::2])).float()
 
 
 def case(length, d_model, atol=1e-5):

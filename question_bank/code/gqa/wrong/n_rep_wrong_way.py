@@ -1,0 +1,14 @@
+import math
+
+import torch
+
+
+def grouped_query_attention(q, k, v, causal=False):
+    n_rep = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(n_rep, dim=2)  # 在序列维上重复了
+    v = v.repeat_interleave(n_rep, dim=2)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if causal:
+        keep = torch.ones(scores.shape[-2:], dtype=torch.bool).tril()
+        scores = scores.masked_fill(~keep, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
