@@ -20,7 +20,9 @@ def reference(logits, target, eps, ignore_index):
     return float(loss)
 
 
-def variant(logits, target, eps, ignore_index, *, c_minus_1=False, all_in_mean=False, unstable=False, total=False):
+def variant(
+    logits, target, eps, ignore_index, *, c_minus_1=False, all_in_mean=False, unstable=False, total=False, smooth=None
+):
     x = logits.to(torch.float64)
     logp = torch.log(torch.softmax(x, -1)) if unstable else torch.log_softmax(x, -1)
     C = x.shape[-1]
@@ -30,6 +32,12 @@ def variant(logits, target, eps, ignore_index, *, c_minus_1=False, all_in_mean=F
     if c_minus_1:  # eps spread over the C-1 wrong classes only
         others = (-logp).sum(-1) - nll
         per = (1 - eps) * nll + eps / (C - 1) * others
+    elif smooth == "others_over_C":  # ε/C spread over the wrong classes only
+        per = (1 - eps) * nll + eps / C * ((-logp).sum(-1) - nll)
+    elif smooth == "sum":  # Σ_c (-log p_c) without the 1/C
+        per = (1 - eps) * nll + eps * (-logp).sum(-1)
+    elif smooth == "no_one_minus":
+        per = nll + eps * (-logp).mean(-1)
     else:
         per = (1 - eps) * nll + eps * (-logp).mean(-1)
     per = torch.where(valid, per, torch.zeros_like(per))
@@ -47,6 +55,9 @@ def mistakes(logits, target, eps, ignore_index):
         "ignore_index 的样本也算进了平均的分母（应只除以未被忽略的样本数）": m(all_in_mean=True),
         "用了求和而不是平均（reduction 应为 mean）": m(total=True),
         "数值不稳定：log(softmax(x)) 在大 logits 下会得到 -inf，请用 log_softmax": m(unstable=True),
+        "平滑项漏掉了正确类：ε/C 要分给全部 C 类（包括正确类），即 ε · mean_c(-log p_c)": m(smooth="others_over_C"),
+        "平滑项没有除以 C：应是 ε · mean_c(-log p_c)，不是 ε · Σ_c(-log p_c)": m(smooth="sum"),
+        "正确类那一项忘了乘 (1 - ε)：ℓ = (1 - ε)(-log p_y) + ε · mean_c(-log p_c)": m(smooth="no_one_minus"),
     }
 
 
@@ -56,8 +67,18 @@ def check(fn, logits, target, eps, ignore_index=-100, atol=1e-9):
         raise CheckFailure(f"应返回 0 维张量（标量），得到形状 {tuple(got.shape)}（忘了求平均？）")
     if isinstance(got, torch.Tensor) and not bool(torch.isfinite(got)):
         name = "数值不稳定：log(softmax(x)) 在大 logits 下会得到 -inf，请用 log_softmax"
-        raise CheckFailure(f"损失是 {got.item()}。→ 看起来是常见错误：{name}" if logits.abs().max() > 100 else f"损失是 {got.item()}（全部被忽略时应返回 0）")
-    expect_scalar(got, reference(logits, target, eps, ignore_index), atol=atol, what="损失", mistakes=mistakes(logits, target, eps, ignore_index))
+        raise CheckFailure(
+            f"损失是 {got.item()}。→ 看起来是常见错误：{name}"
+            if logits.abs().max() > 100
+            else f"损失是 {got.item()}（全部被忽略时应返回 0）"
+        )
+    expect_scalar(
+        got,
+        reference(logits, target, eps, ignore_index),
+        atol=atol,
+        what="损失",
+        mistakes=mistakes(logits, target, eps, ignore_index),
+    )
 
 
 def targets(seed, N, C, ignore_index=-100, ignored=0):
@@ -73,7 +94,9 @@ def case(seed, N, C, eps, dtype=torch.float64, ignored=0, ignore_index=-100, sca
         logits = tensor(N, C, seed=seed, dtype=dtype, scale=scale)
         check(fn, logits, targets(seed + 1, N, C, ignore_index, ignored), eps, ignore_index, atol)
 
-    return Case(f"seed={seed}, N={N}, C={C}, ε={eps}, 忽略 {ignored} 个, ignore_index={ignore_index}, {str(dtype)[6:]}", run)
+    return Case(
+        f"seed={seed}, N={N}, C={C}, ε={eps}, 忽略 {ignored} 个, ignore_index={ignore_index}, {str(dtype)[6:]}", run
+    )
 
 
 def large_logits(fn):

