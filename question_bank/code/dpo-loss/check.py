@@ -17,6 +17,15 @@ def mistakes(pc, pr, rc, rr, beta):
         "β 应乘在 logsigmoid 里面（这里乘在了外面）": lambda: -beta * F.logsigmoid((pc - rc) - (pr - rr)).mean(),
         "用了求和而不是 batch 平均": lambda: -F.logsigmoid(beta * ((pc - rc) - (pr - rr))).sum(),
         "参考模型的项符号反了（应为 policy - ref）": lambda: reference(-pc, -pr, -rc, -rr, beta),
+        "整体少了负号：损失是 -logσ(β·margin)（你算的是它的相反数，最小化它会把 chosen 推低）": lambda: (
+            -reference(pc, pr, rc, rr, beta)
+        ),
+        "参考模型的 log 比值应减去：β·[(logπ_θ(y_w) - logπ_θ(y_l)) - (logπ_ref(y_w) - logπ_ref(y_l))]": lambda: (
+            -F.logsigmoid(beta * ((pc - pr) + (rc - rr))).mean()
+        ),
+        "log 概率相除了：隐式奖励是 log 比值 logπ_θ(y) - logπ_ref(y)（相减，不是相除）": lambda: (
+            -F.logsigmoid(beta * (pc / rc - pr / rr)).mean()
+        ),
     }
 
 

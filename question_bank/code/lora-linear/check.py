@@ -63,7 +63,9 @@ def forward_case(seed, shape, d_out, r, alpha, bias, dtype, atol=None):
         }
         expect_tensor(layer(x), lora_ref(base, A, B, x, alpha / r), atol=atol, what="forward 输出", mistakes=mistakes)
 
-    return Case(f"forward：seed={seed}, x={shape}, out={d_out}, r={r}, alpha={alpha:g}, bias={bias}, {str(dtype)[6:]}", run)
+    return Case(
+        f"forward：seed={seed}, x={shape}, out={d_out}, r={r}, alpha={alpha:g}, bias={bias}, {str(dtype)[6:]}", run
+    )
 
 
 def merge_case(seed, d, r, alpha, bias):
@@ -87,7 +89,10 @@ def merge_case(seed, d, r, alpha, bias):
             got,
             lora_ref(base, A, B, x, alpha / r),
             what="合并后的输出（应等于 forward）",
-            mistakes={"合并时 ΔW 转置了：ΔW = scaling · B @ A，形状 (out, in)，与 base.weight 相同": transposed},
+            mistakes={
+                "合并时 ΔW 转置了：ΔW = scaling · B @ A，形状 (out, in)，与 base.weight 相同": transposed,
+                "合并时忘了乘 scaling（alpha / r）：W' = W + (alpha / r) · B @ A": lora_ref(base, A, B, x, 1.0),
+            },
         )
 
     return Case(f"merge：seed={seed}, d={d}, r={r}, alpha={alpha:g}, bias={bias}", run)

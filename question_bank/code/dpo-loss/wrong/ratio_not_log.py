@@ -1,0 +1,8 @@
+import torch
+import torch.nn.functional as F
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    chosen = policy_chosen_logps / ref_chosen_logps  # log 概率要相减，不是相除
+    rejected = policy_rejected_logps / ref_rejected_logps
+    return -F.logsigmoid(beta * (chosen - rejected)).mean()
