@@ -172,15 +172,14 @@ def expect_equal(got: Any, expected: Any, *, what: str = "结果", mistakes: Map
         got = got.tolist()
     if got == expected:
         return
-    mistake = None
+    matched = []  # a discrete answer can match several variants on one input: name them all, not just the first
     for name, variant in (mistakes or {}).items():
         try:
             if got == _value(variant):
-                mistake = name
-                break
+                matched.append(name)
         except Exception:
             continue
-    raise _fail(f"{what}不对：期望 {expected!r}，得到 {got!r}", mistake)
+    raise _fail(f"{what}不对：期望 {expected!r}，得到 {got!r}", "；或者：".join(matched) or None)
 
 
 def expect_scalar(

@@ -13,21 +13,31 @@ def reference(q, k, v):
     return torch.softmax(q @ k.transpose(1, 2) / math.sqrt(q.shape[-1]), dim=-1) @ v
 
 
-def online(q, k, v, block, *, rescale_o=True, rescale_l=True, scale=True, keep_first_max=False):
+def online(q, k, v, block, *, rescale_o=True, rescale_l=True, scale=True, keep_first_max=False, **wrong):
     B, T_q, d = q.shape
     m = torch.full((B, T_q, 1), float("-inf"), dtype=q.dtype)
     l = torch.zeros(B, T_q, 1, dtype=q.dtype)
     o = torch.zeros(B, T_q, v.shape[-1], dtype=q.dtype)
-    for start in range(0, k.shape[1], block):
+    stop = k.shape[1] - block + 1 if wrong.get("drop_last") else k.shape[1]
+    for start in range(0, stop, block):
         s = q @ k[:, start : start + block].transpose(1, 2) / (math.sqrt(d) if scale else 1.0)
-        m_new = s.amax(-1, keepdim=True) if keep_first_max and start == 0 else torch.maximum(m, s.amax(-1, keepdim=True))
+        m_new = (
+            s.amax(-1, keepdim=True) if keep_first_max and start == 0 else torch.maximum(m, s.amax(-1, keepdim=True))
+        )
         if keep_first_max and start > 0:
             m_new = m
         p = torch.exp(s - m_new)
         factor = torch.exp(m - m_new)
+        if wrong.get("inverted_factor"):
+            factor = torch.where(torch.isinf(m), torch.zeros_like(m), torch.exp(m_new - m))
         l = (factor * l if rescale_l else l) + p.sum(-1, keepdim=True)
         o = (factor * o if rescale_o else o) + p @ v[:, start : start + block]
-        m = m_new
+        if wrong.get("normalise_each"):
+            o = o / l
+        if not wrong.get("no_m_update"):
+            m = m_new
+    if wrong.get("normalise_each"):
+        return o
     return o / l
 
 
@@ -40,6 +50,18 @@ def mistakes(q, k, v, block):
         ),
         "缺少 1/√d 缩放": lambda: online(q, k, v, block, scale=False),
         "只用了第一块的最大值，没有随新块更新 m": lambda: online(q, k, v, block, keep_first_max=True),
+        "循环末尾忘了 m = m_new：m 一直是 -inf，每块的 exp(m - m_new) = 0 把之前的累加全清零了（结果只剩最后一块）": lambda: (
+            online(q, k, v, block, no_m_update=True)
+        ),
+        "最后一块不满时被丢掉了：range(0, T_k, block_size)，最后一块可以少于 block_size 个": lambda: online(
+            q, k, v, block, drop_last=True
+        ),
+        "每块都除了一次 ℓ：o 要保持未归一化，全部块处理完后只除一次 o / ℓ": lambda: online(
+            q, k, v, block, normalise_each=True
+        ),
+        "重新缩放的指数符号反了：应乘 exp(m_old - m_new)（≤ 1），不是 exp(m_new - m_old)": lambda: online(
+            q, k, v, block, inverted_factor=True
+        ),
     }
 
 

@@ -20,6 +20,10 @@ def mistakes(T, window):
         "忘了因果：窗口两侧都看了（后面的未来位置不能看）": lambda: reference(T, window, causal=False),
         "对角线被屏蔽了（每个位置都应能看自己）": lambda: reference(T, window, keep_self=False),
         "只有因果掩码，没有限制窗口": lambda: reference(T, T + 1),
+        "行和列弄反了：[i, j] 的 i 是 query、j 是 key，应看过去（j ≤ i），这里看的是未来": lambda: (
+            reference(T, window).T
+        ),
+        "掩码取反了：True = 允许关注，你返回的是要屏蔽的位置": lambda: ~reference(T, window),
     }
 
 

@@ -9,19 +9,26 @@ def _sample(dist, u):
     return min(int(torch.searchsorted(cdf, torch.tensor([u], dtype=cdf.dtype), right=True)), dist.numel() - 1)
 
 
-def verify(tokens, q, p, u, u_final, *, greedy_accept=False, residual="p-q", bonus=True, stop=True):
+def verify(
+    tokens, q, p, u, u_final, *, greedy_accept=False, residual="p-q", bonus=True, stop=True, ratio="p/q", bonus_row=-1
+):
     out = []
     for i, x in enumerate(tokens.tolist()):
         accept = bool(p[i, x] >= q[i, x]) if greedy_accept else bool(u[i] * q[i, x] < p[i, x])
+        if ratio == "q/p":
+            accept = bool(u[i] * p[i, x] < q[i, x])
         if accept:
             out.append(x)
             continue
-        r = (p[i] - q[i]).clamp(min=0) if residual == "p-q" else p[i].clone()
-        out.append(_sample(r / r.sum(), u_final))
+        if residual in ("p-q", "unnormalised"):
+            r = (p[i] - q[i]).clamp(min=0)
+        else:
+            r = (q[i] - p[i]).clamp(min=0) if residual == "q-p" else p[i].clone()
+        out.append(_sample(r if residual == "unnormalised" else r / r.sum(), u_final))
         if stop:
             return out
     if bonus:
-        out.append(_sample(p[-1], u_final))
+        out.append(_sample(p[bonus_row], u_final))
     return out
 
 
@@ -30,10 +37,16 @@ def mistakes(tokens, q, p, u, u_final):
         return lambda: verify(tokens, q, p, u, u_final, **kw)
 
     return {
-        "接受概率应为 min(1, p/q) 与随机数比较（这里只在 p ≥ q 时接受，丢掉了 p < q 时按概率接受的情况）": m(greedy_accept=True),
+        "接受概率应为 min(1, p/q) 与随机数比较（这里只在 p ≥ q 时接受，丢掉了 p < q 时按概率接受的情况）": m(
+            greedy_accept=True
+        ),
         "拒绝后应从 max(0, p − q) 归一化后的残差分布采样（这里直接从 p 采样）": m(residual="p"),
         "全部接受时还应从 p 的最后一行（第 K+1 个位置）多采一个 token": m(bonus=False),
         "拒绝后应立即停止（后面的 draft token 都作废）": m(stop=False),
+        "接受比值写反了：应为 min(1, p/q)（大模型概率 ÷ 小模型概率）": m(ratio="q/p"),
+        "残差方向反了：应为 max(0, p − q)（大模型比小模型多出来的那部分），不是 q − p": m(residual="q-p"),
+        "残差分布没有归一化：max(0, p − q) 要除以它的和，才能用 u_final 按逆 CDF 采样": m(residual="unnormalised"),
+        "全部接受后多采的那个 token 应来自 p 的最后一行 p[K]（第 K+1 个位置），不是 p[K-1]": m(bonus_row=-2),
     }
 
 
@@ -56,7 +69,12 @@ def check(fn, tokens, q, p, u, u_final):
         got = got.tolist()
     if not isinstance(got, list):
         raise CheckFailure(f"应返回 token 列表（list[int]），得到 {type(got).__name__}")
-    expect_equal([int(t) for t in got], verify(tokens, q, p, u, u_final), what="输出的 token 序列", mistakes=mistakes(tokens, q, p, u, u_final))
+    expect_equal(
+        [int(t) for t in got],
+        verify(tokens, q, p, u, u_final),
+        what="输出的 token 序列",
+        mistakes=mistakes(tokens, q, p, u, u_final),
+    )
 
 
 def case(seed, K, V, **kw):

@@ -16,14 +16,26 @@ def reference(x, w_gate, w_up, w_down):
 
 def mistakes(x, w_gate, w_up, w_down):
     return {
-        "激活函数用错了：SwiGLU 用 SiLU（z·σ(z)），这里是 GELU": lambda: (F.gelu(x @ w_gate.T) * (x @ w_up.T)) @ w_down.T,
-        "激活函数用错了：SwiGLU 用 SiLU（z·σ(z)），这里是 ReLU（那是 ReGLU）": lambda: (F.relu(x @ w_gate.T) * (x @ w_up.T))
-        @ w_down.T,
+        "激活函数用错了：SwiGLU 用 SiLU（z·σ(z)），这里是 GELU": lambda: (
+            (F.gelu(x @ w_gate.T) * (x @ w_up.T)) @ w_down.T
+        ),
+        "激活函数用错了：SwiGLU 用 SiLU（z·σ(z)），这里是 ReLU（那是 ReGLU）": lambda: (
+            (F.relu(x @ w_gate.T) * (x @ w_up.T)) @ w_down.T
+        ),
         "SiLU 加在了 up 分支上（应只加在 gate 分支）": lambda: ((x @ w_gate.T) * F.silu(x @ w_up.T)) @ w_down.T,
         "两个分支都过了 SiLU（up 分支不过激活）": lambda: (F.silu(x @ w_gate.T) * F.silu(x @ w_up.T)) @ w_down.T,
-        "用 sigmoid 做门（那是原始 GLU），SwiGLU 的门是 SiLU": lambda: (torch.sigmoid(x @ w_gate.T) * (x @ w_up.T))
-        @ w_down.T,
-        "没有门控：只有 SiLU(x W_gate) 经过 W_down（少了与 up 分支的逐元素相乘）": lambda: F.silu(x @ w_gate.T) @ w_down.T,
+        "用 sigmoid 做门（那是原始 GLU），SwiGLU 的门是 SiLU": lambda: (
+            (torch.sigmoid(x @ w_gate.T) * (x @ w_up.T)) @ w_down.T
+        ),
+        "没有门控：只有 SiLU(x W_gate) 经过 W_down（少了与 up 分支的逐元素相乘）": lambda: (
+            F.silu(x @ w_gate.T) @ w_down.T
+        ),
+        "SiLU 加在了两个分支的乘积上：应先 SiLU(x W_gate)，再与 x W_up 逐元素相乘": lambda: (
+            F.silu((x @ w_gate.T) * (x @ w_up.T)) @ w_down.T
+        ),
+        "两个分支相加了：门控是逐元素相乘（SiLU(x W_gate) ⊙ x W_up）": lambda: (
+            (F.silu(x @ w_gate.T) + x @ w_up.T) @ w_down.T
+        ),
     }
 
 
