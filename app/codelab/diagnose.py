@@ -163,7 +163,10 @@ def expect_tensor(
             f"{what}数值不对：最大绝对误差 {err.flatten()[flat].item():.1e} 出现在 {where}（容差 {tol:.0e}）："
             f"期望 {e.flatten()[flat].item():.6g}，得到 {g.flatten()[flat].item():.6g}"
         )
-        raise _fail(detail, which_mistake(got, mistakes, tol, rtol))
+        mistake = which_mistake(got, mistakes, tol, rtol)
+        if mistake is None and expected.dtype == torch.float64 and bool((err <= 1e-5 * (1 + e.abs())).all()):
+            detail += "（误差只在 float32 精度量级：是不是中途用 .float() 或 float32 张量把 float64 降成了 float32？）"
+        raise _fail(detail, mistake)
 
 
 def expect_equal(got: Any, expected: Any, *, what: str = "结果", mistakes: Mapping[str, Any] | None = None) -> None:
