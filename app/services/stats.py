@@ -267,21 +267,23 @@ SELECT day, (SELECT count(*) FROM drill_review AS r
              WHERE r.user_id = :user_id AND r.reviewed_at >= days.day_start AND r.reviewed_at < days.day_end)
 FROM days"""
 )
-# The first review per card and local day: one seek per (card, day) on the (user_id, question_id, reviewed_at)
-# index (migration 0006), earliest first and then the lowest id, so the cost follows cards × days, not the log.
+# The first review per card and local day (one seek per (card, day) on the (user_id, question_id, reviewed_at)
+# index, migration 0006; earliest first, then the lowest id), counted in SQL as (passed, total) over the cards
+# seen before (Again = fail): the cost follows cards × days, not the log, and one row comes back.
 # Every reviewed question has a drill_card row (a review writes its card; undoing a card's first review deletes
 # both; an import brings both), so the cards come from there.
 _FIRST_REVIEW_PER_CARD_AND_DAY = text(
     _DAYS_CTE
     + """,
 cards(question_id) AS (SELECT question_id FROM drill_card WHERE user_id = :user_id)
-SELECT r.rating, r.state_before
+SELECT coalesce(sum(r.rating != 1), 0), count(*)
 FROM days CROSS JOIN cards JOIN drill_review AS r ON r.id = (
     SELECT f.id FROM drill_review AS f
     WHERE f.user_id = :user_id AND f.question_id = cards.question_id
       AND f.reviewed_at >= days.day_start AND f.reviewed_at < days.day_end
     ORDER BY f.reviewed_at, f.id LIMIT 1
-)"""
+)
+WHERE r.state_before != :new_state"""
 )
 
 
@@ -308,10 +310,9 @@ def true_retention(*, session: Session, user_id: int, now: datetime, days: int) 
     tz = study_tz()
     since = sched.day_start(now - timedelta(days=days - 1), tz)
     until = sched.date_start(sched.local_date(now, tz) + timedelta(days=1), tz)  # to the end of today
-    params = {"days": _days_json(since, until, tz), "user_id": user_id}
-    rows = session.connection().execute(_FIRST_REVIEW_PER_CARD_AND_DAY, params).all()
-    counted = [rating for rating, state_before in rows if state_before != sched.NEW_STATE]
-    return Retention(days=days, passed=sum(r != 1 for r in counted), total=len(counted))
+    params = {"days": _days_json(since, until, tz), "user_id": user_id, "new_state": sched.NEW_STATE}
+    passed, total = session.connection().execute(_FIRST_REVIEW_PER_CARD_AND_DAY, params).one()
+    return Retention(days=days, passed=int(passed), total=int(total))
 
 
 def _heatmap(per_day: dict[date, int], today: date) -> list[HeatCell]:
