@@ -1,7 +1,7 @@
 """Hidden tests for the sinusoidal positional encoding (interleaved sin/cos, as model/transformer.py has it)."""
 
 import torch
-from codelab_diagnose import Case, expect_tensor
+from codelab_diagnose import Case, CheckFailure, expect_tensor
 
 
 def _angle(length, d_model, exponent="2i", inverse=False, first=0):
@@ -52,7 +52,12 @@ def _per_dim_exponent(length, d_model):
 
 def case(length, d_model, atol=1e-5):
     def run(fn):
-        expect_tensor(fn(length, d_model), reference(length, d_model), atol=atol, mistakes=mistakes(length, d_model))
+        got = fn(length, d_model)
+        if isinstance(got, torch.Tensor) and got.is_floating_point() and got.dtype != torch.float32:
+            raise CheckFailure(
+                f"dtype 不对：题目要求返回 float32，得到 {str(got.dtype)[6:]}（用 float64 算角度没问题，最后要 .float()）"
+            )
+        expect_tensor(got, reference(length, d_model), atol=atol, mistakes=mistakes(length, d_model))
 
     return Case(f"length={length}, d_model={d_model}", run)
 
