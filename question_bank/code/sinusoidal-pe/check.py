@@ -55,7 +55,8 @@ def case(length, d_model, atol=1e-5):
         got = fn(length, d_model)
         if isinstance(got, torch.Tensor) and got.is_floating_point() and got.dtype != torch.float32:
             raise CheckFailure(
-                f"dtype 不对：题目要求返回 float32，得到 {str(got.dtype)[6:]}（用 float64 算角度没问题，最后要 .float()）"
+                f"dtype 不对：题目要求返回 float32，得到 {str(got.dtype)[6:]}"
+                "（用 float64 算角度没问题，最后要 .float()）"
             )
         expect_tensor(got, reference(length, d_model), atol=atol, mistakes=mistakes(length, d_model))
 
