@@ -116,8 +116,8 @@ def seed(db_path: Path, reviews: int, sessions: int) -> None:
                 difficulty=5.0,
                 due=stamp(now - timedelta(hours=1)),
                 last_review=stamp(now - timedelta(days=10)),
-                reps=10,
-                fails=2,
+                reps=sum(1 for i in range(reviews) if GUIDE[i % 30] == qid),  # a card's reps = its log rows
+                fails=sum(1 for i in range(reviews) if GUIDE[i % 30] == qid and i % 5 == 2),
             )
         for n in range(sessions):
             at = start + timedelta(days=364) * n / max(sessions, 1)

@@ -26,7 +26,7 @@ from app import cards
 from app import scheduler as sched
 from app.clock import study_tz
 from app.db import stored_utc
-from app.models import DrillReview
+from app.models import DrillCard
 from app.services import drill
 
 HEATMAP_DAYS = 90
@@ -347,8 +347,10 @@ def compute_stats(*, session: Session, user_id: int, now: datetime) -> Stats:
         "due_today": sum(v.due is not None and v.due < tomorrow for v in seen),
         "overdue": sum(v.due is not None and v.due < today_start for v in seen),
     }
+    # Every review adds one to its card's `reps` and an undo takes it off (an import checks reps = the card's log
+    # rows), so the card rows sum to the log's length: ≤ 60 rows to add instead of counting 100 000 index entries.
     reviews_total = session.exec(
-        select(func.count()).select_from(DrillReview).where(DrillReview.user_id == user_id)
+        select(func.coalesce(func.sum(DrillCard.reps), 0)).where(DrillCard.user_id == user_id)
     ).one()
     heat_start = sched.date_start(today - timedelta(days=HEATMAP_DAYS - 1), tz)
     per_day = reviews_per_day(session=session, user_id=user_id, since=heat_start, until=tomorrow)
