@@ -39,6 +39,10 @@ def test_large_answers_are_gzipped_with_every_header_kept(client) -> None:
     assert drill.headers["cache-control"] == "no-store" and drill.headers["x-frame-options"] == "DENY"
     plain = client.get("/questions", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.text == page.text
+    for _ in range(4):  # a few reviews: an export over the 1 KB compression threshold
+        card = client.get("/api/drill/next").json()
+        body = {"question_id": card["question_id"], "rating": 3, "review_token": card["review_token"]}
+        assert client.post("/api/drill/reviews", json=body).status_code == 201
     export = client.get("/api/export", headers=gz)
     assert export.status_code == 200 and export.headers["content-encoding"] == "gzip"
     assert "attachment" in export.headers["content-disposition"] and "reviews" in export.json()
