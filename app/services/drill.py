@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from fsrs import Card, Rating, State
-from sqlalchemy import case, delete, func, update
+from sqlalchemy import bindparam, case, delete, func, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -300,9 +300,25 @@ def _view(question_id: str, row: DrillCard | None, *, now: datetime, desired_ret
     )
 
 
+# Statements on every drill request, built once (building one costs more Python time than SQLite takes to run it).
+_CARDS_OF_USER = select(DrillCard).where(DrillCard.user_id == bindparam("user_id"))
+_UNDO_COUNT = (
+    select(func.count())
+    .select_from(DrillReviewUndone)
+    .where(
+        col(DrillReviewUndone.user_id) == bindparam("user_id"), col(DrillReviewUndone.question_id) == bindparam("qid")
+    )
+)
+_CURRENT_CARD = (
+    select(DrillCard)
+    .where(DrillCard.user_id == bindparam("user_id"), DrillCard.question_id == bindparam("qid"))
+    .execution_options(populate_existing=True)
+)
+
+
 def _card_rows(*, session: Session, user_id: int, tracks: tuple[str, ...] = cards.TRACKS) -> dict[str, DrillCard]:
     """The learner's card rows of the given tracks (a card of a track since removed from the bank is skipped)."""
-    rows = session.exec(select(DrillCard).where(DrillCard.user_id == user_id)).all()
+    rows = session.exec(_CARDS_OF_USER, params={"user_id": user_id}).all()
     ids = set(cards.card_ids_in(tracks))
     return {row.question_id: row for row in rows if row.question_id in ids}
 
@@ -325,11 +341,7 @@ def card_states(
 
 def _undo_count(*, session: Session, user_id: int, question_id: str) -> int:
     """How many reviews of this card were undone (tombstones survive imports, so this never goes down)."""
-    return session.exec(
-        select(func.count())
-        .select_from(DrillReviewUndone)
-        .where(col(DrillReviewUndone.user_id) == user_id, col(DrillReviewUndone.question_id) == question_id)
-    ).one()
+    return session.exec(_UNDO_COUNT, params={"user_id": user_id, "qid": question_id}).one()
 
 
 def review_token(*, session: Session, user_id: int, question_id: str, row: DrillCard | None) -> str:
@@ -520,11 +532,7 @@ def _move_card(*, session: Session, card_id: int | None, from_reps: int, to: Car
 
 def _current_card(*, session: Session, user_id: int, question_id: str) -> DrillCard | None:
     """The card as committed now (never a stale copy from the session's identity map)."""
-    return session.exec(
-        select(DrillCard)
-        .where(DrillCard.user_id == user_id, DrillCard.question_id == question_id)
-        .execution_options(populate_existing=True)
-    ).first()
+    return session.exec(_CURRENT_CARD, params={"user_id": user_id, "qid": question_id}).first()
 
 
 def _record_once(
@@ -618,12 +626,15 @@ def _record_once(
         card_after=_snapshot(after, reps=reps, fails=fails, capped=outcome.capped),
     )
     session.add(log)
-    session.flush()
+    session.flush()  # assigns log.id
     if on_recorded is not None:
         on_recorded(log)
+    # Built from the row in memory before the commit: afterwards the session expires it, and reading it
+    # back would cost another SELECT of the row just written.
+    result = _result_from_log(log, replayed=False, desired_retention=settings.desired_retention)
     session.commit()
     session.expire_all()
-    return _result_from_log(log, replayed=False, desired_retention=settings.desired_retention)
+    return result
 
 
 # ---------------------------------------------------------------- undo
@@ -826,15 +837,18 @@ def new_available_today(*, session: Session, user_id: int, now: datetime, unseen
     return min(unseen, _new_allowance(new_per_day, new_today))
 
 
+# Built once: the statement runs on every next-card request, and constructing it anew (the CASE, the coalesce,
+# the bound comparisons) cost more Python time than SQLite takes to answer it.
+_TODAY_REVIEW_STATS = select(
+    func.count(),
+    func.coalesce(func.sum(case((col(DrillReview.state_before) == sched.NEW_STATE, 1), else_=0)), 0),
+).where(DrillReview.user_id == bindparam("user_id"), col(DrillReview.reviewed_at) >= bindparam("start"))
+
+
 def _today_review_stats(*, session: Session, user_id: int, now: datetime) -> tuple[int, int]:
     """(reviews today, new cards introduced today) via the (user_id, reviewed_at) index."""
     start = sched.day_start(now, study_tz())
-    total, new = session.exec(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((col(DrillReview.state_before) == sched.NEW_STATE, 1), else_=0)), 0),
-        ).where(DrillReview.user_id == user_id, col(DrillReview.reviewed_at) >= start)
-    ).one()
+    total, new = session.exec(_TODAY_REVIEW_STATS, params={"user_id": user_id, "start": start}).one()
     return int(total), int(new)
 
 
