@@ -188,3 +188,18 @@ def test_home_and_stats_warn_when_the_allowance_cannot_reach_every_question(clie
         assert 'id="new-plan"' in html and "还有 <strong>16</strong> 题一次都学不到" in html
     client.put("/api/settings", json={"new_per_day": 5})
     assert 'id="new-plan"' not in client.get("/").text
+
+
+def test_stats_show_bars_per_track_then_per_category_when_several_tracks_are_scheduled(client):
+    client.put("/api/settings", json={"interview_date": "2026-11-20", "tracks": ["modern", "code"]})
+    data = client.get("/api/stats").json()
+    assert data["tracks"] == ["modern", "code"] and set(data["mastery_by_track"]) == {"modern", "code"}
+    assert set(data["readiness"]["by_track"]) == {"modern", "code"}
+    assert set(data["mastery"]) == {"architecture", "training", "inference", "code"}
+    html = client.get("/stats").text
+    assert html.count("按轨道 By track") == 2 and 'id="mastery-tracks-data"' in html
+    cats = html.split('id="mastery-data"')[1].split("</ul>")[0]
+    assert "E. 现代架构" in cats and "H. 手撕代码" not in cats  # the code group is the code track's bar already
+    assert "A. 基础与概念" not in html  # the guide is not scheduled
+    guide = client.put("/api/settings", json={"tracks": ["guide"]})
+    assert guide.status_code == 200 and "按轨道 By track" not in client.get("/stats").text
