@@ -28,8 +28,10 @@ from app import scheduler as sched
 from app.db import make_engine
 from app.main import prepare_database
 from app.models import DrillCard, DrillReview
-from app.services.drill import QUESTION_IDS
+from app.question_bank import ALL_QUESTION_IDS
 from app.services.users import DEFAULT_USER_ID
+
+QUESTION_IDS = ALL_QUESTION_IDS[:30]  # the guide track's 30 questions
 
 
 def seed(db_path: Path, reviews: int) -> None:
