@@ -67,5 +67,7 @@ MAX_FSRS_NUMBER = CODE_CARD_OFFSET + 99  # the largest fsrs card_id (`scheduler.
 MAX_CARDS = 60 + 99  # an upper bound on the card universe (60 questions, at most 99 exercises), for import bounds
 
 
+@lru_cache(maxsize=32)
 def card_ids_in(tracks: tuple[str, ...] | frozenset[str]) -> tuple[str, ...]:
+    """The cards of the given tracks, in bank order; cached like `all_card_ids` (the drill asks on every request)."""
     return tuple(cid for cid in all_card_ids() if track_of(cid) in tracks)
