@@ -64,7 +64,7 @@ def test_the_exercise_page_has_statement_editor_examples_hints_and_links(client,
     assert page.status_code == 200
     html = page.text
     assert 'id="code-editor"' in html and 'maxlength="20000"' in html
-    assert 'src="/static/vendor/codemirror/codemirror.js"' in html
+    assert 'src="/static/vendor/codemirror/codemirror.js?v=' in html  # versioned: served immutable
     assert html.count('class="hint"') == len(exercise.hints)
     assert 'id="show-solution"' in html and exercise.solution.splitlines()[-1].strip() not in html.split("</form>")[-1]
     for q in exercise.questions:

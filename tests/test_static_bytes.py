@@ -47,3 +47,11 @@ def test_large_answers_are_gzipped_with_every_header_kept(client) -> None:
     assert export.status_code == 200 and export.headers["content-encoding"] == "gzip"
     assert "attachment" in export.headers["content-disposition"] and "reviews" in export.json()
     assert "content-encoding" not in client.get("/healthz", headers=gz).headers  # tiny: not worth compressing
+
+
+def test_every_page_links_its_static_files_by_content_version(client) -> None:
+    for path in ("/", "/questions", "/drill", "/mock", "/stats", "/settings", "/notes", "/code", "/code/softmax",
+                 "/calculators", "/questions/q35"):  # fmt: skip
+        html = client.get(path).text
+        plain = re.findall(r'(?:href|src)="(/static/[^"?]+)"', html)
+        assert plain == [], f"{path} links {plain} without ?v= (not cacheable as immutable)"
