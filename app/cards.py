@@ -10,29 +10,28 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Literal, get_args
 
+from app.codelab.exercises import get_exercises
 from app.question_bank import CATEGORY_LABELS, CATEGORY_TRACK, TRACK_LABELS, Category, Track, get_bank
 from app.scheduler import CODE_CARD_OFFSET
 
 CODE_TRACK = "code"
-# Every schedulable track in display order; the drill setting `tracks` is a subset (default: all).
-TRACKS: tuple[str, ...] = (Track.guide.value, Track.modern.value, CODE_TRACK)
+# Every schedulable track in display order; the drill setting `tracks` is a subset (default: all). The Literal is
+# what request and import models declare, so their schemas list the names.
+TrackName = Literal["guide", "modern", "code"]
+TRACKS: tuple[str, ...] = get_args(TrackName)
+assert (Track.guide.value, Track.modern.value, CODE_TRACK) == TRACKS
 TRACK_NAMES: dict[str, str] = {**{t.value: label for t, label in TRACK_LABELS.items()}, CODE_TRACK: "手撕代码"}
 CODE_CATEGORY = "code"  # the code cards' group in per-category figures (they have no bank category)
 GROUP_NAMES: dict[str, str] = {**{c.value: label for c, label in CATEGORY_LABELS.items()}, CODE_CATEGORY: "H. 手撕代码"}
 _CARD_ID = re.compile(r"^[qc]\d{2}$")
 
 
-def _code_card_ids() -> tuple[str, ...]:
-    from app.codelab.exercises import get_exercises
-
-    return tuple(exercise.card_id for exercise in get_exercises().values())
-
-
 @lru_cache(maxsize=1)
 def all_card_ids() -> tuple[str, ...]:
     """Every card id in the bank's order: questions (q01 …), then code exercises (c01 …)."""
-    return tuple(get_bank()) + _code_card_ids()
+    return tuple(get_bank()) + tuple(exercise.card_id for exercise in get_exercises().values())
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +59,7 @@ def group_of(card_id: str) -> str:
 def groups_in(tracks: tuple[str, ...] | frozenset[str]) -> list[str]:
     """The per-category groups of the given tracks, in display order."""
     groups = [c.value for c in Category if CATEGORY_TRACK[c].value in tracks]
-    return groups + ([CODE_CATEGORY] if CODE_TRACK in tracks and _code_card_ids() else [])
+    return groups + ([CODE_CATEGORY] if CODE_TRACK in tracks and card_ids_in((CODE_TRACK,)) else [])
 
 
 MAX_FSRS_NUMBER = CODE_CARD_OFFSET + 99  # the largest fsrs card_id (`scheduler.card_number`) a card can have

@@ -12,8 +12,10 @@ from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from app import scheduler as sched
+from app.calculators import calculators_for_question
 from app.cards import GROUP_NAMES, TRACK_NAMES
 from app.clock import study_tz, study_tz_label
+from app.codelab.exercises import exercise_for_card, exercises_for_question
 from app.config import ROOT
 from app.csrf import csrf_field, form_token
 from app.demos import DEMOS, demo_url
@@ -66,8 +68,6 @@ def question_title(question_id: str) -> str:
     """The Chinese question text (or a code exercise's title), for lists that otherwise show only card ids
     (weakest questions, leeches)."""
     if question_id.startswith("c"):
-        from app.codelab.exercises import exercise_for_card
-
         exercise = exercise_for_card(question_id)
         return exercise.title if exercise else question_id
     return get_bank()[question_id].question.zh
@@ -76,8 +76,6 @@ def question_title(question_id: str) -> str:
 def card_url(card_id: str) -> str:
     """Where a card is studied: its question page, or its exercise in the hand-coding lab."""
     if card_id.startswith("c"):
-        from app.codelab.exercises import exercise_for_card
-
         exercise = exercise_for_card(card_id)
         return f"/code/{exercise.slug}" if exercise else "/code"
     return f"/questions/{card_id}"
@@ -102,6 +100,11 @@ templates.env.globals.update(
     TRACK_NAMES=TRACK_NAMES,
     CATEGORY_TRACK={c.value: t.value for c, t in CATEGORY_TRACK.items()},
     card_url=card_url,
+    # Links from other pages: a question page to the exercises and calculators serving it, the drill to a due
+    # code card's exercise.
+    code_exercises_for=exercises_for_question,
+    code_exercise=exercise_for_card,
+    calculators_for=calculators_for_question,
     study_tz_label=study_tz_label,
     question_title=question_title,
     csrf_field=csrf_field,  # one line per POST form: {{ csrf_field() }}

@@ -7,20 +7,15 @@ phrasing, a conditional, a contrast or a refutation).
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
 
 from app.grading import check_answer
 from app.grading.keywords import compile_keyword
-from app.question_bank import BANK_DIR, Question, load_question_file
-
-
-@cache
-def question(question_id: str) -> Question:
-    # Loaded file by file so these cases depend only on the questions they test.
-    return load_question_file(BANK_DIR / f"{question_id}.yaml")
-
+from tests.utils.grading_bank import (
+    BANK,
+    assert_key_point_verdict,
+    assert_misconception_matches,
+)
 
 # (question, answer text, key point index, expected verdict)
 KEY_POINT_CASES = [
@@ -319,16 +314,12 @@ MISCONCEPTION_CASES = [
 
 @pytest.mark.parametrize(("question_id", "text", "index", "expected"), KEY_POINT_CASES)
 def test_key_point_verdict(question_id, text, index, expected):
-    result = check_answer(text, question(question_id)).key_points[index]
-    assert result.verdict == expected, result.reason
+    assert_key_point_verdict(question_id, text, index, expected)
 
 
 @pytest.mark.parametrize(("question_id", "text", "label_words", "fires"), MISCONCEPTION_CASES)
 def test_misconception_fires_only_on_the_wrong_claim(question_id, text, label_words, fires):
-    q = question(question_id)
-    assert any(label_words in m.label for m in q.misconceptions), f"no misconception labelled {label_words!r}"
-    fired = [m.label for m in check_answer(text, q).misconceptions if label_words in m.label]
-    assert bool(fired) == fires, check_answer(text, q).misconceptions
+    assert_misconception_matches(question_id, text, label_words, fires)
 
 
 @pytest.mark.parametrize(
@@ -346,6 +337,6 @@ def test_a_keyword_ending_in_a_double_consonant_is_not_cut_to_a_shorter_word(key
 
 def test_telling_the_learner_not_to_say_a_claim_refutes_it():
     # The q21 reference answer warns "别说 PyTorch 已经处理了全屏蔽行": a warning, not the claim.
-    q = question("q21")
+    q = BANK["q21"]
     assert check_answer("别说 PyTorch 已经处理了全屏蔽行，要自己防。", q).misconceptions == []
     assert check_answer("PyTorch 已经处理了全屏蔽行，不用管。", q).misconceptions != []

@@ -5,19 +5,12 @@ statements (or refutations) that must stay quiet.
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
 
-from app.grading import check_answer
-from app.question_bank import BANK_DIR, Question, load_question_file
-
-
-@cache
-def question(question_id: str) -> Question:
-    # Loaded file by file so these cases depend only on the questions they test.
-    return load_question_file(BANK_DIR / f"{question_id}.yaml")
-
+from tests.utils.grading_bank import (
+    assert_key_point_verdict,
+    assert_misconception_matches,
+)
 
 # (question, answer text, key point index, expected verdict)
 KEY_POINT_CASES = [
@@ -66,13 +59,9 @@ MISCONCEPTION_CASES = [
 
 @pytest.mark.parametrize(("question_id", "text", "index", "expected"), KEY_POINT_CASES)
 def test_key_point_verdict(question_id, text, index, expected):
-    result = check_answer(text, question(question_id)).key_points[index]
-    assert result.verdict == expected, result.reason
+    assert_key_point_verdict(question_id, text, index, expected)
 
 
 @pytest.mark.parametrize(("question_id", "text", "label_words", "fires"), MISCONCEPTION_CASES)
 def test_misconception_fires_only_on_the_wrong_claim(question_id, text, label_words, fires):
-    q = question(question_id)
-    assert any(label_words in m.label for m in q.misconceptions), f"no misconception labelled {label_words!r}"
-    fired = [m.label for m in check_answer(text, q).misconceptions if label_words in m.label]
-    assert bool(fired) == fires, check_answer(text, q).misconceptions
+    assert_misconception_matches(question_id, text, label_words, fires)

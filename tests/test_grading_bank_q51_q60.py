@@ -5,21 +5,16 @@ mention a wrong claim only to refute it (contrast, negation) and must stay quiet
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
 
-from app.grading import check_answer
-from app.grading.calibration import load_calibration
-from app.question_bank import BANK_DIR, Question, load_question_file
+from tests.utils.grading_bank import (
+    assert_key_point_verdict,
+    assert_misconception_matches,
+    assert_reference_and_calibration_answers_quiet,
+    assert_wrong_calibration_answers_caught,
+)
 
 QUESTION_IDS = [f"q{n}" for n in range(51, 61)]
-
-
-@cache
-def question(question_id: str) -> Question:
-    # Loaded file by file so these cases depend only on the questions they test.
-    return load_question_file(BANK_DIR / f"{question_id}.yaml")
 
 
 # (question, answer text, key point index, expected verdict)
@@ -329,40 +324,19 @@ MISCONCEPTION_CASES = [
 
 @pytest.mark.parametrize(("question_id", "text", "index", "expected"), KEY_POINT_CASES)
 def test_key_point_verdict(question_id, text, index, expected):
-    result = check_answer(text, question(question_id)).key_points[index]
-    assert result.verdict == expected, result.reason
+    assert_key_point_verdict(question_id, text, index, expected)
 
 
 @pytest.mark.parametrize(("question_id", "text", "label_words", "fires"), MISCONCEPTION_CASES)
 def test_misconception_fires_only_on_the_wrong_claim(question_id, text, label_words, fires):
-    q = question(question_id)
-    assert any(label_words in m.label for m in q.misconceptions), f"no misconception labelled {label_words!r}"
-    fired = [m.label for m in check_answer(text, q).misconceptions if label_words in m.label]
-    assert bool(fired) == fires, check_answer(text, q).misconceptions
+    assert_misconception_matches(question_id, text, label_words, fires)
 
 
 @pytest.mark.parametrize("question_id", QUESTION_IDS)
 def test_reference_and_correct_calibration_answers_are_quiet_and_score_high(question_id):
-    q = question(question_id)
-    texts = [q.answer]
-    texts += [
-        a.text
-        for a in load_calibration({question_id: q}, question_id=question_id).answers
-        if a.kind in ("strong", "paraphrase")
-    ]
-    assert len(texts) == 6
-    for text in texts:
-        check = check_answer(text, q)
-        assert check.misconceptions == [], (text[:60], [m.words for m in check.misconceptions])
-        assert check.score >= 75, (text[:60], check.score)
+    assert_reference_and_calibration_answers_quiet(question_id, exactly=6)
 
 
 @pytest.mark.parametrize("question_id", QUESTION_IDS)
 def test_wrong_calibration_answers_are_caught(question_id):
-    q = question(question_id)
-    wrong = [a for a in load_calibration({question_id: q}, question_id=question_id).answers if a.kind == "wrong"]
-    assert len(wrong) == 2
-    for answer in wrong:
-        check = check_answer(answer.text, q)
-        assert len(check.misconceptions) >= 3, answer.text[:60]
-        assert check.score <= 25 and check.suggested_rating <= 2
+    assert_wrong_calibration_answers_caught(question_id, count=2, exact=True, fired=3)

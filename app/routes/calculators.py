@@ -23,9 +23,6 @@ from app.templating import is_htmx, templates
 
 router = APIRouter(tags=["calculators"])
 
-# Question pages show "相关计算器" from the id mapping in app/calculators/__init__.py (templates/question.html).
-templates.env.globals["calculators_for"] = calc.calculators_for_question
-
 
 def _count(name: str, description: str, *, example: int | None = None) -> Any:
     """An integer input with its bounds in the schema and the calculator's own wording when refused."""

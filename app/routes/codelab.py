@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.codelab import runner
-from app.codelab.exercises import exercises_for_question
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.question_bank import get_bank
 from app.routes.contract import CONFLICT, NOT_FOUND, _error, only_fields
@@ -29,8 +28,6 @@ from app.services import drill
 from app.templating import is_htmx, templates
 
 router = APIRouter(tags=["codelab"])
-# Other pages link to the lab: a question page to the exercises serving it, the drill to a due code card.
-templates.env.globals.update(code_exercises_for=exercises_for_question, code_exercise=svc.exercise_of_card)
 
 MAX_CODE = runner.MAX_CODE_CHARS
 RUN_FIELDS = ("code", "request_id")

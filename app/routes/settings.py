@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from app import scheduler as sched
-from app.cards import TRACK_NAMES
+from app.cards import TRACK_NAMES, TrackName
 from app.clock import study_tz
 from app.concurrency import cpu_heavy
 from app.deps import ClockDep, SessionDep, UserIdDep
@@ -28,7 +28,6 @@ SETTINGS_EXAMPLE = {
     "interview_date": "2026-12-15",
     "tracks": ["guide", "modern", "code"],
 }
-TrackName = Literal["guide", "modern", "code"]
 
 
 def _bad_retention(value: object) -> None:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from app.codelab import runner
 from app.codelab.answers import code_answer_run
-from app.codelab.exercises import Exercise, exercise_for_card, get_exercises, hidden_case_names
+from app.codelab.exercises import Exercise, get_exercises, hidden_case_names
 from app.models import CodeAttempt, CodeSolutionView, DrillCard
 from app.services import drill
 
@@ -503,11 +503,6 @@ def record_rating(
         source="drill",
         review_token=review_token,
     )
-
-
-def exercise_of_card(card_id: str) -> Exercise | None:
-    """The exercise behind a drill card id ("c01" …), for the drill page's code card."""
-    return exercise_for_card(card_id)
 
 
 # ---------------------------------------------------------------- code in a typed answer (mock interviews)

@@ -140,8 +140,8 @@ def get_settings(*, session: Session, user_id: int) -> DrillSettingsView:
     row = session.get(DrillSettings, user_id)
     if row is None:
         return DrillSettingsView(sched.DEFAULT_DESIRED_RETENTION, DEFAULT_NEW_PER_DAY, None)
-    tracks = tuple(t for t in cards.TRACKS if t in row.tracks) if row.tracks else cards.TRACKS
-    return DrillSettingsView(row.desired_retention, row.new_per_day, row.interview_date, tracks or cards.TRACKS)
+    tracks = tuple(t for t in cards.TRACKS if t in (row.tracks or ())) or cards.TRACKS  # none stored: every track
+    return DrillSettingsView(row.desired_retention, row.new_per_day, row.interview_date, tracks)
 
 
 def shown_value(value: object) -> str:

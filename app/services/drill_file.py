@@ -38,7 +38,7 @@ from pydantic import (
 )
 
 from app import scheduler as sched
-from app.cards import MAX_CARDS, MAX_FSRS_NUMBER, is_card_id
+from app.cards import MAX_CARDS, MAX_FSRS_NUMBER, TrackName, is_card_id
 from app.services import drill
 
 EXPORT_FORMAT = "transformer-prep/drill-export"
@@ -217,7 +217,7 @@ class SettingsIn(_Strict):
     new_per_day: Whole = Field(ge=0, le=drill.MAX_NEW_PER_DAY)
     interview_date: IsoDate | None = Field(ge=drill.MIN_INTERVIEW_DATE, le=drill.MAX_INTERVIEW_DATE)
     # Exports before the modern track have no `tracks` (every track is then scheduled).
-    tracks: list[Literal["guide", "modern", "code"]] | None = Field(default=None, min_length=1, max_length=3)
+    tracks: list[TrackName] | None = Field(default=None, min_length=1, max_length=3)
 
 
 class _CardState(_Strict):

@@ -1,4 +1,4 @@
-"""Checks the bank audit files (test_grading_bank_q01_q10.py, _q11_q20.py) run on each question of their range."""
+"""Checks the bank audit and probe files (tests/test_grading_bank_qNN_qMM.py) run on each question of their range."""
 
 from __future__ import annotations
 
@@ -80,3 +80,47 @@ def assert_calibration_targets(question_ids: Iterable[str]) -> None:
     assert summary.mean_score("minimal") <= MAX_MINIMAL_MEAN
     # every wrong-but-keywordy answer is caught by at least one misconception, so none is offered Good
     assert all(g.misconceptions and g.suggested_rating <= 2 for g in graded if g.answer.kind == "wrong")
+
+
+# ---------------------------------------------------------------- probe files (q21–q30, q31–q40, q41–q50, q51–q60)
+
+
+def assert_key_point_verdict(question_id: str, text: str, index: int, expected: str) -> None:
+    """A probe answer gets the expected verdict on one key point."""
+    result = check_answer(text, BANK[question_id]).key_points[index]
+    assert result.verdict == expected, result.reason
+
+
+def assert_misconception_matches(question_id: str, text: str, label_words: str, fires: bool) -> None:
+    """The misconception whose label contains `label_words` fires on `text` exactly when `fires`."""
+    question = BANK[question_id]
+    assert any(label_words in m.label for m in question.misconceptions), f"no misconception labelled {label_words!r}"
+    found = check_answer(text, question).misconceptions
+    assert any(label_words in m.label for m in found) == fires, found
+
+
+def assert_reference_and_calibration_answers_quiet(question_id: str, *, exactly: int | None = None) -> None:
+    """The reference and the calibration's strong and paraphrase answers fire no misconception and score ≥ 75
+    (`exactly`: how many texts there must be; otherwise at least 6)."""
+    question = BANK[question_id]
+    answers = load_calibration(BANK, question_id=question_id, include_bank_samples=False).answers
+    texts = [question.answer] + [a.text for a in answers if a.kind in ("strong", "paraphrase")]
+    assert len(texts) == exactly if exactly is not None else len(texts) >= 6
+    for text in texts:
+        check = check_answer(text, question)
+        assert check.misconceptions == [], (text[:60], [m.words for m in check.misconceptions])
+        assert check.score >= 75, (text[:60], check.score)
+
+
+def assert_wrong_calibration_answers_caught(
+    question_id: str, *, count: int, exact: bool = False, fired: int = 1
+) -> None:
+    """The question has at least (or, `exact`, exactly) `count` wrong-but-keywordy calibration answers; each fires
+    at least `fired` misconceptions, scores ≤ 25 and is offered at most Hard."""
+    answers = load_calibration(BANK, question_id=question_id, include_bank_samples=False).answers
+    wrong = [a for a in answers if a.kind == "wrong"]
+    assert len(wrong) == count if exact else len(wrong) >= count
+    for answer in wrong:
+        check = check_answer(answer.text, BANK[question_id])
+        assert len(check.misconceptions) >= fired, answer.text[:60]
+        assert check.score <= 25 and check.suggested_rating <= 2, (answer.text[:60], check.score)
