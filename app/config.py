@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     TORCH_WORKERS: int = Field(default=max(1, (os.cpu_count() or 2) - 1), ge=1, le=64)
     # torch's intra-op threads per run: workers × threads ≈ the cores (the model's matrices are small).
     TORCH_THREADS: int = Field(default=1, ge=1, le=64)
+    # Run the model in TORCH_WORKERS separate processes (true) rather than in the web server's threads (false, the
+    # suite's in-process clients): a run is mostly Python between tiny ops, and in-process it held the GIL that
+    # every other request needs (README, Performance: a drill grade while 4 clients hammer the visualizer).
+    MODEL_PROCESS: bool = True
     # The per-install secret (CSRF and review tokens). Empty: a file next to the SQLite database
     # (`data/transformer_prep.secret`), created with mode 0600 on first start; an in-memory database
     # gets a secret that lives as long as the process, like its data.

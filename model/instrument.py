@@ -17,9 +17,14 @@ from .transformer import ModelConfig, attention_scores, causal_mask, padding_mas
 KINDS = ("encoder", "decoder", "cross")
 
 
+def _rounded(t: Tensor) -> Tensor:
+    """Rounded to 6 decimals in float64: compact JSON, exact zeros stay 0.0."""
+    return t.double().round(decimals=6)
+
+
 def _floats(t: Tensor) -> list:
-    """Tensor -> nested lists of floats rounded to 6 decimals (compact JSON, exact zeros stay 0.0)."""
-    return t.double().round(decimals=6).tolist()
+    """Tensor -> nested lists of floats rounded to 6 decimals."""
+    return _rounded(t).tolist()
 
 
 def _check_selection(loaded: LoadedModel, kind: str, layer: int, head: int) -> None:
@@ -157,11 +162,15 @@ def focus_of(rec: Recording, kind: str, layer: int, head: int) -> dict:
     return _focus({"x": rec.layer_inputs[stack][layer]}, rec.attention[kind][layer], kind, layer, head)
 
 
-def to_trace(loaded: LoadedModel, rec: Recording, kind: str = "encoder", layer: int = 0, head: int = 0) -> dict:
-    """The recording as plain JSON-ready data: every attention matrix, and the focus head in full."""
-    _check_selection(loaded, kind, layer, head)
+def weight_arrays(rec: Recording) -> dict[str, list]:
+    """``attention[kind][layer]``: each layer's (heads, Tq, Tk) weights, rounded like ``to_trace``'s, as numpy
+    arrays that a JSON encoder writes without building a Python float per number (the JSON API)."""
+    return {k: [_rounded(r["weights"][0]).numpy() for r in rec.attention[k]] for k in KINDS}
+
+
+def summary(loaded: LoadedModel, rec: Recording) -> dict:
+    """What was run and what came out: the texts and every token, without the attention."""
     tok, cfg = loaded.tokenizer, rec.config
-    S, T = len(rec.src_ids), len(rec.tgt_ids)
     return {
         "task": rec.task,
         "text": rec.text,
@@ -169,12 +178,22 @@ def to_trace(loaded: LoadedModel, rec: Recording, kind: str = "encoder", layer: 
         "source_tokens": tok.source_tokens(rec.text, rec.task),
         "target_tokens": tok.ids_to_tokens(rec.tgt_ids),
         "output_tokens": tok.ids_to_tokens(rec.generated),
-        "output_probs": _floats(rec.probs),
-        "char_offset": 1,
         "d_model": cfg.d_model,
         "n_heads": cfg.n_heads,
         "d_k": cfg.d_k,
         "n_layers": {"encoder": cfg.n_encoder_layers, "decoder": cfg.n_decoder_layers},
+    }
+
+
+def to_trace(loaded: LoadedModel, rec: Recording, kind: str = "encoder", layer: int = 0, head: int = 0) -> dict:
+    """The recording as plain JSON-ready data: every attention matrix, and the focus head in full."""
+    _check_selection(loaded, kind, layer, head)
+    cfg = rec.config
+    S, T = len(rec.src_ids), len(rec.tgt_ids)
+    return {
+        **summary(loaded, rec),
+        "output_probs": _floats(rec.probs),
+        "char_offset": 1,
         "norm_first": cfg.norm_first,
         "positional_encoding": {"source": _floats(loaded.model.pe[:S]), "target": _floats(loaded.model.pe[:T])},
         "attention": {k: [_attention_entry(r) for r in rec.attention[k]] for k in KINDS},

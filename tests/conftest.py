@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 settings.STUDY_TIMEZONE = "UTC"
 # TestClient sends `Host: testserver`; the suite allows it here, the app's default does not.
 settings.ALLOWED_HOSTS = "localhost,127.0.0.1,[::1],testserver"
+# In-process tests run the model in their own thread (they swap checkpoints and patch model functions);
+# the live servers below, the browser tests and tests/test_model_worker.py use worker processes as in production.
+settings.MODEL_PROCESS = False
 
 
 @pytest.fixture(scope="session", autouse=True)

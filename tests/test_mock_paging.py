@@ -46,15 +46,17 @@ def test_the_list_api_pages_newest_first_with_the_total_in_a_header(client, sess
         assert client.get("/api/mock-sessions", params=params).status_code == 422
 
 
-def test_history_shows_fifty_sessions_a_page_with_links_between_pages(client, sessions) -> None:
+def test_history_shows_twenty_sessions_a_page_with_links_between_pages(client, sessions) -> None:
     def rows(html: str) -> list[int]:
         return [int(n) for n in re.findall(r'<tr class="status-\w+">\s*<td>(\d+)</td>', html)]
 
     first = client.get("/mock/history").text
-    assert rows(first) == sessions[:50] and "第 1 / 3 页 · 共 120 场" in first
+    assert rows(first) == sessions[:20] and "第 1 / 6 页 · 共 120 场" in first
     assert 'href="/mock/history?page=2" rel="next"' in first and 'rel="prev"' not in first
-    last = client.get("/mock/history", params={"page": 3}).text
-    assert rows(last) == sessions[100:] and 'href="/mock/history?page=2" rel="prev"' in last
+    third = client.get("/mock/history", params={"page": 3}).text
+    assert rows(third) == sessions[40:60] and 'href="/mock/history?page=4" rel="next"' in third
+    last = client.get("/mock/history", params={"page": 6}).text
+    assert rows(last) == sessions[100:] and 'href="/mock/history?page=5" rel="prev"' in last
     assert rows(client.get("/mock/history", params={"page": 99}).text) == sessions[100:]  # past the end: last page
     assert client.get("/mock/history", params={"page": 0}).status_code == 422
 

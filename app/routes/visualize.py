@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.demos import DEMOS, PE_MAX_D_MODEL, PE_MAX_LENGTH, RAW_TEXT_MAX
@@ -111,12 +111,13 @@ class AttentionRequest(BaseModel):
     head: int = Field(default=0, ge=0, le=63)
 
 
-@router.post("/api/attention", responses=UNAVAILABLE)
-def api_attention(body: AttentionRequest) -> dict:
+@router.post("/api/attention", response_model=dict, responses=UNAVAILABLE)
+def api_attention(body: AttentionRequest) -> Response:
     """Tokens, output, weights per attention type/layer/head, and scores + Q/K/V of the selected head."""
     svc = _service()
     try:
-        return svc.api_attention(text=body.text, task=body.task, kind=body.kind, layer=body.layer, head=body.head)
+        data = svc.api_attention(text=body.text, task=body.task, kind=body.kind, layer=body.layer, head=body.head)
+        return Response(svc.json_bytes(data), media_type="application/json")
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except FileNotFoundError:

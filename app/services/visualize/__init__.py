@@ -14,10 +14,11 @@ The names the routes and tests use are re-exported here.
 
 from __future__ import annotations
 
+from app.concurrency import freeze_long_lived
 from app.demos import PE_MAX_D_MODEL, PE_MAX_LENGTH, RAW_TEXT_MAX
 from app.services.questions import questions_for_demo
 from app.services.visualize import runs
-from app.services.visualize.api import api_attention, api_positional_encoding
+from app.services.visualize.api import api_attention, api_positional_encoding, json_bytes
 from app.services.visualize.common import (
     LINE_MIN_WEIGHT,
     TABLE_COLS,
@@ -109,6 +110,7 @@ __all__ = [
     "alignment_score",
     "alignment_table",
     "api_attention",
+    "json_bytes",
     "api_positional_encoding",
     "best_alignment",
     "build_page",
@@ -147,6 +149,9 @@ __all__ = [
     "view_scaling",
     "view_steps",
 ]
+
+# Importing this package imported torch and the model code: ≈ 200 000 objects that live as long as the server.
+freeze_long_lived()
 
 
 def clear_caches() -> None:

@@ -9,6 +9,9 @@ same key share one run.
 
 from __future__ import annotations
 
+import contextvars
+import heapq
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -21,6 +24,7 @@ import torch
 
 import model as bundled
 from app.config import settings
+from app.services.visualize import worker
 from model import decoding, instrument
 
 # The checkpoint to use; None = the shipped model/transformer.{safetensors,json}. Tests point it elsewhere.
@@ -37,9 +41,8 @@ TORCH_WORKERS = settings.TORCH_WORKERS
 # sentence share one run and count once.
 QUEUE_LIMIT = 32
 RETRY_AFTER_SECONDS = 2
-_torch_slots = threading.BoundedSemaphore(TORCH_WORKERS)
-_queue_lock = threading.Lock()
-_waiting = 0
+PAGE, API = 0, 1  # who waits for a slot: a learner's page first, then JSON API callers, first come first served
+_caller: contextvars.ContextVar[int] = contextvars.ContextVar("model_run_caller", default=PAGE)
 _threads_set = False
 
 
@@ -47,34 +50,73 @@ class ModelBusy(RuntimeError):
     """Every torch slot is taken and QUEUE_LIMIT runs already wait: try again shortly."""
 
 
+class _Slots:
+    """TORCH_WORKERS slots for model runs. A free slot goes to the waiting page request that came first, then
+    to the API request that came first: scripts hammering /api/attention never make the visualizer a learner
+    is looking at wait behind their queue (it waits for at most the runs already going)."""
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiting: list[tuple[int, int]] = []  # heap of (priority, ticket)
+        self._tickets = itertools.count()
+        self._cond = threading.Condition()
+
+    def acquire(self, priority: int = PAGE, blocking: bool = True) -> bool:
+        with self._cond:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return True
+            if not blocking:
+                return False
+            if len(self._waiting) >= QUEUE_LIMIT:
+                raise ModelBusy(f"{len(self._waiting)} model runs are already waiting for a slot")
+            me = (priority, next(self._tickets))
+            heapq.heappush(self._waiting, me)
+            self._cond.wait_for(lambda: self._free > 0 and self._waiting[0] == me)
+            heapq.heappop(self._waiting)
+            self._free -= 1
+            self._cond.notify_all()  # the next in line may have a slot too
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._free += 1
+            self._cond.notify_all()
+
+
+_torch_slots = _Slots(TORCH_WORKERS)
+_threads_lock = threading.Lock()
+
+
 def use_torch_threads() -> None:
     """One intra-op thread per run (TORCH_THREADS): this model's matrices are 128 wide, so a second thread saves
     nothing when idle and, when the cores are busy, makes each op wait for a thread that is not scheduled
-    (README, Performance: 1 vs 2 threads idle and with 2 busy processes). Parallelism comes from TORCH_WORKERS."""
+    (README, Performance: 1 vs 2 threads idle and with 2 busy processes). Parallelism comes from TORCH_WORKERS.
+    (In-process runs only: worker processes set their own.)"""
     global _threads_set
-    with _queue_lock:
+    with _threads_lock:
         if not _threads_set:
             torch.set_num_threads(settings.TORCH_THREADS)
             _threads_set = True
 
 
 @contextmanager
+def as_api_caller() -> Iterator[None]:
+    """Model runs started inside wait behind any page's (see _Slots)."""
+    token = _caller.set(API)
+    try:
+        yield
+    finally:
+        _caller.reset(token)
+
+
+@contextmanager
 def torch_slot() -> Iterator[None]:
     """Hold one of the TORCH_WORKERS slots while running the model (the route's threadpool thread waits here);
     raise ModelBusy at once when QUEUE_LIMIT runs are already waiting."""
-    global _waiting
     if not _threads_set:
         use_torch_threads()
-    if not _torch_slots.acquire(blocking=False):
-        with _queue_lock:
-            if _waiting >= QUEUE_LIMIT:
-                raise ModelBusy(f"{_waiting} model runs are already waiting for a slot")
-            _waiting += 1
-        try:
-            _torch_slots.acquire()
-        finally:
-            with _queue_lock:
-                _waiting -= 1
+    _torch_slots.acquire(_caller.get())
     try:
         yield
     finally:
@@ -173,10 +215,10 @@ def plain_bytes(value: Any) -> int:
 # recent sentences. Every cache is bounded by bytes, so a tour of every view at 64 characters stays within
 # ≈ 100 MB of cached results whatever the number of sentences (the process idles at ≈ 315 MB with torch and
 # the model loaded; issue 15 asks ≤ 500 MB after a tour of every view).
-RUN_CACHE = LRU(256, max_bytes=48 * 2**20, size_of=lambda rec: rec.nbytes)
-TRACE_CACHE = LRU(64, max_bytes=24 * 2**20, size_of=_trace_bytes)
-BATCH_CACHE = LRU(16, max_bytes=8 * 2**20, size_of=plain_bytes)
-STEPS_CACHE = LRU(32, max_bytes=24 * 2**20, size_of=plain_bytes)
+RUN_CACHE = LRU(256, max_bytes=32 * 2**20, size_of=lambda rec: rec.nbytes)
+TRACE_CACHE = LRU(64, max_bytes=12 * 2**20, size_of=_trace_bytes)
+BATCH_CACHE = LRU(16, max_bytes=4 * 2**20, size_of=plain_bytes)
+STEPS_CACHE = LRU(32, max_bytes=12 * 2**20, size_of=plain_bytes)
 TIMING_CACHE = LRU(8)
 
 
@@ -185,8 +227,12 @@ def _model_key(loaded: bundled.LoadedModel) -> str:
 
 
 def _in_slot(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``run(*args, **kwargs)`` in a model worker process (``worker.call``), holding a torch slot meanwhile."""
     with torch_slot():
-        return run(*args, **kwargs)
+        try:
+            return worker.call(run, *args, **kwargs)
+        except worker.WorkerLost as exc:
+            raise ModelBusy(str(exc)) from exc
 
 
 def get_recording(*, text: str, task: str) -> instrument.Recording:
