@@ -19,7 +19,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
-from app.config import settings
+from app.config import GZIP_LEVEL, GZIP_MIN_BYTES, settings
 from app.csrf import SameOriginMiddleware, require_form_token
 from app.db import engine, run_migrations
 from app.limits import BodySizeLimitMiddleware
@@ -140,10 +140,8 @@ def create_app() -> FastAPI:
     application.add_middleware(SecurityHeadersMiddleware)
     # Outermost: compresses what the inner layers produced (the masks view's 618 KB of SVG is 38 KB gzipped), so
     # no middleware ever sees a compressed body; streamed responses (exports) are compressed chunk by chunk.
-    # Level 1, not Starlette's 9: a 265 KB /api/attention answer takes 3.2 ms of CPU at 1 against 49 ms at 9, for
-    # 93 KB against 79 KB (masks view: 44 KB against 33 KB); on loopback the bytes hardly matter, and on two cores
-    # those 49 ms were taken from every other request (README, Performance).
-    application.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
+    # Answers already compressed (/api/attention's) pass through.
+    application.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     application.mount("/static", VersionedStaticFiles(directory=str(STATIC_DIR)), name="static")
     application.include_router(router)
     application.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

@@ -174,3 +174,16 @@ def test_the_long_lived_objects_are_frozen_once_torch_is_in() -> None:
     probe = "import gc, app.services.visualize; print(gc.get_freeze_count())"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert int(out.stdout) > 50_000
+
+
+def test_the_api_answer_is_compressed_once_and_only_for_clients_that_accept_it(client) -> None:
+    body = {"text": "压缩 gzip", "kind": "decoder", "layer": 1, "head": 1}
+    svc.clear_caches()
+    gz = client.post("/api/attention", json=body, headers={"Accept-Encoding": "gzip"})
+    plain = client.post("/api/attention", json={**body, "head": 0}, headers={"Accept-Encoding": "identity"})
+    assert gz.status_code == plain.status_code == 200
+    assert gz.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert "Accept-Encoding" in gz.headers["vary"] and "Accept-Encoding" in plain.headers["vary"]
+    assert len(gz.content) > 1024  # httpx decompressed it once: the middleware did not compress it again
+    assert gz.json()["attention"] == plain.json()["attention"] and gz.json()["selected"]["head"] == 1
+    assert (svc.API_RUNS.misses, svc.API_RUNS.hits) == (1, 1)  # the second head re-encoded the same run

@@ -118,10 +118,11 @@ def test_timing_stops_at_the_run_limit_when_the_budget_allows_more(monkeypatch) 
 
 
 def test_a_full_queue_answers_503_with_retry_after(client, monkeypatch) -> None:
-    """Every slot taken and QUEUE_LIMIT runs waiting: a new sentence is refused at once, a cached one still served."""
+    """Every slot taken and QUEUE_LIMIT runs waiting: a new sentence is refused at once; one a page already ran
+    is still served, to the page and to the API."""
     monkeypatch.setattr(svc.runs, "QUEUE_LIMIT", 0)
     svc.clear_caches()
-    assert client.post("/api/attention", json={"text": "已缓存"}).status_code == 200
+    assert client.get("/visualize/attention", params={"text": "已缓存"}).status_code == 200
     held = [svc.runs._torch_slots.acquire(blocking=False) for _ in range(svc.TORCH_WORKERS)]
     try:
         assert all(held)

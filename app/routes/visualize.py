@@ -112,12 +112,16 @@ class AttentionRequest(BaseModel):
 
 
 @router.post("/api/attention", response_model=dict, responses=UNAVAILABLE)
-def api_attention(body: AttentionRequest) -> Response:
+def api_attention(request: Request, body: AttentionRequest) -> Response:
     """Tokens, output, weights per attention type/layer/head, and scores + Q/K/V of the selected head."""
     svc = _service()
+    gzip_ok = "gzip" in request.headers.get("accept-encoding", "")  # as GZipMiddleware decides
     try:
-        data = svc.api_attention(text=body.text, task=body.task, kind=body.kind, layer=body.layer, head=body.head)
-        return Response(svc.json_bytes(data), media_type="application/json")
+        content, gzipped = svc.api_attention(
+            text=body.text, task=body.task, kind=body.kind, layer=body.layer, head=body.head, gzip_ok=gzip_ok
+        )
+        headers = {"Vary": "Accept-Encoding"} | ({"Content-Encoding": "gzip"} if gzipped else {})
+        return Response(content, media_type="application/json", headers=headers)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except FileNotFoundError:

@@ -178,6 +178,15 @@ class LRU:
         pending.set_result(value)
         return value
 
+    def peek(self, key: tuple) -> Any | None:
+        """The cached value for ``key``, or None; never computes."""
+        with self._lock:
+            if key not in self._data:
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return self._data[key]
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
@@ -241,6 +250,11 @@ def get_recording(*, text: str, task: str) -> instrument.Recording:
     return RUN_CACHE.get_or_compute(
         (_model_key(loaded), text, task), lambda: _in_slot(instrument.record, loaded, text, task)
     )
+
+
+def cached_recording(*, text: str, task: str) -> instrument.Recording | None:
+    """The run ``get_recording`` would return, if it is cached; None otherwise (nothing runs)."""
+    return RUN_CACHE.peek((_model_key(loaded_model()), text, task))
 
 
 def get_trace(*, text: str, task: str) -> dict:
