@@ -10,6 +10,7 @@ waits (the import's objects are freed by reference counting anyway) and the GIL 
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import sys
 import threading
@@ -59,3 +60,22 @@ def freeze_long_lived() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+TRIM_EVERY_BYTES = 8 * 2**20
+_freed = 0
+_libc_trim = getattr(ctypes.CDLL(None), "malloc_trim", None) if sys.platform.startswith("linux") else None
+
+
+def freed_memory(nbytes: int) -> None:
+    """Note that ≈ ``nbytes`` were just dropped (a cache evicted them); every TRIM_EVERY_BYTES, hand the C heap's
+    free pages back to the system (glibc's ``malloc_trim``, ≈ 0.1 ms), which glibc otherwise keeps for reuse:
+    a server that once cached many big runs would keep their memory for good."""
+    global _freed
+    with _lock:
+        _freed += nbytes
+        if _freed < TRIM_EVERY_BYTES:
+            return
+        _freed = 0
+    if _libc_trim is not None:
+        _libc_trim(0)

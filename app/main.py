@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +18,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
+from app import model_worker
 from app.config import GZIP_LEVEL, GZIP_MIN_BYTES, settings
 from app.csrf import SameOriginMiddleware, require_form_token
 from app.db import engine, run_migrations
@@ -44,6 +44,7 @@ def warm_up_model() -> None:
     """In the background, once the server is up: import the visualizer (torch, ≈ 1.5 s), load the model and
     compute every view of the default sentence, so /healthz answers at once and the first visitor of
     /visualize finds the example ready (its runs go through the same torch slots and caches as requests)."""
+    model_worker.prestart()  # their torch imports overlap the one below
     from app.services import visualize
 
     try:
@@ -77,8 +78,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     from app.codelab import runner
 
     runner.shutdown()  # the lab's idle sandbox workers
-    if model_workers := sys.modules.get("app.services.visualize.worker"):  # started only if the model ever ran
-        model_workers.shutdown()
+    model_worker.shutdown()
 
 
 def _wants_json(request: Request) -> bool:

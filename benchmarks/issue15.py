@@ -255,9 +255,9 @@ def pss_mb(pid: int) -> float:
     return float("nan")
 
 
-def model_workers(server_pid: int) -> list[int]:
-    """The server's model worker processes (app.services.visualize.worker), not the code lab's sandbox."""
-    found = []
+def _children() -> dict[int, list[tuple[int, bytes]]]:
+    """parent pid -> [(pid, command line)] for every process visible now."""
+    found: dict[int, list[tuple[int, bytes]]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -265,18 +265,40 @@ def model_workers(server_pid: int) -> list[int]:
                 command = (entry / "cmdline").read_bytes()
             except (OSError, IndexError, ValueError):
                 continue
-            if parent == server_pid and b"serve_stdio" in command:
-                found.append(int(entry.name))
+            found.setdefault(parent, []).append((int(entry.name), command))
+    return found
+
+
+def model_workers(server_pid: int) -> list[int]:
+    """The server's model worker processes (app.model_worker)."""
+    return [pid for pid, command in _children().get(server_pid, []) if b"serve_stdio" in command]
+
+
+def other_descendants(server_pid: int) -> list[int]:
+    """Every other process the server started, and theirs (the code lab's sandbox server and its workers)."""
+    tree, workers, found = _children(), set(model_workers(server_pid)), []
+    stack = [pid for pid, _ in tree.get(server_pid, []) if pid not in workers]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack += [child for child, _ in tree.get(pid, [])]
     return found
 
 
 def memory_line(server_pid: int) -> tuple[str, float]:
-    """RSS of the server and of each model worker, and their PSS total (the verdict's figure)."""
+    """RSS of the server and of each model worker, and their PSS total (the verdict's figure); and, apart, the
+    PSS of what else the server started (the code lab's sandbox runner, started at start-up)."""
     pids = [server_pid, *model_workers(server_pid)]
     rss = [rss_mb(pid) for pid in pids]
     pss = sum(pss_mb(pid) for pid in pids)
+    others = other_descendants(server_pid)
+    lab = sum(pss_mb(pid) for pid in others)
     parts = " + ".join(f"{r:.0f}" for r in rss)
-    return f"RSS {parts} MB (server + {len(pids) - 1} model worker(s)) = {sum(rss):.0f} MB; PSS total {pss:.0f} MB", pss
+    return (
+        f"RSS {parts} MB (server + {len(pids) - 1} model worker(s)) = {sum(rss):.0f} MB; PSS total {pss:.0f} MB "
+        f"(+ {lab:.0f} MB PSS in {len(others)} other process(es) it started: the code lab's runner)",
+        pss,
+    )
 
 
 # ------------------------------------------------------------------------------------------ sections

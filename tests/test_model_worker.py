@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from app import model_worker as worker
 from app.config import settings
 from app.services import visualize as svc
-from app.services.visualize import runs, worker
+from app.services.visualize import runs
 from model import instrument
 from tests.utils.visualize_model import visualizer_model, write_tiny_checkpoint
 

@@ -23,8 +23,9 @@ from typing import Any
 import torch
 
 import model as bundled
+from app import model_worker as worker
+from app.concurrency import freed_memory
 from app.config import settings
-from app.services.visualize import worker
 from model import decoding, instrument
 
 # The checkpoint to use; None = the shipped model/transformer.{safetensors,json}. Tests point it elsewhere.
@@ -164,6 +165,7 @@ class LRU:
             pending.set_exception(exc)
             raise
         size = self.size_of(value) if self.size_of is not None else 0
+        evicted = 0
         with self._lock:
             self._data[key] = value
             self._sizes[key] = size
@@ -173,9 +175,12 @@ class LRU:
                 self.max_bytes is not None and self.nbytes > self.max_bytes and len(self._data) > 1
             ):
                 old, _ = self._data.popitem(last=False)
+                evicted += self._sizes[old]
                 self.nbytes -= self._sizes.pop(old)
             del self._pending[key]
         pending.set_result(value)
+        if evicted:
+            freed_memory(evicted)
         return value
 
     def peek(self, key: tuple) -> Any | None:
