@@ -26,9 +26,10 @@ class Settings(BaseSettings):
     STUDY_TIMEZONE: str = "Asia/Shanghai"
     # Run the bundled model once in the background at start-up (the suite's in-process clients skip it).
     WARM_UP_MODEL: bool = True
-    # Model runs (visualizer) allowed at once; more visitors queue for a slot instead of thrashing the CPU. One core
-    # is left to the rest of the app (cores - 1, at least 1): on 2 cores a drill grade while 4 visitors hammer the
-    # visualizer took p50 40–55 ms with 1 worker against 75–88 ms with 2 (benchmarks/issue15.py, README).
+    # Model worker processes (visualizer runs at once); more visitors queue for one instead of thrashing the CPU.
+    # One core is left to the rest of the app (cores - 1, at least 1): on 2 cores, a drill grade + next card while
+    # 4 clients hammer /api/attention took p95 18-20 ms with 1 worker against 27-29 ms with 2 (which answered
+    # 40% more attention requests meanwhile; benchmarks/issue15.py's load, README Performance).
     TORCH_WORKERS: int = Field(default=max(1, (os.cpu_count() or 2) - 1), ge=1, le=64)
     # torch's intra-op threads per run: workers × threads ≈ the cores (the model's matrices are small).
     TORCH_THREADS: int = Field(default=1, ge=1, le=64)

@@ -2,9 +2,10 @@
 
 One instrumented run per (text, task) is kept as compact tensors (``instrument.Recording``) in a cache bounded by
 bytes, and converted to the plain data the views read per view, so switching views, layers or heads re-renders
-without re-running the model. Every run holds one of ``TORCH_WORKERS`` slots (visitors beyond that queue instead
-of thrashing two cores; beyond QUEUE_LIMIT waiting runs they are told to retry) and concurrent requests for the
-same key share one run.
+without re-running the model. Every run holds one of ``TORCH_WORKERS`` slots while a model worker process
+(``app.model_worker``) computes it (visitors beyond that queue, pages before API callers, instead of thrashing two
+cores; beyond QUEUE_LIMIT waiting runs they are told to retry) and concurrent requests for the same key share
+one run.
 """
 
 from __future__ import annotations
