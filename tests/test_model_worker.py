@@ -109,7 +109,7 @@ def test_a_worker_that_dies_mid_run_costs_that_run_only(in_workers, tiny) -> Non
     worker.call(sum, [1])
     before = set(worker.worker_pids())
     with pytest.raises(runs.ModelBusy, match="worker process stopped"):
-        runs._in_slot(os._exit, 3)  # the worker process ends without answering
+        runs.run_in_slot(os._exit, 3)  # the worker process ends without answering
     loaded = runs.bundled.load_model(tiny)
     assert worker.call(instrument.record, loaded, "again", task="copy").text == "again"
     assert not before & set(worker.worker_pids()), "a new worker process took over"

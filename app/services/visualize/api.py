@@ -11,11 +11,11 @@ from app.config import GZIP_LEVEL, GZIP_MIN_BYTES
 from app.demos import PE_MAX_D_MODEL, PE_MAX_LENGTH
 from app.services.visualize.runs import (
     LRU,
-    _in_slot,
     as_api_caller,
     cached_recording,
     loaded_model,
     model_shape,
+    run_in_slot,
 )
 from app.services.visualize.state import KINDS, check_text
 from model import instrument
@@ -52,7 +52,7 @@ def api_attention(
     if ran is not None:
         return _encoded(loaded, ran, kind, layer, head, gzip_ok)
     with as_api_caller():  # a learner's page gets the next free torch slot first
-        return _in_slot(attention_answer, loaded, cleaned, task, kind, layer, head, gzip_ok)
+        return run_in_slot(attention_answer, loaded, cleaned, task, kind, layer, head, gzip_ok)
 
 
 # The API's runs, kept where they ran (a model worker): asking again for another head or layer of a sentence

@@ -241,7 +241,7 @@ def _model_key(loaded: bundled.LoadedModel) -> str:
     return str(loaded.path)
 
 
-def _in_slot(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def run_in_slot(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``run(*args, **kwargs)`` in a model worker process (``worker.call``), holding a torch slot meanwhile."""
     with torch_slot():
         try:
@@ -254,7 +254,7 @@ def get_recording(*, text: str, task: str) -> instrument.Recording:
     """One instrumented model run (encode, greedy decode capturing every attention) for a validated text, cached."""
     loaded = loaded_model()
     return RUN_CACHE.get_or_compute(
-        (_model_key(loaded), text, task), lambda: _in_slot(instrument.record, loaded, text, task)
+        (_model_key(loaded), text, task), lambda: run_in_slot(instrument.record, loaded, text, task)
     )
 
 
@@ -289,7 +289,7 @@ def get_batch(*, texts: tuple[str, ...], task: str, layer: int, head: int) -> di
     loaded = loaded_model()
     key = (_model_key(loaded), texts, task, layer, head)
     return BATCH_CACHE.get_or_compute(
-        key, lambda: _in_slot(instrument.trace_batch, loaded, list(texts), task, layer, head)
+        key, lambda: run_in_slot(instrument.trace_batch, loaded, list(texts), task, layer, head)
     )
 
 
@@ -313,7 +313,7 @@ def get_steps(*, text: str, task: str, steps: int, head: int) -> dict:
     loaded = loaded_model()
     key = (_model_key(loaded), text, task, steps, head)
     return STEPS_CACHE.get_or_compute(
-        key, lambda: _in_slot(decoding.incremental_steps, loaded, text, task, steps=steps, head=head)
+        key, lambda: run_in_slot(decoding.incremental_steps, loaded, text, task, steps=steps, head=head)
     )
 
 

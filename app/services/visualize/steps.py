@@ -20,7 +20,7 @@ from app.services.visualize.common import (
     matrix_view,
     softmax_masked,
 )
-from app.services.visualize.runs import _in_slot
+from app.services.visualize.runs import run_in_slot
 from app.services.visualize.state import State
 
 
@@ -279,7 +279,7 @@ def scaling_experiment(seed: int = 0, samples: int = 4000, n_keys: int = 16) -> 
     key = (seed, samples, n_keys)
     with _experiment_lock:
         if key not in _experiment:
-            _experiment[key] = _in_slot(_scaling_experiment_uncached, seed, samples, n_keys)
+            _experiment[key] = run_in_slot(_scaling_experiment_uncached, seed, samples, n_keys)
         return _experiment[key]
 
 
