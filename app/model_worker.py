@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import model as bundled
-from app.config import settings
+from app.config import ROOT, settings
 
 _HEADER = struct.Struct("!Q")  # the byte length of the pickle that follows
 
@@ -54,7 +54,7 @@ def _send(stream: IO[bytes], obj: Any) -> None:
     stream.flush()
 
 
-def _receive(stream: IO[bytes]) -> Any:
+def _receive_bytes(stream: IO[bytes]) -> bytes:
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         raise EOFError("the other side closed the pipe")
@@ -62,7 +62,11 @@ def _receive(stream: IO[bytes]) -> Any:
     data = stream.read(size)
     if len(data) < size:
         raise EOFError("the other side closed the pipe mid-message")
-    return pickle.loads(data)  # noqa: S301 (only between this server and the worker processes it started)
+    return data
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    return pickle.loads(_receive_bytes(stream))  # noqa: S301 (only between this server and the workers it started)
 
 
 class _Worker:
@@ -75,7 +79,7 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
-            cwd=Path(__file__).resolve().parents[3],  # the project root: `app` and `model` importable
+            cwd=ROOT,  # the project root: `app` and `model` importable even without an installed package
         )
 
     def run(self, request: tuple) -> Any:
@@ -90,7 +94,7 @@ class _Worker:
             raise payload
         import torch  # here, not at the top: the server starts its workers before it imports torch itself
 
-        return _map_arrays(payload, torch.from_numpy, {})
+        return _map_arrays(payload, lambda v: isinstance(v, _Wired), lambda w: torch.from_numpy(w.array), {})
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -137,28 +141,33 @@ def _give_back(used: _Worker) -> None:
     used.stop()
 
 
-def _is_array(value: Any) -> bool:
-    """A tensor or a numpy array (a module not imported yet has no instances: start-up imports neither)."""
-    torch, numpy = sys.modules.get("torch"), sys.modules.get("numpy")
-    return (torch is not None and isinstance(value, torch.Tensor)) or (
-        numpy is not None and isinstance(value, numpy.ndarray)
-    )
+@dataclass(frozen=True)
+class _Wired:
+    """A tensor on its way back: its numpy view (the worker side) or copy (this side). Only these become tensors
+    again, so a result's own numpy arrays stay arrays."""
+
+    array: Any
 
 
-def _map_arrays(value: Any, convert: Callable[[Any], Any], seen: dict[int, Any]) -> Any:
-    """``value`` with every tensor (or numpy array) inside dicts, lists, tuples and dataclasses ``convert``ed; an
+def _is_tensor(value: Any) -> bool:
+    torch = sys.modules.get("torch")  # not imported yet: no tensor exists (the server starts its workers first)
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _map_arrays(value: Any, match: Callable[[Any], bool], convert: Callable[[Any], Any], seen: dict[int, Any]) -> Any:
+    """``value`` with every object that ``match``es, inside dicts, lists, tuples and dataclasses, ``convert``ed; an
     object met twice is converted once, so pickle sends it once and the other side shares it again."""
-    if _is_array(value):
+    if match(value):
         if id(value) not in seen:
             seen[id(value)] = convert(value)
         return seen[id(value)]
     if isinstance(value, dict):
-        return {key: _map_arrays(item, convert, seen) for key, item in value.items()}
+        return {key: _map_arrays(item, match, convert, seen) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_map_arrays(item, convert, seen) for item in value)
+        return type(value)(_map_arrays(item, match, convert, seen) for item in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = [f.name for f in dataclasses.fields(value) if f.init]
-        changed = {name: _map_arrays(getattr(value, name), convert, seen) for name in fields}
+        changed = {name: _map_arrays(getattr(value, name), match, convert, seen) for name in fields}
         return dataclasses.replace(value, **changed)
     return value
 
@@ -233,15 +242,16 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
 
     while True:
         try:
-            run, args, kwargs = _receive(requests)
+            request = _receive_bytes(requests)
         except EOFError:
             return
         try:
+            run, args, kwargs = pickle.loads(request)  # noqa: S301 (from the server that started this process)
             result = run(*map(loaded, args), **{name: loaded(value) for name, value in kwargs.items()})
-            answer: tuple = (True, _map_arrays(result, lambda t: t.numpy(), {}))
+            answer: tuple = (True, _map_arrays(result, _is_tensor, lambda t: _Wired(t.detach().numpy()), {}))
         except Exception as exc:  # the caller re-raises it (ValueError for bad text, FileNotFoundError, ...)
             try:
-                pickle.dumps(exc)
+                pickle.loads(pickle.dumps(exc))  # noqa: S301 (our own exception) — it must survive the trip
                 answer = (False, exc)
             except Exception:
                 answer = (False, RuntimeError(f"{type(exc).__name__}: {exc}"))

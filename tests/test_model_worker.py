@@ -19,6 +19,7 @@ from app.config import settings
 from app.services import visualize as svc
 from app.services.visualize import runs
 from model import instrument
+from tests.utils import worker_probes as probes
 from tests.utils.visualize_model import visualizer_model, write_tiny_checkpoint
 
 
@@ -188,3 +189,29 @@ def test_the_api_answer_is_compressed_once_and_only_for_clients_that_accept_it(c
     assert len(gz.content) > 1024  # httpx decompressed it once: the middleware did not compress it again
     assert gz.json()["attention"] == plain.json()["attention"] and gz.json()["selected"]["head"] == 1
     assert (svc.API_RUNS.misses, svc.API_RUNS.hits) == (1, 1)  # the second head re-encoded the same run
+
+
+def test_tensors_come_back_as_tensors_and_arrays_as_arrays(in_workers) -> None:
+    import numpy as np
+
+    got = worker.call(probes.tensor_and_array)
+    assert isinstance(got["tensor"], torch.Tensor) and got["tensor"].tolist() == [0, 1, 2]
+    assert isinstance(got["array"], np.ndarray) and got["array"].tolist() == [0, 1, 2]
+
+
+def test_an_exception_that_cannot_travel_arrives_as_a_runtime_error_naming_it(in_workers) -> None:
+    with pytest.raises(RuntimeError, match="NeedsTwo: 1/2"):
+        worker.call(probes.raise_needs_two)
+    assert worker.call(sum, [4, 5]) == 9  # and the worker is still there
+
+
+def test_a_request_the_worker_cannot_read_is_an_error_not_a_dead_worker(in_workers) -> None:
+    worker.call(sum, [1])
+    before = worker.worker_pids()
+    with pytest.raises(ModuleNotFoundError):
+        worker.call(_only_here)  # pytest imports this module under a name the worker cannot import
+    assert worker.worker_pids() == before and worker.call(sum, [1, 1]) == 2
+
+
+def _only_here() -> None:
+    pass
