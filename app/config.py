@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     DEFAULT_USER_NAME: str = "学习者"
     # The learner's time zone: where "today" ends (new-card allowance, interview day, charts). IANA name.
     STUDY_TIMEZONE: str = "Asia/Shanghai"
-    # Run the bundled model once in the background at start-up (the suite's in-process clients skip it).
+    # Warm-ups in the background: the bundled model at start-up, the code lab's runner when a page that can run
+    # code is first shown (the suite's in-process clients skip both; their runs start things on demand).
     WARM_UP_MODEL: bool = True
     # Model worker processes (visualizer runs at once); more visitors queue for one instead of thrashing the CPU.
     # One core is left to the rest of the app (cores - 1, at least 1): on 2 cores, a drill grade + next card while

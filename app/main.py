@@ -54,15 +54,6 @@ def warm_up_model() -> None:
         return
 
 
-def warm_up_code_runner() -> None:
-    """Start the hand-coding lab's sandboxed workers (each imports torch, seconds of CPU) so the learner's
-    first run does not wait for them; nothing when the runner is off (CODE_RUNNER=off, not on loopback)."""
-    from app.codelab import runner
-
-    if runner.runner_status()[0]:
-        runner.warm_up()
-
-
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     get_bank()  # a malformed question file stops start-up here, naming the file and field
@@ -70,10 +61,10 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     install_secret()  # created on first start (or a damaged file stops start-up, naming it)
     if settings.WARM_UP_MODEL:
         # Started by the event loop's next turn, after uvicorn has bound its socket: /healthz answers at once
-        # while these import torch (≈ 1.5 s of CPU each) instead of start-up waiting for them.
-        for target in (warm_up_model, warm_up_code_runner):
-            thread = threading.Thread(target=target, name=target.__name__.replace("_", "-"), daemon=True)
-            asyncio.get_running_loop().call_soon(thread.start)
+        # while it imports torch (≈ 1.5 s of CPU) instead of start-up waiting. (The code lab's runner starts when
+        # a page that can run code is first shown: app.codelab.runner.wake.)
+        thread = threading.Thread(target=warm_up_model, name="warm-up-model", daemon=True)
+        asyncio.get_running_loop().call_soon(thread.start)
     yield
     from app.codelab import runner
 

@@ -204,6 +204,7 @@ def new_request_id() -> str:
 
 @router.get("/code", response_class=HTMLResponse, include_in_schema=False)
 def code_list_page(request: Request, session: SessionDep, user_id: UserIdDep, clock: ClockDep) -> HTMLResponse:
+    runner.wake()  # warm by the time the learner presses Run
     now = clock.now()
     progress = svc.progress(session=session, user_id=user_id)
     rows = [
@@ -234,6 +235,7 @@ def code_list_page(request: Request, session: SessionDep, user_id: UserIdDep, cl
 @router.get("/code/{slug}", response_class=HTMLResponse, include_in_schema=False)
 def code_page(request: Request, slug: str, session: SessionDep, user_id: UserIdDep, clock: ClockDep) -> HTMLResponse:
     exercise = _exercise_or_404(slug)
+    runner.wake()
     context = _page_context(session=session, user_id=user_id, now=clock.now(), exercise=exercise)
     return templates.TemplateResponse(request, "code_exercise.html", context)
 

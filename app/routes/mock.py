@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from app import mock_report as rules
+from app.codelab import runner
 from app.csrf import may_start_clock_on_get
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.grading import VERDICTS
@@ -439,6 +440,7 @@ def _session_page(request: Request, session, user_id: int, mock, now, error=None
 @router.get("/mock/{mock_id}", response_class=HTMLResponse, include_in_schema=False)
 def session_page(request: Request, mock_id: str, session: SessionDep, clock: ClockDep, user_id: UserIdDep) -> Response:
     mock = _load(session, user_id, mock_id)
+    runner.wake()  # code answers (q21, q22, …) are run when submitted
     return _session_page(request, session, user_id, mock, clock.now())
 
 
