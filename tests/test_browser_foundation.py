@@ -17,6 +17,9 @@ def test_browse_filter_open_and_reveal(live_server, page):
 
     page.click("a[href='/questions']")
     page.wait_for_selector("#question-list")
+    # The list is in the HTML before the deferred htmx script has run: wait for the page's load event, or on a
+    # busy machine the change below can fire before htmx listens for it (seen once in CI: 30 s timeout).
+    page.wait_for_load_state("load")
     page.select_option("select[name=category]", "implementation")
     # htmx replaces the list without a full reload: the filter form stays the same element.
     page.wait_for_function("document.querySelectorAll('#question-list li').length === 4")
