@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,18 @@ def test_a_request_the_worker_cannot_read_is_an_error_not_a_dead_worker(in_worke
 
 def _only_here() -> None:
     pass
+
+
+def test_identical_api_requests_run_the_model_once_and_repeats_need_no_slot() -> None:
+    svc.clear_caches()
+    args = {"text": "同一句话 same sentence", "task": "copy", "kind": "cross", "layer": 1, "head": 2, "gzip_ok": True}
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: svc.api_attention(**args), range(6)))
+    assert all(a == answers[0] for a in answers) and answers[0][1] is True
+    assert svc.API_ANSWERS.misses == 1 and svc.API_RUNS.misses == 1  # the others joined it or read the cache
+    held = [runs._torch_slots.acquire(blocking=False) for _ in range(svc.TORCH_WORKERS)]
+    try:
+        assert all(held) and svc.api_attention(**args) == answers[0]  # every slot taken: still answered
+    finally:
+        for _ in held:
+            runs._torch_slots.release()

@@ -18,7 +18,7 @@ from app.concurrency import freeze_long_lived
 from app.demos import PE_MAX_D_MODEL, PE_MAX_LENGTH, RAW_TEXT_MAX
 from app.services.questions import questions_for_demo
 from app.services.visualize import runs
-from app.services.visualize.api import API_RUNS, api_attention, api_positional_encoding
+from app.services.visualize.api import API_ANSWERS, API_RUNS, api_attention, api_positional_encoding
 from app.services.visualize.common import (
     LINE_MIN_WEIGHT,
     TABLE_COLS,
@@ -157,5 +157,6 @@ def clear_caches() -> None:
     """Forget every cached run and table (tests switch checkpoints between modules)."""
     runs.clear_run_caches()
     API_RUNS.clear()
+    API_ANSWERS.clear()
     clear_experiments()
     pe_tables.cache_clear()

@@ -48,16 +48,24 @@ def api_attention(
     if problem:
         raise ValueError(f"text is {len(cleaned)} characters long; the maximum is {MAX_LEN} characters")
     loaded = loaded_model()
-    ran = cached_recording(text=cleaned, task=task)
-    if ran is not None:
-        return _encoded(loaded, ran, kind, layer, head, gzip_ok)
-    with as_api_caller():  # a learner's page gets the next free torch slot first
-        return run_in_slot(attention_answer, loaded, cleaned, task, kind, layer, head, gzip_ok)
+    key = (str(loaded.path), cleaned, task, kind, layer, head, gzip_ok)
+
+    def answer() -> tuple[bytes, bool]:
+        ran = cached_recording(text=cleaned, task=task)
+        if ran is not None:
+            return _encoded(loaded, ran, kind, layer, head, gzip_ok)
+        with as_api_caller():  # a learner's page gets the next free torch slot first
+            return run_in_slot(attention_answer, loaded, cleaned, task, kind, layer, head, gzip_ok)
+
+    # Concurrent requests for the same answer share one computation (one torch slot), and a repeat is free.
+    return API_ANSWERS.get_or_compute(key, answer)
 
 
 # The API's runs, kept where they ran (a model worker): asking again for another head or layer of a sentence
 # encodes that run again instead of running the model again.
 API_RUNS = LRU(64, max_bytes=16 * 2**20, size_of=lambda rec: rec.nbytes)
+# The answers themselves, in the server (≈ 90 KB gzipped, 270 KB plain at 32 characters).
+API_ANSWERS = LRU(128, max_bytes=8 * 2**20, size_of=lambda answer: len(answer[0]))
 
 
 def attention_answer(
