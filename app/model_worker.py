@@ -255,4 +255,7 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
                 answer = (False, exc)
             except Exception:
                 answer = (False, RuntimeError(f"{type(exc).__name__}: {exc}"))
-        _send(answers, answer)
+        try:
+            _send(answers, answer)
+        except OSError:  # the server is gone (killed mid-run): nobody to answer, nothing to report
+            os._exit(0)

@@ -231,3 +231,21 @@ def test_identical_api_requests_run_the_model_once_and_repeats_need_no_slot() ->
     finally:
         for _ in held:
             runs._torch_slots.release()
+
+
+def test_a_worker_whose_server_died_mid_run_exits_without_a_traceback() -> None:
+    """Its answer has nowhere to go (the server was killed): it must leave quietly, not print a traceback into
+    the log the restarted server shares (benchmarks/kill_test.py counts those)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from app.model_worker import serve_stdio; serve_stdio()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    worker._send(process.stdin, (time.sleep, (0.5,), {}))
+    process.stdout.close()  # the server is gone before the answer
+    process.stdin.close()
+    assert process.wait(timeout=60) == 0
+    assert b"Traceback" not in process.stderr.read()
+    process.stderr.close()
