@@ -53,7 +53,7 @@ def cpu_heavy() -> Iterator[None]:
 def freeze_long_lived() -> None:
     """Take every object alive now out of the cyclic collector's reach, for good (``gc.freeze``).
 
-    Call once start-up work is done: torch, the model and the app's modules are ≈ 0.5 million tracked objects
+    Call once start-up work is done: torch, the model and the app's modules are ≈ 260 000 tracked objects
     that live as long as the process, and every full collection walked them all, holding the GIL for 85–210 ms
     (measured under the visualizer benchmark's load) while any other request waited. Later objects (caches,
     requests) are collected as usual.

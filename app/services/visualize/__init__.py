@@ -149,7 +149,8 @@ __all__ = [
     "view_steps",
 ]
 
-# Importing this package imported torch and the model code: ≈ 200 000 objects that live as long as the server.
+# Importing this package imported torch and the model code: with the app, ≈ 260 000 objects that live as long as
+# the server (app.concurrency.freeze_long_lived).
 freeze_long_lived()
 
 

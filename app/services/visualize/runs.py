@@ -74,7 +74,13 @@ class _Slots:
                 raise ModelBusy(f"{len(self._waiting)} model runs are already waiting for a slot")
             me = (priority, next(self._tickets))
             heapq.heappush(self._waiting, me)
-            self._cond.wait_for(lambda: self._free > 0 and self._waiting[0] == me)
+            try:
+                self._cond.wait_for(lambda: self._free > 0 and self._waiting[0] == me)
+            except BaseException:  # never leave a ticket behind that would block everyone after it
+                self._waiting.remove(me)
+                heapq.heapify(self._waiting)
+                self._cond.notify_all()
+                raise
             heapq.heappop(self._waiting)
             self._free -= 1
             self._cond.notify_all()  # the next in line may have a slot too
