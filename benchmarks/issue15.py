@@ -33,23 +33,14 @@ from startup import launch_once
 
 from app import scheduler as sched
 from app.db import make_engine
+from app.demos import DEMOS
 from app.main import prepare_database
 from app.question_bank import ALL_QUESTION_IDS
 
 GUIDE = list(ALL_QUESTION_IDS[:30])  # the default drill tracks' questions
 HX = {"HX-Request": "true", "HX-Trigger": "vz-form"}
 SEED_TEXT = "注意力机制让每个词元都能看到其他所有词元，KV Cache 让解码更快。Transformer 2017 Attention is all you need"
-VIEWS = (
-    "attention",
-    "model-view",
-    "line-view",
-    "step-by-step",
-    "scaling",
-    "masks",
-    "positional-encoding",
-    "cross-attention",
-    "kv-cache",
-)
+VIEWS = tuple(DEMOS)  # every visualizer view, as the app lists them
 SECTIONS = ("model", "startup", "visualizer", "memory", "data")
 RESULTS: list[tuple[str, str, str]] = []  # (figure, measured, verdict) for the summary
 

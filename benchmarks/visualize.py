@@ -18,18 +18,10 @@ from urllib.parse import urlencode
 import httpx
 from _harness import median_p95, served_app, timed_request
 
+from app.demos import DEMOS
+
 SEED_TEXT = "注意力机制让每个词元都能看到其他所有词元，KV Cache 让解码更快。Transformer 2017 Attention is all you need"
-VIEWS = (
-    "attention",
-    "model-view",
-    "line-view",
-    "step-by-step",
-    "scaling",
-    "masks",
-    "positional-encoding",
-    "cross-attention",
-    "kv-cache",
-)
+VIEWS = tuple(DEMOS)  # every visualizer view, as the app lists them
 OWN_ASSETS = ("/static/css/app.css", "/static/css/visualize.css", "/static/js/app.js", "/static/js/visualize.js")
 VENDOR_ASSETS = (
     "/static/vendor/htmx/htmx.min.js",

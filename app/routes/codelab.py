@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.codelab import runner
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.question_bank import get_bank
-from app.routes.contract import CONFLICT, NOT_FOUND, _error, only_fields
+from app.routes.contract import CONFLICT, NOT_FOUND, _error, only_fields, refusal_status
 from app.services import codelab as svc
 from app.services import drill
 from app.templating import is_htmx, templates
@@ -384,10 +384,8 @@ def api_rating(slug: str, body: RatingIn, session: SessionDep, user_id: UserIdDe
             now=clock.now(),
             review_token=body.review_token,
         )
-    except drill.DrillConflict as exc:
-        raise HTTPException(409, detail=str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+    except (drill.DrillConflict, ValueError) as exc:
+        raise HTTPException(refusal_status(exc), detail=str(exc)) from None
     return result.to_dict()
 
 

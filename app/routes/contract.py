@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field, ValidationError, ValidatorFunctionWrapHan
 from pydantic_core import PydanticCustomError
 from starlette.routing import BaseRoute
 
+from app.services.drill import DrillConflict
+
 
 class ErrorMessage(BaseModel):
     """An error as one sentence: Chinese first, the English detail in brackets."""
@@ -137,3 +139,9 @@ def only_fields(data: Any, fields: Sequence[str], *, zh: str, en: str) -> Any:
         message = f"{zh} (unknown {en} {unknown[0][:40]!r}; expected {', '.join(fields)})"
         raise PydanticCustomError("extra_forbidden", "{reason}", {"reason": message})
     return data
+
+
+def refusal_status(exc: Exception) -> int:
+    """A drill write the service refused: 409 when another tab or request changed the card or undid the review
+    first (``DrillConflict``), else 422 (bad input). The drill's routes and the code lab's rating use it."""
+    return 409 if isinstance(exc, DrillConflict) else 422

@@ -15,7 +15,7 @@ from app import scheduler as sched
 from app.deps import ClockDep, SessionDep, UserIdDep
 from app.grading import check_answer, highlight_pieces
 from app.question_bank import get_bank
-from app.routes.contract import CONFLICT, explained, only_fields
+from app.routes.contract import CONFLICT, explained, only_fields, refusal_status
 from app.services import drill as svc
 from app.templating import is_htmx, templates
 
@@ -200,11 +200,6 @@ def _render(request: Request, *, status: int = 200, **context_args: Any) -> HTML
     return templates.TemplateResponse(request, template, context, status_code=status, headers=NO_STORE)
 
 
-def _refusal_status(exc: Exception) -> int:
-    """409 when another tab or request changed the card or undid the review first, else 422 (bad input)."""
-    return 409 if isinstance(exc, svc.DrillConflict) else 422
-
-
 def _refused(
     request: Request,
     *,
@@ -314,7 +309,7 @@ def drill_grade(
             review_token=review_token or None,
         )
     except (svc.DrillConflict, ValueError) as exc:
-        error, status = str(exc), _refusal_status(exc)
+        error, status = str(exc), refusal_status(exc)
         return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=error, status=status)
     if not is_htmx(request):
         return _back_to_drill(session=session, user_id=user_id, focus=practice)
@@ -343,7 +338,7 @@ def drill_undo(
             review_id=_int_or_none(review_id),  # type: ignore[arg-type]
         )
     except (svc.DrillConflict, ValueError) as exc:
-        error, status = str(exc), _refusal_status(exc)
+        error, status = str(exc), refusal_status(exc)
         return _refused(request, session=session, user_id=user_id, now=now, focus=practice, error=error, status=status)
     if not is_htmx(request):
         return _back_to_drill(session=session, user_id=user_id, focus=practice)
@@ -380,7 +375,7 @@ def api_review(session: SessionDep, clock: ClockDep, user_id: UserIdDep, body: R
             review_token=body.review_token,
         )
     except (svc.DrillConflict, ValueError) as exc:  # 409: e.g. the review made with this token was undone
-        raise HTTPException(_refusal_status(exc), detail=str(exc)) from None
+        raise HTTPException(refusal_status(exc), detail=str(exc)) from None
     return JSONResponse(result.to_dict(), status_code=200 if result.replayed else 201)
 
 
@@ -399,7 +394,7 @@ def api_undo(
     try:
         return svc.undo_last_review(session=session, user_id=user_id, now=clock.now(), review_id=review_id).to_dict()
     except (svc.DrillConflict, ValueError) as exc:
-        raise HTTPException(_refusal_status(exc), detail=str(exc)) from None
+        raise HTTPException(refusal_status(exc), detail=str(exc)) from None
 
 
 @router.get("/api/drill/cards")

@@ -14,6 +14,7 @@ from app.services.visualize.runs import (
     as_api_caller,
     cached_recording,
     loaded_model,
+    model_key,
     model_shape,
     run_in_slot,
 )
@@ -48,10 +49,10 @@ def api_attention(
     if problem:
         raise ValueError(f"text is {len(cleaned)} characters long; the maximum is {MAX_LEN} characters")
     loaded = loaded_model()
-    key = (str(loaded.path), cleaned, task, kind, layer, head, gzip_ok)
+    key = (model_key(loaded), cleaned, task, kind, layer, head, gzip_ok)
 
     def answer() -> tuple[bytes, bool]:
-        ran = cached_recording(text=cleaned, task=task)
+        ran = cached_recording(loaded, text=cleaned, task=task)
         if ran is not None:
             return _encoded(loaded, ran, kind, layer, head, gzip_ok)
         with as_api_caller():  # a learner's page gets the next free torch slot first
@@ -72,7 +73,7 @@ def attention_answer(
     loaded: bundled.LoadedModel, text: str, task: str, kind: str, layer: int, head: int, gzip_ok: bool
 ) -> tuple[bytes, bool]:
     """Run the model on ``text`` (or take the run from API_RUNS) and encode the API's answer: in a worker."""
-    rec = API_RUNS.get_or_compute((str(loaded.path), text, task), lambda: instrument.record(loaded, text, task))
+    rec = API_RUNS.get_or_compute((model_key(loaded), text, task), lambda: instrument.record(loaded, text, task))
     return _encoded(loaded, rec, kind, layer, head, gzip_ok)
 
 

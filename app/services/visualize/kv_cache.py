@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import model as bundled
 from app import svg
 from app.services.visualize.common import _cid, labels, matrix_view
-from app.services.visualize.runs import TIMING_CACHE, _model_key, decode_limit, get_steps, loaded_model, run_in_slot
+from app.services.visualize.runs import TIMING_CACHE, decode_limit, get_steps, loaded_model, model_key, run_in_slot
 from app.services.visualize.state import State
 from model import bench
 from model.tokenizer import EOS
@@ -58,7 +58,7 @@ def measure_timing(loaded: bundled.LoadedModel, text: str, task: str, budget_ms:
 def _timing(text: str, task: str) -> dict:
     loaded = loaded_model()
     return TIMING_CACHE.get_or_compute(
-        (_model_key(loaded), text, task), lambda: run_in_slot(measure_timing, loaded, text, task)
+        (model_key(loaded), text, task), lambda: run_in_slot(measure_timing, loaded, text, task)
     )
 
 

@@ -243,7 +243,8 @@ STEPS_CACHE = LRU(32, max_bytes=12 * 2**20, size_of=plain_bytes)
 TIMING_CACHE = LRU(8)
 
 
-def _model_key(loaded: bundled.LoadedModel) -> str:
+def model_key(loaded: bundled.LoadedModel) -> str:
+    """What cache keys use for the checkpoint (tests switch checkpoints)."""
     return str(loaded.path)
 
 
@@ -260,20 +261,20 @@ def get_recording(*, text: str, task: str) -> instrument.Recording:
     """One instrumented model run (encode, greedy decode capturing every attention) for a validated text, cached."""
     loaded = loaded_model()
     return RUN_CACHE.get_or_compute(
-        (_model_key(loaded), text, task), lambda: run_in_slot(instrument.record, loaded, text, task)
+        (model_key(loaded), text, task), lambda: run_in_slot(instrument.record, loaded, text, task)
     )
 
 
-def cached_recording(*, text: str, task: str) -> instrument.Recording | None:
+def cached_recording(loaded: bundled.LoadedModel, *, text: str, task: str) -> instrument.Recording | None:
     """The run ``get_recording`` would return, if it is cached; None otherwise (nothing runs)."""
-    return RUN_CACHE.peek((_model_key(loaded_model()), text, task))
+    return RUN_CACHE.peek((model_key(loaded), text, task))
 
 
 def get_trace(*, text: str, task: str) -> dict:
     """``instrument.trace`` for an already validated text: the cached run as plain data (focus: encoder 0/0)."""
     loaded = loaded_model()
     return TRACE_CACHE.get_or_compute(
-        (_model_key(loaded), text, task),
+        (model_key(loaded), text, task),
         lambda: instrument.to_trace(loaded, get_recording(text=text, task=task)),
     )
 
@@ -293,7 +294,7 @@ def get_focus_trace(*, text: str, task: str, kind: str, layer: int, head: int) -
 
 def get_batch(*, texts: tuple[str, ...], task: str, layer: int, head: int) -> dict:
     loaded = loaded_model()
-    key = (_model_key(loaded), texts, task, layer, head)
+    key = (model_key(loaded), texts, task, layer, head)
     return BATCH_CACHE.get_or_compute(
         key, lambda: run_in_slot(instrument.trace_batch, loaded, list(texts), task, layer, head)
     )
@@ -317,7 +318,7 @@ def decode_limit(text: str, task: str) -> int:
 
 def get_steps(*, text: str, task: str, steps: int, head: int) -> dict:
     loaded = loaded_model()
-    key = (_model_key(loaded), text, task, steps, head)
+    key = (model_key(loaded), text, task, steps, head)
     return STEPS_CACHE.get_or_compute(
         key, lambda: run_in_slot(decoding.incremental_steps, loaded, text, task, steps=steps, head=head)
     )
