@@ -26,7 +26,7 @@ router = APIRouter(tags=["visualize"])
 
 FORM_ID = "vz-form"
 MISSING_WEIGHTS = "模型权重缺失 (model weights missing)：请先运行 python -m model.train 生成 model/transformer.*"
-MODEL_BUSY = "模型正忙，请稍后重试 (model busy: too many runs waiting, retry shortly)"
+MODEL_BUSY = "模型正忙，请几秒后重试 (model busy: {reason}; retry in a few seconds)"
 
 
 def _service() -> ModuleType:
@@ -47,12 +47,14 @@ def _render(request: Request, view: str) -> HTMLResponse:
         return _render_state(request, *svc.parse_state(view, query))
     except FileNotFoundError:
         raise HTTPException(503, detail=MISSING_WEIGHTS) from None
-    except svc.ModelBusy:
-        raise _busy(svc) from None
+    except svc.ModelBusy as exc:
+        raise _busy(svc, exc) from None
 
 
-def _busy(svc: ModuleType) -> HTTPException:
-    return HTTPException(503, detail=MODEL_BUSY, headers={"Retry-After": str(svc.RETRY_AFTER_SECONDS)})
+def _busy(svc: ModuleType, exc: Exception) -> HTTPException:
+    """503 + Retry-After, saying why: runs already queued, or a model worker that stopped (a new one starts)."""
+    detail = MODEL_BUSY.format(reason=exc)
+    return HTTPException(503, detail=detail, headers={"Retry-After": str(svc.RETRY_AFTER_SECONDS)})
 
 
 def _render_state(request: Request, state: State, errors: list[str]) -> HTMLResponse:
@@ -126,8 +128,8 @@ def api_attention(request: Request, body: AttentionRequest) -> Response:
         raise HTTPException(422, detail=str(exc)) from None
     except FileNotFoundError:
         raise HTTPException(503, detail=MISSING_WEIGHTS) from None
-    except svc.ModelBusy:
-        raise _busy(svc) from None
+    except svc.ModelBusy as exc:
+        raise _busy(svc, exc) from None
 
 
 @router.get("/api/positional-encoding")
