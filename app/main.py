@@ -41,10 +41,11 @@ def prepare_database(target=engine) -> None:  # type: ignore[no-untyped-def]
 
 
 def warm_up_model() -> None:
-    """In the background, once the server is up: import the visualizer (torch, ≈ 1.5 s), load the model and
-    compute every view of the default sentence, so /healthz answers at once and the first visitor of
-    /visualize finds the example ready (its runs go through the same torch slots and caches as requests)."""
-    model_worker.prestart()  # their torch imports overlap the one below
+    """In the background, once the server is up: start the model workers (each imports torch, ≈ 1.5 s, and
+    loads the model), import the visualizer and compute every view of the default sentence, so /healthz answers
+    at once and the first visitor of /visualize finds the example ready (its runs go through the same torch
+    slots and caches as requests). With MODEL_PROCESS=false the model loads here instead."""
+    model_worker.prestart()
     from app.services import visualize
 
     try:

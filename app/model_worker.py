@@ -1,14 +1,14 @@
-"""Model runs in worker processes, so torch's Python-level work never holds the web server's GIL.
+"""Model runs in worker processes: torch lives there, never in the web server.
 
 The model is tiny: a run is ≈ 30 decode steps of small ops, and most of its time is Python between ops, holding
 the GIL. In the web process that made every other request (a drill grade, a page) wait for the GIL while
-visitors kept the visualizer busy (README, Performance). Here up to ``TORCH_WORKERS`` processes
-(started as ``python -c …serve_stdio()``: nothing of the server's own ``__main__`` is re-run) each load a
-checkpoint once and run what a torch slot used to run in a thread: a module-level function of the model, sent by
-name, with the web process's ``LoadedModel`` arguments replaced by their checkpoint path on the way. Requests and
-answers are length-prefixed pickles over the worker's stdin and stdout, between this server and the children it
-started; tensors in a result travel as numpy arrays (a 32-character run: 0.6 ms both ways, against 2.2 ms through
-``torch.save``/``torch.load``), one array per tensor object however often the result refers to it.
+visitors kept the visualizer busy, and torch cost the server ≈ 200 MB (README, Performance). Here up to
+``TORCH_WORKERS`` processes (started as ``python -c …serve_stdio()``: nothing of the server's own ``__main__`` is
+re-run) each import torch, load a checkpoint once and run module-level functions sent by name
+(``app.services.visualize.model_calls``), which answer plain data. Requests and answers are length-prefixed
+pickles over the worker's stdin and stdout, between this server and the children it started. A tensor in an
+answer travels as its numpy array and a ``LoadedModel`` argument as its checkpoint path (``_Pickler``); only a
+process that receives a tensor imports torch to rebuild it, and the server never does.
 
 ``MODEL_PROCESS=false`` runs everything in the calling thread instead (the suite's in-process clients). A worker
 that dies (killed, out of memory) fails the run it held with ``WorkerLost`` and is replaced on the next run;
@@ -18,7 +18,7 @@ the web process stays up.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import io
 import os
 import pickle
 import signal
@@ -27,11 +27,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import model as bundled
+from app.concurrency import freeze_long_lived
 from app.config import ROOT, settings
 
 _HEADER = struct.Struct("!Q")  # the byte length of the pickle that follows
@@ -41,16 +41,47 @@ class WorkerLost(RuntimeError):
     """The worker process running this model run died before answering (the routes answer 503)."""
 
 
-@dataclass(frozen=True)
-class _Checkpoint:
-    """Stands for a ``LoadedModel`` argument between processes: the worker loads (once) the same checkpoint."""
+def _tensor(array: Any) -> Any:
+    """A tensor that travelled as its numpy array becomes a tensor again (torch is imported only now: the web
+    server, whose answers are plain data, never does)."""
+    import torch
 
-    path: Path
+    return torch.from_numpy(array)
 
 
-def _send(stream: IO[bytes], obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+def _checkpoint(path: Path) -> Any:
+    """A ``LoadedModel`` that travelled as its path: the same checkpoint, loaded once in this process."""
+    return bundled.load_model(path)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a tensor as its numpy array (a 32-character run: 0.6 ms both ways, against 2.2 ms through
+    ``torch.save``/``torch.load``) and a ``LoadedModel`` as its checkpoint path. Plain data (lists, dicts,
+    numbers, strings) never reaches ``reducer_override``, so it costs nothing extra; an object met twice is
+    sent once (pickle's memo), and the other side shares it again."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        torch = sys.modules.get("torch")  # not imported: no tensor exists here
+        if torch is not None and isinstance(obj, torch.Tensor):
+            return _tensor, (obj.detach().numpy(),)
+        checkpoint = sys.modules.get("model.checkpoint")  # not imported: no LoadedModel exists here
+        if checkpoint is not None and isinstance(obj, checkpoint.LoadedModel):
+            return _checkpoint, (obj.path,)
+        return NotImplemented
+
+
+def _encode(obj: Any) -> memoryview:
+    """``obj`` pickled, behind its length header: one message. Pickling fails here, before anything is written."""
+    buffer = io.BytesIO()
+    buffer.write(bytes(_HEADER.size))
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    data = buffer.getbuffer()
+    data[: _HEADER.size] = _HEADER.pack(len(data) - _HEADER.size)
+    return data
+
+
+def _write(stream: IO[bytes], message: memoryview) -> None:
+    stream.write(message)
     stream.flush()
 
 
@@ -84,17 +115,16 @@ class _Worker:
 
     def run(self, request: tuple) -> Any:
         assert self.process.stdin is not None and self.process.stdout is not None
+        message = _encode(request)  # arguments that cannot be pickled raise here, and the worker is unaffected
         try:
-            _send(self.process.stdin, request)
+            _write(self.process.stdin, message)
             ok, payload = _receive(self.process.stdout)
         except (OSError, EOFError, pickle.UnpicklingError):
             self.stop()
             raise WorkerLost("the model worker process stopped; the next run starts a new one") from None
         if not ok:
             raise payload
-        import torch  # here, not at the top: the server starts its workers before it imports torch itself
-
-        return _map_arrays(payload, lambda v: isinstance(v, _Wired), lambda w: torch.from_numpy(w.array), {})
+        return payload
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -141,42 +171,6 @@ def _give_back(used: _Worker) -> None:
     used.stop()
 
 
-@dataclass(frozen=True)
-class _Wired:
-    """A tensor on its way back: its numpy view (the worker side) or copy (this side). Only these become tensors
-    again, so a result's own numpy arrays stay arrays."""
-
-    array: Any
-
-
-def _is_tensor(value: Any) -> bool:
-    torch = sys.modules.get("torch")  # not imported yet: no tensor exists (the server starts its workers first)
-    return torch is not None and isinstance(value, torch.Tensor)
-
-
-def _map_arrays(value: Any, match: Callable[[Any], bool], convert: Callable[[Any], Any], seen: dict[int, Any]) -> Any:
-    """``value`` with every object that ``match``es, inside dicts, lists, tuples and dataclasses, ``convert``ed; an
-    object met twice is converted once, so pickle sends it once and the other side shares it again."""
-    if match(value):
-        if id(value) not in seen:
-            seen[id(value)] = convert(value)
-        return seen[id(value)]
-    if isinstance(value, dict):
-        return {key: _map_arrays(item, match, convert, seen) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_map_arrays(item, match, convert, seen) for item in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = [f.name for f in dataclasses.fields(value) if f.init]
-        changed = {name: _map_arrays(getattr(value, name), match, convert, seen) for name in fields}
-        return dataclasses.replace(value, **changed)
-    return value
-
-
-def _ref(value: Any) -> Any:
-    checkpoint = sys.modules.get("model.checkpoint")  # not imported yet: no LoadedModel exists
-    return _Checkpoint(value.path) if checkpoint and isinstance(value, checkpoint.LoadedModel) else value
-
-
 def call(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``run(*args, **kwargs)`` in a worker process (or here, with MODEL_PROCESS=false); its exceptions re-raised.
 
@@ -186,7 +180,7 @@ def call(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return run(*args, **kwargs)
     used = _take()
     try:
-        return used.run((run, tuple(map(_ref, args)), {k: _ref(v) for k, v in kwargs.items()}))
+        return used.run((run, args, kwargs))
     finally:
         _give_back(used)
 
@@ -228,18 +222,14 @@ def serve_stdio() -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
+    freeze_long_lived()  # torch's ≈ 200 000 objects: no full collection walks them between runs
     answers = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print in model code must not corrupt the answers
     _serve(sys.stdin.buffer, answers)
 
 
 def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    """The worker's loop: run each request, answer (True, its result with numpy arrays for tensors) or (False, the
-    exception)."""
-
-    def loaded(value: Any) -> Any:
-        return bundled.load_model(value.path) if isinstance(value, _Checkpoint) else value
-
+    """The worker's loop: run each request, answer (True, its result) or (False, the exception)."""
     while True:
         try:
             request = _receive_bytes(requests)
@@ -247,15 +237,19 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             return
         try:
             run, args, kwargs = pickle.loads(request)  # noqa: S301 (from the server that started this process)
-            result = run(*map(loaded, args), **{name: loaded(value) for name, value in kwargs.items()})
-            answer: tuple = (True, _map_arrays(result, _is_tensor, lambda t: _Wired(t.detach().numpy()), {}))
+            message = _encode((True, run(*args, **kwargs)))
         except Exception as exc:  # the caller re-raises it (ValueError for bad text, FileNotFoundError, ...)
-            try:
-                pickle.loads(pickle.dumps(exc))  # noqa: S301 (our own exception) — it must survive the trip
-                answer = (False, exc)
-            except Exception:
-                answer = (False, RuntimeError(f"{type(exc).__name__}: {exc}"))
+            message = _encode((False, _travelling(exc)))
         try:
-            _send(answers, answer)
+            _write(answers, message)
         except OSError:  # the server is gone (killed mid-run): nobody to answer, nothing to report
             os._exit(0)
+
+
+def _travelling(exc: Exception) -> Exception:
+    """``exc`` if it survives pickling both ways, else a RuntimeError naming it (its class may not rebuild)."""
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301 (our own exception)
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")

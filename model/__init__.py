@@ -12,12 +12,13 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .checkpoint import DEFAULT_CHECKPOINT, LoadedModel, load_model
+    from .checkpoint import LoadedModel, load_model
+    from .checkpoint_files import DEFAULT_CHECKPOINT
     from .tokenizer import MAX_LEN, TASKS, CharTokenizer
     from .transformer import ModelConfig, Transformer, positional_encoding, scaled_dot_product_attention
 
 _EXPORTS = {
-    "DEFAULT_CHECKPOINT": "checkpoint",
+    "DEFAULT_CHECKPOINT": "checkpoint_files",
     "LoadedModel": "checkpoint",
     "load_model": "checkpoint",
     "MAX_LEN": "tokenizer",

@@ -12,12 +12,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from .checkpoint_files import DEFAULT_CHECKPOINT, FORMAT_VERSION, MODEL_DIR, checkpoint_base, read_document
 from .tokenizer import CharTokenizer
 from .transformer import ModelConfig, Transformer
 
-MODEL_DIR = Path(__file__).resolve().parent
-DEFAULT_CHECKPOINT = MODEL_DIR / "transformer"  # -> transformer.safetensors + transformer.json
-FORMAT_VERSION = 1
+__all__ = ["DEFAULT_CHECKPOINT", "MODEL_DIR", "LoadedModel", "load_model", "read_checkpoint", "save_checkpoint"]
 
 
 @dataclass(frozen=True)
@@ -93,16 +92,9 @@ def save_checkpoint(model: Transformer, tokenizer: CharTokenizer, path: Path, me
 
 def read_checkpoint(path: Path | str | None = None) -> LoadedModel:
     """Load a checkpoint from disk (uncached); missing files give a clear FileNotFoundError."""
-    base = Path(path) if path is not None else DEFAULT_CHECKPOINT
-    if base.suffix in (".json", ".safetensors"):
-        base = base.with_suffix("")
+    base = checkpoint_base(path)
     json_path, weights_path = base.with_suffix(".json"), base.with_suffix(".safetensors")
-    for p in (json_path, weights_path):
-        if not p.exists():
-            raise FileNotFoundError(f"checkpoint file {p} is missing; train it with: python -m model.train")
-    doc = json.loads(json_path.read_text(encoding="utf-8"))
-    if doc.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{json_path}: unsupported format_version {doc.get('format_version')!r}")
+    doc = read_document(base)  # FileNotFoundError names a missing file; ValueError an unknown format
     cfg = ModelConfig.from_dict(doc["config"])
     tokenizer = CharTokenizer(tuple(doc["vocab"]))
     if tokenizer.vocab_size != cfg.vocab_size:
@@ -125,7 +117,7 @@ _lock = threading.Lock()
 
 def load_model(path: Path | str | None = None) -> LoadedModel:
     """The checkpoint at ``path`` (default: the shipped one next to this file), loaded once per process."""
-    key = (Path(path) if path is not None else DEFAULT_CHECKPOINT).resolve()
+    key = checkpoint_base(path).resolve()
     with _lock:
         if key not in _cache:
             _cache[key] = read_checkpoint(key)

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from .checkpoint import LoadedModel
-from .decoding import source_batch
+from .decoding import default_max_new_tokens, source_batch
 from .lean import greedy_decode_lean
 from .tokenizer import BOS, PAD
 from .transformer import ModelConfig, attention_scores, causal_mask, padding_mask
@@ -194,6 +194,7 @@ def to_trace(loaded: LoadedModel, rec: Recording, kind: str = "encoder", layer: 
         **summary(loaded, rec),
         "output_probs": _floats(rec.probs),
         "char_offset": 1,
+        "max_new_tokens": default_max_new_tokens(torch.tensor([rec.src_ids]), loaded.model),  # the decode's limit
         "norm_first": cfg.norm_first,
         "positional_encoding": {"source": _floats(loaded.model.pe[:S]), "target": _floats(loaded.model.pe[:T])},
         "attention": {k: [_attention_entry(r) for r in rec.attention[k]] for k in KINDS},

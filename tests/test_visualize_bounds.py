@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.services import visualize as svc
-from app.services.visualize import kv_cache
+from app.services.visualize import model_calls
 from model import bench
 from tests.utils.visualize_model import visualizer_model, write_tiny_checkpoint
 
@@ -96,7 +96,7 @@ def test_kv_cache_timing_is_measured_once_per_sentence_whatever_the_step(monkeyp
         return real(loaded, text, use_cache, **kwargs)
 
     monkeypatch.setattr(bench, "time_decode", counted)
-    monkeypatch.setattr(kv_cache, "TIMING_BUDGET_MS", 0.0)  # the budget is spent after the first pair of decodes
+    monkeypatch.setattr(model_calls, "TIMING_BUDGET_MS", 0.0)  # the budget is spent after the first pair of decodes
     for steps in (1, 2, 3, 1):
         state, errors = svc.parse_state("kv-cache", {"text": ["注意力"], "steps": [str(steps)]})
         page = svc.build_page(state, errors)
@@ -109,7 +109,7 @@ def test_kv_cache_timing_is_measured_once_per_sentence_whatever_the_step(monkeyp
 
 
 def test_timing_stops_at_the_run_limit_when_the_budget_allows_more(monkeypatch) -> None:
-    monkeypatch.setattr(kv_cache, "TIMING_MAX_RUNS", 2)
+    monkeypatch.setattr(model_calls, "TIMING_MAX_RUNS", 2)
     timing = svc.measure_timing(svc.loaded_model(), "缓存", "copy", budget_ms=1e9)
     assert timing["runs"] == 2
     assert timing["cache"]["n_tokens"] == timing["no_cache"]["n_tokens"] == len(timing["cache"]["per_step_ms"])
@@ -118,24 +118,26 @@ def test_timing_stops_at_the_run_limit_when_the_budget_allows_more(monkeypatch) 
 
 
 def test_a_full_queue_answers_503_with_retry_after(client, monkeypatch) -> None:
-    """Every slot taken and QUEUE_LIMIT runs waiting: a new sentence is refused at once; one a page already ran
-    is still served, to the page and to the API."""
+    """Every slot taken and QUEUE_LIMIT runs waiting: a new sentence is refused at once; a view a page already
+    showed, and an API answer already given, are still served from the caches."""
     monkeypatch.setattr(svc.runs, "QUEUE_LIMIT", 0)
     svc.clear_caches()
     assert client.get("/visualize/attention", params={"text": "已缓存"}).status_code == 200
+    assert client.post("/api/attention", json={"text": "已缓存"}).status_code == 200
     held = [svc.runs._torch_slots.acquire(blocking=False) for _ in range(svc.TORCH_WORKERS)]
     try:
         assert all(held)
         api = client.post("/api/attention", json={"text": "新句子"})
         page = client.get("/visualize/attention", params={"text": "新句子"})
         cached = client.post("/api/attention", json={"text": "已缓存"})
+        cached_page = client.get("/visualize/line-view", params={"text": "已缓存"})
     finally:
         for _ in held:
             svc.runs._torch_slots.release()
     assert api.status_code == 503 and api.json()["detail"].startswith("模型正忙")
     assert api.headers["Retry-After"] == str(svc.RETRY_AFTER_SECONDS)
     assert page.status_code == 503 and "模型正忙" in page.text and page.headers["Retry-After"]
-    assert cached.status_code == 200  # answered from the cache: no slot needed
+    assert cached.status_code == cached_page.status_code == 200  # answered from the caches: no slot needed
     assert client.post("/api/attention", json={"text": "新句子"}).status_code == 200  # slots free again
 
 

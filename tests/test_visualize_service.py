@@ -56,6 +56,12 @@ def test_entropy_and_masked_softmax() -> None:
     assert svc.entropy_bits([1.0, 0.0]) == 0.0
     w = svc.softmax_masked([1.0, 2.0, 50.0], [True, True, False])
     assert w[2] == 0.0 and sum(w) == pytest.approx(1.0)
+    assert w[1] / w[0] == pytest.approx(math.e)
+    assert all(math.isnan(x) for x in svc.softmax_masked([1.0, 2.0], [False, False]))  # no key: no distribution
+
+
+def test_the_server_side_kinds_are_the_models() -> None:
+    assert svc.KINDS == instrument.KINDS  # state.py spells them out so that the web server needs no torch
 
 
 def test_scaling_experiment_measures_variance_growing_with_d_k() -> None:

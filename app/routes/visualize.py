@@ -30,7 +30,7 @@ MODEL_BUSY = "模型正忙，请几秒后重试 (model busy: {reason}; retry in 
 
 
 def _service() -> ModuleType:
-    """The visualizer's services, which import torch (≈ 1.5 s), on first use rather than at start-up.
+    """The visualizer's services on first use rather than at start-up (the model itself runs in worker processes).
 
     The server listens first; app.main's warm-up thread then imports them and runs the model, so a visitor
     rarely waits for this (one who does simply waits on Python's import lock).
@@ -132,13 +132,16 @@ def api_attention(request: Request, body: AttentionRequest) -> Response:
         raise _busy(svc, exc) from None
 
 
-@router.get("/api/positional-encoding")
+@router.get("/api/positional-encoding", responses=UNAVAILABLE)
 def api_positional_encoding(
     length: Annotated[int, Query(ge=1, le=PE_MAX_LENGTH)] = 16,
     d_model: Annotated[int, Query(ge=2, le=PE_MAX_D_MODEL)] = 128,
 ) -> dict:
     """The sinusoidal positional-encoding matrix (length × d_model), sin/cos interleaved as in the paper."""
+    svc = _service()
     try:
-        return _service().api_positional_encoding(length=length, d_model=d_model)
+        return svc.api_positional_encoding(length=length, d_model=d_model)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
+    except svc.ModelBusy as exc:
+        raise _busy(svc, exc) from None

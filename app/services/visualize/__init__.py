@@ -6,10 +6,12 @@ mutable model state. Cost per request is bounded: model runs queue for a few tor
 503), concurrent requests for one sentence share one run, and the KV-cache timing is measured once per sentence
 on a fixed budget.
 
-Modules, by concept: ``runs`` (checkpoint, torch slots, caches), ``state`` (the URL state and its validation),
-``common`` (labels, alignment, numeric tables), one module per view family (``heads``, ``steps``, ``masks``,
-``positional``, ``kv_cache``), ``page`` (one page: validate, run, build the view) and ``api`` (JSON).
-The names the routes and tests use are re-exported here.
+The model runs in worker processes (``app.model_worker``); the web server that imports this package never
+imports torch. Modules, by concept: ``model_calls`` (what a worker computes: the only module here that uses
+torch, on first call), ``runs`` (checkpoint, torch slots, caches of plain data), ``cache`` (the bounded LRU),
+``state`` (the URL state and its validation), ``common`` (labels, alignment, numeric tables), one module per view
+family (``heads``, ``steps``, ``masks``, ``positional``, ``kv_cache``), ``page`` (one page: validate, run, build
+the view) and ``api`` (JSON). The names the routes and tests use are re-exported here.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from __future__ import annotations
 from app.concurrency import freeze_long_lived
 from app.demos import PE_MAX_D_MODEL, PE_MAX_LENGTH, RAW_TEXT_MAX
 from app.services.questions import questions_for_demo
-from app.services.visualize import runs
-from app.services.visualize.api import API_ANSWERS, API_RUNS, api_attention, api_positional_encoding
+from app.services.visualize import model_calls, runs
+from app.services.visualize.api import API_ANSWERS, PE_ANSWERS, api_attention, api_positional_encoding
+from app.services.visualize.cache import LRU
 from app.services.visualize.common import (
     LINE_MIN_WEIGHT,
     TABLE_COLS,
@@ -37,28 +40,35 @@ from app.services.visualize.common import (
     token_label,
 )
 from app.services.visualize.heads import view_attention, view_cross, view_lines, view_model
-from app.services.visualize.kv_cache import TIMING_BUDGET_MS, TIMING_MAX_RUNS, measure_timing, view_kv
+from app.services.visualize.kv_cache import view_kv
 from app.services.visualize.masks import view_masks
+from app.services.visualize.model_calls import (
+    API_RUNS,
+    RUN_CACHE,
+    TIMING_BUDGET_MS,
+    TIMING_MAX_RUNS,
+    get_recording,
+    loaded_model,
+    measure_timing,
+)
 from app.services.visualize.page import FOCUS_VIEWS, VIEW_BUILDERS, Page, build_page
-from app.services.visualize.positional import pe_tables, view_pe
+from app.services.visualize.positional import PE_TABLES, pe_tables, view_pe
 from app.services.visualize.runs import (
     BATCH_CACHE,
-    LRU,
+    FOCUS_CACHE,
     QUEUE_LIMIT,
     RETRY_AFTER_SECONDS,
-    RUN_CACHE,
     STEPS_CACHE,
     TIMING_CACHE,
     TORCH_WORKERS,
     TRACE_CACHE,
     ModelBusy,
-    decode_limit,
+    checkpoint_path,
     get_batch,
     get_focus_trace,
-    get_recording,
     get_steps,
+    get_timing,
     get_trace,
-    loaded_model,
     model_shape,
     torch_slot,
 )
@@ -77,9 +87,12 @@ from app.services.visualize.state import (
 from app.services.visualize.steps import clear_experiments, scaling_experiment, view_scaling, view_steps
 
 __all__ = [
+    "API_ANSWERS",
+    "API_RUNS",
     "BATCH_CACHE",
     "DEFAULT_OTHERS",
     "DEFAULT_TEXT",
+    "FOCUS_CACHE",
     "FOCUS_VIEWS",
     "KINDS",
     "KIND_LABELS",
@@ -89,7 +102,9 @@ __all__ = [
     "RETRY_AFTER_SECONDS",
     "RUN_CACHE",
     "PE_MAX_D_MODEL",
+    "PE_ANSWERS",
     "PE_MAX_LENGTH",
+    "PE_TABLES",
     "RAW_TEXT_MAX",
     "STEPS_CACHE",
     "TABLE_COLS",
@@ -114,16 +129,18 @@ __all__ = [
     "best_alignment",
     "build_page",
     "check_text",
+    "checkpoint_path",
     "clear_caches",
-    "decode_limit",
     "entropy_bits",
     "expected_alignment",
     "get_batch",
     "get_focus_trace",
     "get_recording",
     "get_steps",
+    "get_timing",
     "get_trace",
     "labels",
+    "model_calls",
     "loaded_model",
     "matrix_view",
     "measure_timing",
@@ -149,15 +166,15 @@ __all__ = [
     "view_steps",
 ]
 
-# Importing this package imported torch and the model code: with the app, ≈ 260 000 objects that live as long as
-# the server (app.concurrency.freeze_long_lived).
+# Importing this package brought in the app's modules (the web server's side: no torch): objects that live as
+# long as the server (app.concurrency.freeze_long_lived).
 freeze_long_lived()
 
 
 def clear_caches() -> None:
     """Forget every cached run and table (tests switch checkpoints between modules)."""
     runs.clear_run_caches()
-    API_RUNS.clear()
     API_ANSWERS.clear()
+    PE_ANSWERS.clear()
+    PE_TABLES.clear()
     clear_experiments()
-    pe_tables.cache_clear()

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import gzip
-
-import orjson
-
-import model as bundled
-from app.config import GZIP_LEVEL, GZIP_MIN_BYTES
 from app.demos import PE_MAX_D_MODEL, PE_MAX_LENGTH
-from app.services.visualize.runs import (
-    LRU,
-    as_api_caller,
-    cached_recording,
-    loaded_model,
-    model_key,
-    model_shape,
-    run_in_slot,
-)
+from app.services.visualize import model_calls
+from app.services.visualize.cache import LRU, plain_bytes
+from app.services.visualize.runs import as_api_caller, checkpoint_path, model_shape, run_in_slot
 from app.services.visualize.state import KINDS, check_text
-from model import instrument
 from model.tokenizer import MAX_LEN, TASKS
+
+# The answers, here in the web server (≈ 90 KB gzipped, 270 KB plain at 32 characters).
+API_ANSWERS = LRU(128, max_bytes=8 * 2**20, size_of=lambda answer: len(answer[0]))
+PE_ANSWERS = LRU(32, max_bytes=8 * 2**20, size_of=plain_bytes)
 
 
 def api_attention(
@@ -29,10 +20,10 @@ def api_attention(
     """The answer of POST /api/attention as JSON bytes, and whether they are gzipped (when ``gzip_ok``: the
     client accepts it): tokens, output, every attention weight matrix, and scores/Q/K/V of one selected head.
 
-    A sentence a page already ran is answered from that cached run. Any other is answered whole by a model
-    worker (``attention_answer``): run, encode, compress, so the web process only passes the bytes on: a
-    script hammering the API costs it ≈ 3.6 ms of CPU a request instead of ≈ 10 (README, Performance). The
-    worker keeps those runs for the API (API_RUNS); a page that later shows the sentence runs it once more.
+    A model worker answers it whole (``model_calls.attention_answer``): runs the model, or takes a page's run of
+    the sentence, encodes and compresses, so this process only passes the bytes on: a script hammering the API
+    costs it ≈ 3.6 ms of CPU a request instead of ≈ 10 (README, Performance). Concurrent requests for the same
+    answer share one computation (one torch slot), and a repeat is answered from API_ANSWERS without a slot.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
@@ -48,70 +39,13 @@ def api_attention(
         raise ValueError("text is empty (nothing but spaces or control characters): enter at least 1 visible character")
     if problem:
         raise ValueError(f"text is {len(cleaned)} characters long; the maximum is {MAX_LEN} characters")
-    loaded = loaded_model()
-    key = (model_key(loaded), cleaned, task, kind, layer, head, gzip_ok)
+    path = checkpoint_path()
 
     def answer() -> tuple[bytes, bool]:
-        ran = cached_recording(loaded, text=cleaned, task=task)
-        if ran is not None:
-            return _encoded(loaded, ran, kind, layer, head, gzip_ok)
         with as_api_caller():  # a learner's page gets the next free torch slot first
-            return run_in_slot(attention_answer, loaded, cleaned, task, kind, layer, head, gzip_ok)
+            return run_in_slot(model_calls.attention_answer, path, cleaned, task, kind, layer, head, gzip_ok)
 
-    # Concurrent requests for the same answer share one computation (one torch slot), and a repeat is free.
-    return API_ANSWERS.get_or_compute(key, answer)
-
-
-# The API's runs, kept where they ran (a model worker): asking again for another head or layer of a sentence
-# encodes that run again instead of running the model again.
-API_RUNS = LRU(64, max_bytes=16 * 2**20, size_of=lambda rec: rec.nbytes)
-# The answers themselves, in the server (≈ 90 KB gzipped, 270 KB plain at 32 characters).
-API_ANSWERS = LRU(128, max_bytes=8 * 2**20, size_of=lambda answer: len(answer[0]))
-
-
-def attention_answer(
-    loaded: bundled.LoadedModel, text: str, task: str, kind: str, layer: int, head: int, gzip_ok: bool
-) -> tuple[bytes, bool]:
-    """Run the model on ``text`` (or take the run from API_RUNS) and encode the API's answer: in a worker."""
-    rec = API_RUNS.get_or_compute((model_key(loaded), text, task), lambda: instrument.record(loaded, text, task))
-    return _encoded(loaded, rec, kind, layer, head, gzip_ok)
-
-
-def _encoded(
-    loaded: bundled.LoadedModel, rec: instrument.Recording, kind: str, layer: int, head: int, gzip_ok: bool
-) -> tuple[bytes, bool]:
-    body = json_bytes(attention_data(loaded, rec, kind, layer, head))
-    if gzip_ok and len(body) >= GZIP_MIN_BYTES:
-        return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0), True
-    return body, False
-
-
-def attention_data(loaded: bundled.LoadedModel, rec: instrument.Recording, kind: str, layer: int, head: int) -> dict:
-    """The answer as data. Built from the compact run, not from the pages' trace: the weights stay numpy arrays
-    for the JSON encoder (≈ 7 ms less CPU at 32 characters than lists of Python floats), and only the selected
-    head is converted to lists."""
-    f = instrument.focus_of(rec, kind, layer, head)
-    ran = instrument.summary(loaded, rec)
-    tokens = ran.pop("source_tokens")
-    return {
-        **ran,
-        "tokens": tokens,
-        "max_len": MAX_LEN,
-        "attention": instrument.weight_arrays(rec),
-        "selected": {
-            "kind": kind,
-            "layer": layer,
-            "head": head,
-            "scores": f["scores"],
-            "scores_unscaled": f["scores_unscaled"],
-            "mask": f["mask"],
-            "weights": f["weights"],
-            "q": f["q"],
-            "k": f["k"],
-            "v": f["v"],
-            "output": f["output"],
-        },
-    }
+    return API_ANSWERS.get_or_compute((str(path), cleaned, task, kind, layer, head, gzip_ok), answer)
 
 
 def api_positional_encoding(*, length: int, d_model: int) -> dict:
@@ -119,15 +53,14 @@ def api_positional_encoding(*, length: int, d_model: int) -> dict:
         raise ValueError(f"length must be in 1..{PE_MAX_LENGTH}, got {length}")
     if not (2 <= d_model <= PE_MAX_D_MODEL and d_model % 2 == 0):
         raise ValueError(f"d_model must be an even number in 2..{PE_MAX_D_MODEL}, got {d_model}")
-    pe = bundled.positional_encoding(length, d_model)
+
+    def matrix() -> list[list[float]]:
+        with as_api_caller():
+            return run_in_slot(model_calls.positional_matrix, length, d_model)
+
     return {
         "length": length,
         "d_model": d_model,
         "layout": "interleaved: PE[pos, 2i] = sin(pos / 10000^(2i/d_model)), PE[pos, 2i+1] = cos(...)",
-        "matrix": pe.double().round(decimals=6).tolist(),
+        "matrix": PE_ANSWERS.get_or_compute((length, d_model), matrix),
     }
-
-
-def json_bytes(data: dict) -> bytes:
-    """The API's answer as JSON, numpy arrays included (written by orjson in C, no Python float per number)."""
-    return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)

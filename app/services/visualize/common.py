@@ -8,8 +8,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import torch
-
 from app import svg
 from app.demos import DEMOS
 from app.question_bank import Question
@@ -109,8 +107,15 @@ def entropy_bits(p: Sequence[float]) -> float:
 
 
 def softmax_masked(scores: Sequence[float], mask: Sequence[bool]) -> list[float]:
-    t = torch.tensor(scores, dtype=torch.float64).masked_fill(~torch.tensor(mask), float("-inf"))
-    return torch.softmax(t, dim=-1).tolist()
+    """Softmax over the keys the mask allows (True = may attend); the others get exactly 0. Float64, as the
+    scores come as Python floats; a row with no allowed key has no distribution (all NaN)."""
+    allowed = [s for s, m in zip(scores, mask, strict=True) if m]
+    top = max(allowed, default=-math.inf)
+    if top == -math.inf:
+        return [math.nan] * len(scores)
+    exps = [math.exp(s - top) if m else 0.0 for s, m in zip(scores, mask, strict=True)]
+    total = sum(exps)
+    return [e / total for e in exps]
 
 
 def _cid(state: State, *parts: object) -> str:

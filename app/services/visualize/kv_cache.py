@@ -1,69 +1,22 @@
 """The KV-cache view: decode one token per step from the cache, and the per-step time with vs without it.
 
-The timing is measured once per sentence on a fixed budget (``TIMING_BUDGET_MS``, at most ``TIMING_MAX_RUNS``
-decodes each way) and cached, so a GET, whoever sends it, never starts unbounded model work.
+The timing is measured once per sentence by a model worker on a fixed budget (``model_calls.measure_timing``:
+``TIMING_BUDGET_MS``, at most ``TIMING_MAX_RUNS`` decodes each way) and cached, so a GET, whoever sends it,
+never starts unbounded model work.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Sequence
-
-import model as bundled
 from app import svg
 from app.services.visualize.common import _cid, labels, matrix_view
-from app.services.visualize.runs import TIMING_CACHE, decode_limit, get_steps, loaded_model, model_key, run_in_slot
+from app.services.visualize.model_calls import TIMING_BUDGET_MS
+from app.services.visualize.runs import get_steps, get_timing
 from app.services.visualize.state import State
-from model import bench
 from model.tokenizer import EOS
-
-TIMING_BUDGET_MS = 120.0  # model time one sentence's KV-cache timing may take (a GET, so any page could ask)
-TIMING_MAX_RUNS = 3  # decodes with and without the cache, alternating, while the budget lasts
-
-
-def _median_run(runs: Sequence[dict]) -> dict:
-    """Per-step medians over single `bench.time_decode` runs (as its own `repeats` would give)."""
-    n = min(r["n_tokens"] for r in runs)
-    per_step = [statistics.median(r["per_step_ms"][i] for r in runs) for i in range(n)]
-    return {
-        "use_cache": runs[0]["use_cache"],
-        "n_tokens": n,
-        "total_ms": round(statistics.median(r["total_ms"] for r in runs), 3),
-        "per_step_ms": [round(v, 4) for v in per_step],
-        "median_step_ms": round(statistics.median(per_step), 4) if per_step else 0.0,
-    }
-
-
-def measure_timing(loaded: bundled.LoadedModel, text: str, task: str, budget_ms: float | None = None) -> dict:
-    """Decode with and without the KV cache, alternating, until ``budget_ms`` (default TIMING_BUDGET_MS) is spent:
-    at least once each, at most TIMING_MAX_RUNS each. The model is warm: the page's own trace ran just before."""
-    budget_ms = TIMING_BUDGET_MS if budget_ms is None else budget_ms
-    with_cache: list[dict] = []
-    without: list[dict] = []
-    started = time.perf_counter()
-    while len(with_cache) < TIMING_MAX_RUNS:
-        with_cache.append(bench.time_decode(loaded, text, True, task=task, repeats=1))
-        without.append(bench.time_decode(loaded, text, False, task=task, repeats=1))
-        if (time.perf_counter() - started) * 1e3 >= budget_ms:
-            break
-    return {
-        "cache": _median_run(with_cache),
-        "no_cache": _median_run(without),
-        "runs": len(with_cache),
-        "measured_at": time.time(),
-    }
-
-
-def _timing(text: str, task: str) -> dict:
-    loaded = loaded_model()
-    return TIMING_CACHE.get_or_compute(
-        (model_key(loaded), text, task), lambda: run_in_slot(measure_timing, loaded, text, task)
-    )
 
 
 def view_kv(state: State, tr: dict) -> dict:
-    limit = decode_limit(state.text, state.task)
+    limit = tr["max_new_tokens"]
     # The greedy decode in the trace is the same one the stepper replays: it says how many steps there
     # really are (up to and including <eos>); only a model that never emits <eos> runs to the limit.
     decoded = tr["output_tokens"]
@@ -128,7 +81,7 @@ def view_kv(state: State, tr: dict) -> dict:
             height=200,
         )
         ctx["produced"] = [s["token"] for s in run["steps"]]
-    timing = _timing(state.text, state.task)
+    timing = get_timing(text=state.text, task=state.task)
     cache_ms, plain_ms = timing["cache"]["per_step_ms"], timing["no_cache"]["per_step_ms"]
     n = min(len(cache_ms), len(plain_ms))
     if n:

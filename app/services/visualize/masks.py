@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import torch
-
 from app import svg
-from app.services.visualize.common import _cid, labels
+from app.services.visualize.common import _cid, labels, softmax_masked
 from app.services.visualize.runs import get_batch
 from app.services.visualize.state import State
 from model.tokenizer import clean_text
@@ -43,18 +41,20 @@ def view_masks(state: State, tr: dict) -> dict:
     sequences = []
     for b, seq in enumerate(batch["sequences"]):
         key_mask = batch["key_padding_mask"][b]
-        scores = torch.tensor(batch["scores"][b], dtype=torch.float64)  # (T, T)
-        keep = torch.tensor(key_mask)
-        correct = torch.tensor(batch["weights"][b], dtype=torch.float64)
-        wrong = (
-            torch.softmax(scores, dim=-1) * keep
-        )  # softmax first, then zero the padded keys: rows no longer sum to 1
+        correct = batch["weights"][b]  # (T, T)
+        every_key = [True] * len(key_mask)
+        # softmax first, then zero the padded keys: rows no longer sum to 1
+        wrong = [
+            [w * keep for w, keep in zip(softmax_masked(row, every_key), key_mask, strict=True)]
+            for row in batch["scores"][b]
+        ]
         shown = wrong if state.wrong else correct
         toks = labels(batch["tokens"][b])
         pad_cols = [j for j, m in enumerate(key_mask) if not m]
-        sums = shown.sum(dim=-1).tolist()
+        sums = [sum(row) for row in shown]
+        correct_sums = [sum(row) for row in correct]
         chart = svg.heatmap(
-            shown.tolist(),
+            shown,
             chart_id=_cid(state, "padding", b, "wrong" if state.wrong else "ok"),
             title=f"第 {b + 1} 句（{seq['length']} 个词元，补齐到 {batch['padded_length']}）",
             rows=toks,
@@ -64,7 +64,7 @@ def view_masks(state: State, tr: dict) -> dict:
             dim_cols=pad_cols,
             target=360,
         )
-        pad_weight = max((correct[i, j].item() for i in range(correct.size(0)) for j in pad_cols), default=0.0)
+        pad_weight = max((row[j] for row in correct for j in pad_cols), default=0.0)
         sequences.append(
             {
                 "text": seq["text"],
@@ -74,8 +74,8 @@ def view_masks(state: State, tr: dict) -> dict:
                 "max_pad_weight": pad_weight,
                 "row_sum_min": min(sums),
                 "row_sum_max": max(sums),
-                "correct_sum_min": float(correct.sum(-1).min()),
-                "correct_sum_max": float(correct.sum(-1).max()),
+                "correct_sum_min": min(correct_sums),
+                "correct_sum_max": max(correct_sums),
                 "key_mask": key_mask,
             }
         )

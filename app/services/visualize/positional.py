@@ -2,44 +2,35 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
-import torch
-
-import model as bundled
 from app import svg
+from app.services.visualize import model_calls
+from app.services.visualize.cache import LRU, plain_bytes
 from app.services.visualize.common import _cid
+from app.services.visualize.runs import run_in_slot
 from app.services.visualize.state import State
 
+# ≈ 0.6 MB of plain data per length at d_model = 128; the page asks for one length per sentence length.
+PE_TABLES = LRU(32, max_bytes=8 * 2**20, size_of=plain_bytes)
 
-@functools.lru_cache(maxsize=32)
+
 def pe_tables(length: int, d_model: int) -> dict:
-    """The PE matrix, a longer one for the curves, PE·PEᵀ and its largest spread along a diagonal (pure, cached)."""
-    pe = bundled.positional_encoding(length, d_model)  # (L, d_model)
-    span = max(length, 48)
-    sim = (pe.double() @ pe.double().T).float()  # (L, L)
-    idx = torch.arange(length)
-    offset = (idx[:, None] - idx[None, :] + length - 1).flatten()  # which diagonal p - q each cell is on
-    lo = torch.full((2 * length - 1,), float("inf")).scatter_reduce(0, offset, sim.flatten(), "amin")
-    hi = torch.full((2 * length - 1,), float("-inf")).scatter_reduce(0, offset, sim.flatten(), "amax")
-    return {
-        "pe": pe,
-        "matrix": pe.tolist(),
-        "long": bundled.positional_encoding(span, d_model).T.tolist(),  # (d_model, span): one curve per dimension
-        "span": span,
-        "sim": sim.tolist(),
-        "diag_spread": float((hi - lo).max()),
-    }
+    """The PE matrix, a longer one for the curves, PE·PEᵀ and its largest spread along a diagonal (a worker
+    computes them once: ``model_calls.positional_tables``)."""
+    return PE_TABLES.get_or_compute(
+        (length, d_model), lambda: run_in_slot(model_calls.positional_tables, length, d_model)
+    )
 
 
 def view_pe(state: State, tr: dict) -> dict:
     d_model = tr["d_model"]
     length = len(tr["source_tokens"])
     tables = pe_tables(length, d_model)
-    pe = tables["pe"]
-    used = torch.tensor(tr["positional_encoding"]["source"])
-    same_as_model = float((pe - used).abs().max())
+    pe = tables["matrix"]
+    used = tr["positional_encoding"]["source"]  # what the model added to this sentence's embeddings
+    pairs = zip(pe, used, strict=True)
+    same_as_model = max(abs(a - b) for row, row_used in pairs for a, b in zip(row, row_used, strict=True))
     cell_w = max(2.0, min(6.0, 640 / d_model))
     cell_h = max(4.0, min(16.0, 360 / length))
     heat = svg.quantised_heatmap(
@@ -98,5 +89,5 @@ def view_pe(state: State, tr: dict) -> dict:
         "dims": state.dims,
         "dims_text": ",".join(map(str, state.dims)),
         "wavelengths": [(d, 2 * math.pi * w) for d, w in freqs],
-        "first_row": [round(v, 4) for v in pe[min(1, length - 1), :8].tolist()],
+        "first_row": [round(v, 4) for v in pe[min(1, length - 1)][:8]],
     }

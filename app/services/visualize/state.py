@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from app.demos import DEMOS, RAW_TEXT_MAX
 from app.services.visualize.runs import model_shape
-from model import instrument
 from model.tokenizer import MAX_LEN, TASKS, clean_text
 
 DEFAULT_TEXT = "我爱自然语言处理"
@@ -19,7 +18,7 @@ DIMS_MAX = 6  # positional-encoding curves drawn at once
 DIMS_RAW_MAX = 100
 INT_RAW_MAX = 6  # digits accepted for layer/head/row/steps
 VIEWS = tuple(DEMOS)
-KINDS = instrument.KINDS
+KINDS = ("encoder", "decoder", "cross")  # model.instrument.KINDS, without importing torch (a test compares them)
 KIND_LABELS = {
     "encoder": "编码器自注意力 Encoder self-attention",
     "decoder": "解码器掩码自注意力 Decoder masked self-attention",

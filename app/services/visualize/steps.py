@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import math
 import threading
-import time
-
-import torch
 
 from app import svg
+from app.services.visualize import model_calls
 from app.services.visualize.common import (
     _cid,
     _key_cols,
@@ -241,36 +239,6 @@ def view_scaling(state: State, tr: dict) -> dict:
     }
 
 
-def _scaling_experiment_uncached(seed: int, samples: int, n_keys: int) -> dict:
-    """Measure Var(q·k) for random N(0,1) vectors as d_k grows, and how peaked softmax gets."""
-    g = torch.Generator().manual_seed(seed)
-    out: dict = {
-        "seed": seed,
-        "samples": samples,
-        "n_keys": n_keys,
-        "d_k": [],
-        "var_raw": [],
-        "var_scaled": [],
-        "max_raw": [],
-        "max_scaled": [],
-    }
-    started = time.perf_counter()
-    for d in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
-        q = torch.randn(samples, d, generator=g)
-        k = torch.randn(samples, d, generator=g)
-        dots = (q * k).sum(dim=-1)  # (samples,)
-        out["d_k"].append(d)
-        out["var_raw"].append(float(dots.var()))
-        out["var_scaled"].append(float((dots / math.sqrt(d)).var()))
-        qs = q[: samples // 8]  # (m, d) queries against n_keys random keys each
-        keys = torch.randn(qs.size(0), n_keys, d, generator=g)
-        logits = torch.einsum("md,mnd->mn", qs, keys)  # (m, n_keys)
-        out["max_raw"].append(float(torch.softmax(logits, -1).max(-1).values.mean()))
-        out["max_scaled"].append(float(torch.softmax(logits / math.sqrt(d), -1).max(-1).values.mean()))
-    out["ms"] = (time.perf_counter() - started) * 1e3
-    return out
-
-
 _experiment: dict[tuple, dict] = {}
 _experiment_lock = threading.Lock()
 
@@ -279,7 +247,7 @@ def scaling_experiment(seed: int = 0, samples: int = 4000, n_keys: int = 16) -> 
     key = (seed, samples, n_keys)
     with _experiment_lock:
         if key not in _experiment:
-            _experiment[key] = run_in_slot(_scaling_experiment_uncached, seed, samples, n_keys)
+            _experiment[key] = run_in_slot(model_calls.scaling_experiment, seed, samples, n_keys)
         return _experiment[key]
 
 
