@@ -24,7 +24,7 @@ from app.csrf import SameOriginMiddleware, require_form_token
 from app.db import engine, run_migrations
 from app.limits import BodySizeLimitMiddleware
 from app.question_bank import get_bank
-from app.routes import router
+from app.routes import ROUTERS
 from app.secrets import install_secret
 from app.security import HostAllowListMiddleware, SecurityHeadersMiddleware
 from app.services import drill_transfer
@@ -49,6 +49,7 @@ def warm_up_model() -> None:
     from app.services import visualize
 
     try:
+        visualize.runs.load_model_now()
         for view in visualize.VIEWS:
             visualize.build_page(*visualize.parse_state(view, {}))
     except FileNotFoundError:  # no weights: the visualizer page explains how to train them
@@ -135,7 +136,8 @@ def create_app() -> FastAPI:
     # Answers already compressed (/api/attention's) pass through.
     application.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     application.mount("/static", VersionedStaticFiles(directory=str(STATIC_DIR)), name="static")
-    application.include_router(router)
+    for router in ROUTERS:
+        application.include_router(router)
     application.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     application.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     return application

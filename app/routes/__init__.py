@@ -18,7 +18,9 @@ from app.routes import (
 )
 from app.routes.contract import document_errors
 
-router = APIRouter()
-for module in (docs, home, questions, notes, drill, stats, settings, mock, visualize, grading, calculators, codelab):
-    document_errors(module.router.routes)
-    router.include_router(module.router)
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router
+    for module in (docs, home, questions, notes, drill, stats, settings, mock, visualize, grading, calculators, codelab)
+)
+for _router in ROUTERS:
+    document_errors(_router.routes)

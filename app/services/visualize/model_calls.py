@@ -47,6 +47,12 @@ def loaded_model(path: Path | None = None) -> LoadedModel:
     return load_model(runs.checkpoint_path() if path is None else path)
 
 
+def load(path: Path) -> None:
+    """Load the checkpoint now (start-up's warm-up), answering nothing: a ``LoadedModel`` sent back would make
+    the web server load it too."""
+    loaded_model(path)
+
+
 def get_recording(*, text: str, task: str, path: Path | None = None) -> Recording:
     """One instrumented model run (encode, greedy decode capturing every attention) for a validated text, kept."""
     from model import instrument

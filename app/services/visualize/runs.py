@@ -187,6 +187,11 @@ def run_in_slot(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             raise ModelBusy(str(exc)) from exc
 
 
+def load_model_now() -> None:
+    """Have a worker (or this process, with MODEL_PROCESS=false) load the checkpoint before anyone asks."""
+    run_in_slot(model_calls.load, checkpoint_path())
+
+
 def get_trace(*, text: str, task: str) -> dict:
     """``instrument.trace`` for an already validated text: the run as plain data (focus: encoder 0/0), cached."""
     path = checkpoint_path()
