@@ -355,6 +355,21 @@ def section_data(rounds: int, big_reviews: int, big_sessions: int) -> None:
                 f"{dp95:.2f} / {hp95:.2f} ms = {dp95 / hp95:.1f}×",
                 dp95 <= 3 * hp95,
             )
+        # What the framework alone costs: two requests that do no work, through the same middleware and routing.
+        def no_work(client: httpx.Client) -> float:
+            t0 = time.perf_counter()
+            refused = client.post("/api/drill/reviews", json={})  # 422 at validation: nothing read or written
+            client.get("/healthz")
+            if refused.status_code != 422:
+                raise SystemExit(f"empty review body -> {refused.status_code}")
+            return (time.perf_counter() - t0) * 1000
+
+        alternating({"empty": clients["empty"]}, no_work, 20)
+        (_, fp95), (_, fh95) = alternating({"empty": clients["empty"]}, no_work, rounds)["empty"]
+        print(
+            f"  two requests doing no work (a POST refused at validation, then /healthz): p95 {fp95:.2f} ms = "
+            f"{fp95 / fh95:.1f}× /healthz p95 {fh95:.2f} ms (the floor under any drill round-trip)"
+        )
         growth = {k: clients[k] for k in ("small", "big")}
         for path in ("/stats", "/mock/history", "/mock"):
 
@@ -439,11 +454,11 @@ def section_visualizer(rounds: int) -> None:
 
 
 def section_memory(tour_sentences: int) -> None:
-    print("\n== memory: RSS of the server process ==", flush=True)
+    print("\n== memory: the server and its model workers ==", flush=True)
     with served_server() as server, httpx.Client(base_url=server.url, timeout=120) as client:
         settle(client, server.pid)
         print(
-            f"  idle after start-up (torch and the model loaded, the default sentence's views computed): "
+            f"  idle after start-up (the model loaded in its worker, the default sentence's views computed): "
             f"{memory_line(server.pid)[0]}"
         )
         started = time.perf_counter()
