@@ -355,6 +355,7 @@ def section_data(rounds: int, big_reviews: int, big_sessions: int) -> None:
                 f"{dp95:.2f} / {hp95:.2f} ms = {dp95 / hp95:.1f}×",
                 dp95 <= 3 * hp95,
             )
+
         # What the framework alone costs: two requests that do no work, through the same middleware and routing.
         def no_work(client: httpx.Client) -> float:
             t0 = time.perf_counter()
