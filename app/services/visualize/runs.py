@@ -34,11 +34,6 @@ def checkpoint_path() -> Path:
     return checkpoint_base(MODEL_PATH).resolve()
 
 
-def model_key() -> str:
-    """What cache keys use for the checkpoint (tests switch checkpoints)."""
-    return str(checkpoint_path())
-
-
 _shapes: dict[tuple[str, int], dict] = {}
 
 
