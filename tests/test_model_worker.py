@@ -185,7 +185,7 @@ def test_the_web_server_never_imports_torch() -> None:
     """Every view, the JSON API and the positional-encoding API, with the model in a worker: the server process
     needs neither torch nor numpy (torch alone is ≈ 200 MB in every process that imports it)."""
     probe = """
-import os, sys
+import json, os, sys
 os.environ["MODEL_PROCESS"] = "true"
 from app.services import visualize as svc
 from app import model_worker
@@ -197,7 +197,7 @@ try:
             assert page.view is not None and not page.errors, (view, page.errors)
     body, gzipped = svc.api_attention(text="不用 torch", task="reverse", kind="cross", layer=1, head=2)
     assert body.startswith(b"{") and not gzipped
-    assert len(svc.api_positional_encoding(length=8, d_model=16)["matrix"]) == 8
+    assert len(json.loads(svc.api_positional_encoding(length=8, d_model=16))["matrix"]) == 8
     assert model_worker.worker_pids()
     print(sorted(name for name in ("torch", "numpy") if name in sys.modules))
 finally:

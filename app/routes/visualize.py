@@ -132,15 +132,15 @@ def api_attention(request: Request, body: AttentionRequest) -> Response:
         raise _busy(svc, exc) from None
 
 
-@router.get("/api/positional-encoding", responses=UNAVAILABLE)
+@router.get("/api/positional-encoding", response_model=dict, responses=UNAVAILABLE)
 def api_positional_encoding(
     length: Annotated[int, Query(ge=1, le=PE_MAX_LENGTH)] = 16,
     d_model: Annotated[int, Query(ge=2, le=PE_MAX_D_MODEL)] = 128,
-) -> dict:
+) -> Response:
     """The sinusoidal positional-encoding matrix (length × d_model), sin/cos interleaved as in the paper."""
     svc = _service()
     try:
-        return svc.api_positional_encoding(length=length, d_model=d_model)
+        return Response(svc.api_positional_encoding(length=length, d_model=d_model), media_type="application/json")
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except svc.ModelBusy as exc:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from app.demos import PE_MAX_D_MODEL, PE_MAX_LENGTH
 from app.services.visualize import model_calls
-from app.services.visualize.cache import LRU, plain_bytes
+from app.services.visualize.cache import LRU
 from app.services.visualize.runs import as_api_caller, checkpoint_path, model_shape, run_in_slot
 from app.services.visualize.state import KINDS, check_text
 from model.tokenizer import MAX_LEN, TASKS
 
 # The answers, here in the web server (≈ 90 KB gzipped, 270 KB plain at 32 characters).
 API_ANSWERS = LRU(128, max_bytes=8 * 2**20, size_of=lambda answer: len(answer[0]))
-PE_ANSWERS = LRU(32, max_bytes=8 * 2**20, size_of=plain_bytes)
+PE_ANSWERS = LRU(32, max_bytes=8 * 2**20, size_of=len)
 
 
 def api_attention(
@@ -48,19 +48,15 @@ def api_attention(
     return API_ANSWERS.get_or_compute((str(path), cleaned, task, kind, layer, head, gzip_ok), answer)
 
 
-def api_positional_encoding(*, length: int, d_model: int) -> dict:
+def api_positional_encoding(*, length: int, d_model: int) -> bytes:
+    """The answer of GET /api/positional-encoding as JSON bytes (``model_calls.positional_answer``), cached."""
     if not 1 <= length <= PE_MAX_LENGTH:
         raise ValueError(f"length must be in 1..{PE_MAX_LENGTH}, got {length}")
     if not (2 <= d_model <= PE_MAX_D_MODEL and d_model % 2 == 0):
         raise ValueError(f"d_model must be an even number in 2..{PE_MAX_D_MODEL}, got {d_model}")
 
-    def matrix() -> list[list[float]]:
+    def answer() -> bytes:
         with as_api_caller():
-            return run_in_slot(model_calls.positional_matrix, length, d_model)
+            return run_in_slot(model_calls.positional_answer, length, d_model)
 
-    return {
-        "length": length,
-        "d_model": d_model,
-        "layout": "interleaved: PE[pos, 2i] = sin(pos / 10000^(2i/d_model)), PE[pos, 2i+1] = cos(...)",
-        "matrix": PE_ANSWERS.get_or_compute((length, d_model), matrix),
-    }
+    return PE_ANSWERS.get_or_compute((length, d_model), answer)
