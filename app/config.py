@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,10 +27,12 @@ class Settings(BaseSettings):
     # code is first shown (the suite's in-process clients skip both; their runs start things on demand).
     WARM_UP_MODEL: bool = True
     # Model worker processes (visualizer runs at once); more visitors queue for one instead of thrashing the CPU.
-    # One core is left to the rest of the app (cores - 1, at least 1): on 2 cores, a drill grade + next card while
-    # 4 clients hammer /api/attention took p95 18-20 ms with 1 worker against 27-29 ms with 2 (which answered
+    # One is enough for one learner (a run takes 10-40 ms), and each is a process with torch in it (≈ 270 MB RSS,
+    # ≈ 200 MB of it private), so the default does not grow with the cores: cores - 1 workers made 7 such processes
+    # on an 8-core laptop. Raise it when several people share the server. On 2 cores, a drill grade + next card
+    # while 4 clients hammer /api/attention took p95 18-20 ms with 1 worker against 27-29 ms with 2 (which answered
     # 40% more attention requests meanwhile; benchmarks/issue15.py's load, README Performance).
-    TORCH_WORKERS: int = Field(default=max(1, (os.cpu_count() or 2) - 1), ge=1, le=64)
+    TORCH_WORKERS: int = Field(default=1, ge=1, le=64)
     # torch's intra-op threads per run: workers × threads ≈ the cores (the model's matrices are small).
     TORCH_THREADS: int = Field(default=1, ge=1, le=64)
     # Run the model in TORCH_WORKERS separate processes (true) rather than in the web server's threads (false, the
