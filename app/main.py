@@ -42,16 +42,17 @@ def prepare_database(target=engine) -> None:  # type: ignore[no-untyped-def]
 
 def warm_up_model() -> None:
     """In the background, once the server is up: start the model workers (each imports torch, ≈ 1.5 s, and
-    loads the model), import the visualizer and compute every view of the default sentence, so /healthz answers
-    at once and the first visitor of /visualize finds the example ready (its runs go through the same torch
-    slots and caches as requests). With MODEL_PROCESS=false the model loads here instead."""
+    loads the model), import the visualizer and compute every view of the example sentences (the default one
+    first), so /healthz answers at once and the first visitor of /visualize finds them ready (their runs go
+    through the same torch slots and caches as requests). With MODEL_PROCESS=false the model loads here."""
     model_worker.prestart()
     from app.services import visualize
 
     try:
         visualize.runs.load_model_now()
-        for view in visualize.VIEWS:
-            visualize.build_page(*visualize.parse_state(view, {}))
+        for text in visualize.EXAMPLES:
+            for view in visualize.VIEWS:
+                visualize.build_page(*visualize.parse_state(view, {"text": [text]}))
     except FileNotFoundError:  # no weights: the visualizer page explains how to train them
         return
 

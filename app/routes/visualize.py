@@ -73,6 +73,7 @@ def _render_state(request: Request, state: State, errors: list[str]) -> HTMLResp
         "raw_max": RAW_TEXT_MAX,
         "kinds": svc.KIND_LABELS,
         "tasks": svc.TASK_LABELS,
+        "examples": svc.EXAMPLES,
         "VIEW_SELECTIONS": svc.VIEW_SELECTIONS,
         "token_label": svc.token_label,
         "questions": svc.related_questions(page.state.view),

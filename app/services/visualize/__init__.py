@@ -75,6 +75,7 @@ from app.services.visualize.runs import (
 from app.services.visualize.state import (
     DEFAULT_OTHERS,
     DEFAULT_TEXT,
+    EXAMPLES,
     KIND_LABELS,
     KINDS,
     TASK_LABELS,
@@ -92,6 +93,7 @@ __all__ = [
     "BATCH_CACHE",
     "DEFAULT_OTHERS",
     "DEFAULT_TEXT",
+    "EXAMPLES",
     "FOCUS_CACHE",
     "FOCUS_VIEWS",
     "KINDS",

@@ -12,6 +12,7 @@ from app.services.visualize.runs import model_shape
 from model.tokenizer import MAX_LEN, TASKS, clean_text
 
 DEFAULT_TEXT = "我爱自然语言处理"
+EXAMPLES = (DEFAULT_TEXT, "Attention is all you need")  # offered when the box is empty; computed at start-up
 DEFAULT_OTHERS = ("你好", "注意力就是你所需要的")
 OTHERS_MAX = 2  # extra sentences in the padding-mask batch
 DIMS_MAX = 6  # positional-encoding curves drawn at once
