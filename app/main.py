@@ -49,10 +49,11 @@ def warm_up_model() -> None:
     from app.services import visualize
 
     try:
-        visualize.runs.load_model_now()
-        for text in visualize.EXAMPLES:
-            for view in visualize.VIEWS:
-                visualize.build_page(*visualize.parse_state(view, {"text": [text]}))
+        with visualize.runs.as_warm_up():  # any visitor's run goes first
+            visualize.runs.load_model_now()
+            for text in visualize.EXAMPLES:
+                for view in visualize.VIEWS:
+                    visualize.build_page(*visualize.parse_state(view, {"text": [text]}))
     except FileNotFoundError:  # no weights: the visualizer page explains how to train them
         return
 

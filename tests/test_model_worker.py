@@ -137,7 +137,7 @@ def test_shutdown_stops_every_worker(in_workers) -> None:
             os.kill(pid, 0)  # exited and reaped
 
 
-def test_a_free_slot_goes_to_a_waiting_page_before_earlier_api_callers() -> None:
+def test_a_free_slot_goes_to_a_waiting_page_before_earlier_api_callers_and_the_warm_up_last() -> None:
     slots = runs._Slots(1)
     assert slots.acquire()
     order: list[str] = []
@@ -147,17 +147,18 @@ def test_a_free_slot_goes_to_a_waiting_page_before_earlier_api_callers() -> None
         order.append(name)
         slots.release()
 
+    warm = threading.Thread(target=wait, args=("warm-up", runs.WARM_UP))
     api = [threading.Thread(target=wait, args=(f"api{i}", runs.API)) for i in range(2)]
     page = threading.Thread(target=wait, args=("page", runs.PAGE))
-    for t in api:
+    for t in [warm, *api]:
         t.start()
-        time.sleep(0.05)  # the API callers queue first, in this order
+        time.sleep(0.05)  # the warm-up and the API callers queue first, in this order
     page.start()
     time.sleep(0.05)
     slots.release()
-    for t in [*api, page]:
+    for t in [warm, *api, page]:
         t.join(5)
-    assert order == ["page", "api0", "api1"]
+    assert order == ["page", "api0", "api1", "warm-up"]
 
 
 def test_a_full_queue_refuses_at_once() -> None:

@@ -10,12 +10,12 @@ one run.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import heapq
 import itertools
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,9 @@ TORCH_WORKERS = settings.TORCH_WORKERS
 # sentence share one run and count once.
 QUEUE_LIMIT = 32
 RETRY_AFTER_SECONDS = 2
-PAGE, API = 0, 1  # who waits for a slot: a learner's page first, then JSON API callers, first come first served
+# Who waits for a slot: a learner's page first, then JSON API callers, then start-up's warm-up; first come first
+# served within each.
+PAGE, API, WARM_UP = 0, 1, 2
 _caller: contextvars.ContextVar[int] = contextvars.ContextVar("model_run_caller", default=PAGE)
 _threads_set = False
 
@@ -129,17 +131,26 @@ def use_torch_threads() -> None:
             _threads_set = True
 
 
-@contextmanager
-def as_api_caller() -> Iterator[None]:
-    """Model runs started inside wait behind any page's (see _Slots)."""
-    token = _caller.set(API)
+@contextlib.contextmanager
+def _as_caller(priority: int) -> Iterator[None]:
+    token = _caller.set(priority)
     try:
         yield
     finally:
         _caller.reset(token)
 
 
-@contextmanager
+def as_api_caller() -> contextlib.AbstractContextManager[None]:
+    """Model runs started inside wait behind any page's (see _Slots)."""
+    return _as_caller(API)
+
+
+def as_warm_up() -> contextlib.AbstractContextManager[None]:
+    """Model runs started inside wait behind every request's: precomputing never delays a visitor."""
+    return _as_caller(WARM_UP)
+
+
+@contextlib.contextmanager
 def torch_slot() -> Iterator[None]:
     """Hold one of the TORCH_WORKERS slots while running the model (the route's threadpool thread waits here);
     raise ModelBusy at once when QUEUE_LIMIT runs are already waiting."""
