@@ -459,7 +459,7 @@ def section_memory(tour_sentences: int) -> None:
     with served_server() as server, httpx.Client(base_url=server.url, timeout=120) as client:
         settle(client, server.pid)
         print(
-            f"  idle after start-up (the model loaded in its worker, the default sentence's views computed): "
+            f"  idle after start-up (the model loaded in its worker, the example sentences' views computed): "
             f"{memory_line(server.pid)[0]}"
         )
         started = time.perf_counter()
