@@ -33,14 +33,13 @@ from startup import launch_once
 
 from app import scheduler as sched
 from app.db import make_engine
-from app.demos import DEMOS
 from app.main import prepare_database
 from app.question_bank import ALL_QUESTION_IDS
+from app.services.visualize.state import VIEWS  # every visualizer view, as the app lists them
 
 GUIDE = list(ALL_QUESTION_IDS[:30])  # the default drill tracks' questions
 HX = {"HX-Request": "true", "HX-Trigger": "vz-form"}
 SEED_TEXT = "注意力机制让每个词元都能看到其他所有词元，KV Cache 让解码更快。Transformer 2017 Attention is all you need"
-VIEWS = tuple(DEMOS)  # every visualizer view, as the app lists them
 SECTIONS = ("model", "startup", "visualizer", "memory", "data")
 RESULTS: list[tuple[str, str, str]] = []  # (figure, measured, verdict) for the summary
 
@@ -238,8 +237,8 @@ def rss_mb(pid: int) -> float:
 
 
 def pss_mb(pid: int) -> float:
-    """Proportional set size: shared pages (libtorch's code, mapped by the server and its model workers alike)
-    divided among the processes sharing them, so the sum over processes is the memory they really take."""
+    """Proportional set size: shared pages (Python's and the libraries' code, mapped by the server and its model
+    workers alike) divided among the processes sharing them, so the sum over processes is the memory they take."""
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
@@ -278,7 +277,7 @@ def other_descendants(server_pid: int) -> list[int]:
 
 def memory_line(server_pid: int) -> tuple[str, float]:
     """RSS of the server and of each model worker, and their PSS total (the verdict's figure); and, apart, the
-    PSS of what else the server started (the code lab's sandbox runner, started at start-up)."""
+    PSS of what else the server started (the code lab's sandbox runner, once a page that can run code was shown)."""
     pids = [server_pid, *model_workers(server_pid)]
     rss = [rss_mb(pid) for pid in pids]
     pss = sum(pss_mb(pid) for pid in pids)

@@ -18,10 +18,9 @@ from urllib.parse import urlencode
 import httpx
 from _harness import median_p95, served_app, timed_request
 
-from app.demos import DEMOS
+from app.services.visualize.state import VIEWS  # every visualizer view, as the app lists them
 
 SEED_TEXT = "注意力机制让每个词元都能看到其他所有词元，KV Cache 让解码更快。Transformer 2017 Attention is all you need"
-VIEWS = tuple(DEMOS)  # every visualizer view, as the app lists them
 OWN_ASSETS = ("/static/css/app.css", "/static/css/visualize.css", "/static/js/app.js", "/static/js/visualize.js")
 VENDOR_ASSETS = (
     "/static/vendor/htmx/htmx.min.js",

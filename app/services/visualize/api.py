@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.demos import PE_MAX_D_MODEL, PE_MAX_LENGTH
 from app.services.visualize import model_calls
 from app.services.visualize.cache import LRU
-from app.services.visualize.runs import as_api_caller, checkpoint_path, model_shape, run_in_slot
+from app.services.visualize.runs import as_api_caller, cached_run, model_shape, run_in_slot
 from app.services.visualize.state import KINDS, check_text
 from model.tokenizer import MAX_LEN, TASKS
 
@@ -39,13 +39,8 @@ def api_attention(
         raise ValueError("text is empty (nothing but spaces or control characters): enter at least 1 visible character")
     if problem:
         raise ValueError(f"text is {len(cleaned)} characters long; the maximum is {MAX_LEN} characters")
-    path = checkpoint_path()
-
-    def answer() -> tuple[bytes, bool]:
-        with as_api_caller():  # a learner's page gets the next free torch slot first
-            return run_in_slot(model_calls.attention_answer, path, cleaned, task, kind, layer, head, gzip_ok)
-
-    return API_ANSWERS.get_or_compute((str(path), cleaned, task, kind, layer, head, gzip_ok), answer)
+    with as_api_caller():  # a learner's page gets the next free torch slot first
+        return cached_run(API_ANSWERS, model_calls.attention_answer, cleaned, task, kind, layer, head, gzip_ok)
 
 
 def api_positional_encoding(*, length: int, d_model: int) -> bytes:

@@ -34,7 +34,7 @@ def view_pe(state: State, tr: dict) -> dict:
     cell_w = max(2.0, min(6.0, 640 / d_model))
     cell_h = max(4.0, min(16.0, 360 / length))
     heat = svg.quantised_heatmap(
-        tables["matrix"],
+        pe,
         chart_id=_cid(state, "matrix", length),
         title=f"PE 矩阵：{length} 个位置 × {d_model} 维",
         cell_w=cell_w,

@@ -198,10 +198,16 @@ def load_model_now() -> None:
     run_in_slot(model_calls.load, checkpoint_path())
 
 
+def cached_run(cache: LRU, compute: Callable[..., Any], *args: Any) -> Any:
+    """``compute(checkpoint path, *args)`` in a model worker (``run_in_slot``), kept in ``cache`` per checkpoint and
+    arguments; concurrent requests for the same key share one run."""
+    path = checkpoint_path()
+    return cache.get_or_compute((str(path), *args), lambda: run_in_slot(compute, path, *args))
+
+
 def get_trace(*, text: str, task: str) -> dict:
     """``instrument.trace`` for an already validated text: the run as plain data (focus: encoder 0/0), cached."""
-    path = checkpoint_path()
-    return TRACE_CACHE.get_or_compute((str(path), text, task), lambda: run_in_slot(model_calls.trace, path, text, task))
+    return cached_run(TRACE_CACHE, model_calls.trace, text, task)
 
 
 def get_focus_trace(*, text: str, task: str, kind: str, layer: int, head: int) -> dict:
@@ -214,36 +220,20 @@ def get_focus_trace(*, text: str, task: str, kind: str, layer: int, head: int) -
     focus = tr["focus"]
     if (focus["kind"], focus["layer"], focus["head"]) == (kind, layer, head):
         return tr
-    path = checkpoint_path()
-    selected = FOCUS_CACHE.get_or_compute(
-        (str(path), text, task, kind, layer, head),
-        lambda: run_in_slot(model_calls.focus, path, text, task, kind, layer, head),
-    )
-    return {**tr, "focus": selected}
+    return {**tr, "focus": cached_run(FOCUS_CACHE, model_calls.focus, text, task, kind, layer, head)}
 
 
 def get_batch(*, texts: tuple[str, ...], task: str, layer: int, head: int) -> dict:
-    path = checkpoint_path()
-    return BATCH_CACHE.get_or_compute(
-        (str(path), texts, task, layer, head),
-        lambda: run_in_slot(model_calls.padded_batch, path, texts, task, layer, head),
-    )
+    return cached_run(BATCH_CACHE, model_calls.padded_batch, texts, task, layer, head)
 
 
 def get_steps(*, text: str, task: str, steps: int, head: int) -> dict:
-    path = checkpoint_path()
-    return STEPS_CACHE.get_or_compute(
-        (str(path), text, task, steps, head),
-        lambda: run_in_slot(model_calls.decode_steps, path, text, task, steps, head),
-    )
+    return cached_run(STEPS_CACHE, model_calls.decode_steps, text, task, steps, head)
 
 
 def get_timing(*, text: str, task: str) -> dict:
     """The KV-cache timing of one sentence (``model_calls.measure_timing``), measured once and cached."""
-    path = checkpoint_path()
-    return TIMING_CACHE.get_or_compute(
-        (str(path), text, task), lambda: run_in_slot(model_calls.kv_timing, path, text, task)
-    )
+    return cached_run(TIMING_CACHE, model_calls.kv_timing, text, task)
 
 
 def clear_run_caches() -> None:

@@ -5,10 +5,10 @@ the effect of ÷√d_k, with the measured variance of q·k as d_k grows.
 from __future__ import annotations
 
 import math
-import threading
 
 from app import svg
 from app.services.visualize import model_calls
+from app.services.visualize.cache import LRU
 from app.services.visualize.common import (
     _cid,
     _key_cols,
@@ -239,18 +239,14 @@ def view_scaling(state: State, tr: dict) -> dict:
     }
 
 
-_experiment: dict[tuple, dict] = {}
-_experiment_lock = threading.Lock()
+EXPERIMENTS = LRU(4)  # seeded: measured once per (seed, samples, keys)
 
 
 def scaling_experiment(seed: int = 0, samples: int = 4000, n_keys: int = 16) -> dict:
-    key = (seed, samples, n_keys)
-    with _experiment_lock:
-        if key not in _experiment:
-            _experiment[key] = run_in_slot(model_calls.scaling_experiment, seed, samples, n_keys)
-        return _experiment[key]
+    return EXPERIMENTS.get_or_compute(
+        (seed, samples, n_keys), lambda: run_in_slot(model_calls.scaling_experiment, seed, samples, n_keys)
+    )
 
 
 def clear_experiments() -> None:
-    with _experiment_lock:
-        _experiment.clear()
+    EXPERIMENTS.clear()
